@@ -1,0 +1,10 @@
+"""Stork: move a notebook's data off the laptop and rewrite its cells to match."""
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):  # pragma: no cover - exercised through a real kernel
+    """``%load_ext stork_jupyter`` registers the ``%stork`` / ``%%stork`` magics."""
+    from .magics import StorkMagics
+
+    ipython.register_magics(StorkMagics)

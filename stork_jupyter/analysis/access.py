@@ -1,0 +1,68 @@
+"""The output of analysis: one ``DataAccess`` per file a cell touches."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class DataAccess:
+    """One place where a cell reads or writes data.
+
+    ``path`` is relative to the notebook's folder (POSIX separators) when it lies
+    inside it, absolute otherwise, the URL itself for remote data, and ``None``
+    when it could not be resolved (``reason`` says why).
+    """
+
+    cell_index: int  #: 0-based among all cells, markdown included
+    cell_id: str | None
+    line: int  #: 1-based within the cell
+    col: int  #: 0-based column of the call
+    api: str  #: e.g. ``pandas.read_csv``, ``pandas.DataFrame.to_parquet``, ``open``
+    mode: str  #: ``read`` or ``write``
+    format: str | None  #: ``csv``, ``parquet``, ``json``, ``npy``, ``pickle``, ``text``, ...
+    path: str | None
+    resolved: bool
+    reason: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)  #: literal keyword arguments
+    remote: bool = False  #: already remote (s3://, http(s)://, postgresql://): not migrated
+    exists: bool | None = None  #: whether the resolved local file exists now
+    size: int | None = None  #: its size in bytes when it exists
+    code: str = ""  #: source text of the call
+    consumer: str | None = None  #: for ``open``: what read/wrote the handle (``json.load``...)
+    open_mode: str | None = None  #: for ``open``-like calls: the mode string
+    expanded_from: str | None = None  #: the glob pattern or loop this path came from
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CellProblem:
+    """A cell that could not be analysed (its line is 1-based within the cell)."""
+
+    cell_index: int
+    cell_id: str | None
+    line: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Analysis:
+    """Everything found in one notebook."""
+
+    notebook: str  #: path of the notebook as given
+    accesses: list[DataAccess] = field(default_factory=list)
+    problems: list[CellProblem] = field(default_factory=list)
+
+    @property
+    def reads(self) -> list[DataAccess]:
+        return [a for a in self.accesses if a.mode == "read"]
+
+    @property
+    def writes(self) -> list[DataAccess]:
+        return [a for a in self.accesses if a.mode == "write"]

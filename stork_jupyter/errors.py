@@ -1,0 +1,32 @@
+"""One exception root for the engine; each door maps it to its own kind of message."""
+
+from __future__ import annotations
+
+
+class StorkError(Exception):
+    """Base class: the message is one sentence naming the notebook, cell/line or file."""
+
+
+class NotebookError(StorkError):
+    """A notebook is missing, unreadable or not a notebook."""
+
+
+class ConfigError(StorkError):
+    """stork.toml or a destination name/URL is wrong."""
+
+
+class StoreError(StorkError):
+    """The metadata store cannot be opened or used."""
+
+
+class NotFoundError(StoreError):
+    """An id asked of the store does not exist."""
+
+
+class MissingDependencyError(StorkError):
+    """An optional dependency is not installed; the message names the pip extra."""
+
+    def __init__(self, package: str, extra: str):
+        super().__init__(
+            f"{package} is needed for this; install it with: pip install 'stork_jupyter[{extra}]'"
+        )
