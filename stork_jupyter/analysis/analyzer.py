@@ -1,0 +1,824 @@
+"""Static analysis of a notebook's data accesses.
+
+Cells are parsed with libcst and walked in notebook order by a small abstract
+interpreter: names bound in one cell are known in the next, path expressions are
+worked out when they depend only on literals (``values.combine``), and every call the
+catalog knows becomes a ``DataAccess``. Nothing is executed and nothing is guessed: a
+path that depends on run time is reported unresolved, with the reason.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import os
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from ..notebook import MaskedCell, mask_ipython, read_notebook
+from . import catalog, paths
+from .access import Analysis, CellProblem, DataAccess
+from .values import (
+    Buffer,
+    Func,
+    Handle,
+    Known,
+    Multi,
+    Ref,
+    Unknown,
+    Value,
+    as_path_strings,
+    combine,
+    iterate,
+    to_json,
+)
+
+_BUILTINS = frozenset(dir(builtins))
+_BINOPS = {
+    cst.Add: operator.add,
+    cst.Divide: operator.truediv,  # pathlib's "/" join
+    cst.Modulo: paths.safe_percent,
+    cst.Subtract: operator.sub,
+}
+_COMPARE = {
+    cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
+    cst.GreaterThan: operator.gt, cst.LessThanEqual: operator.le,
+    cst.GreaterThanEqual: operator.ge, cst.In: lambda a, b: a in b,
+    cst.NotIn: lambda a, b: a not in b,
+}
+
+
+@dataclass
+class Scope:
+    """Names bound so far; a function or comprehension gets a child scope."""
+
+    vars: dict[str, Value] = field(default_factory=dict)
+    parent: Scope | None = None
+
+    def lookup(self, name: str) -> Value | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars[name]
+            scope = scope.parent
+        return None
+
+    def branch(self) -> Scope:
+        return Scope(dict(self.vars), self.parent)
+
+
+@dataclass
+class _Cell:
+    index: int
+    cell_id: str | None
+    module: cst.Module
+    positions: Any
+    masked: MaskedCell
+
+
+class NotebookAnalyzer:
+    """Walks cells in order; one instance per notebook (the state carries across cells)."""
+
+    def __init__(self, nb_dir: Path):
+        self.nb_dir = Path(nb_dir)
+        self.globals = Scope()
+        self.star_modules: list[str] = []
+        self.accesses: list[DataAccess] = []
+        self.problems: list[CellProblem] = []
+        self._quiet = 0
+        self._seen: set[tuple[int, int, str | None]] = set()
+        self._cell: _Cell | None = None
+
+    # --- driver ----------------------------------------------------------------------
+
+    def analyze_cell(self, index: int, cell_id: str | None, source: str) -> None:
+        masked = mask_ipython(source)
+        if masked.skip_reason:
+            return
+        try:
+            module = cst.parse_module(masked.code)
+        except cst.ParserSyntaxError as e:
+            line, message = _syntax_error(masked.code, e)
+            self.problems.append(CellProblem(index, cell_id, line, f"not valid Python: {message}"))
+            return
+        except (RecursionError, MemoryError, ValueError) as e:
+            self.problems.append(CellProblem(index, cell_id, 1, f"cannot be parsed: {e}"))
+            return
+        try:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            positions = wrapper.resolve(PositionProvider)
+            self._cell = _Cell(index, cell_id, module, positions, masked)
+            self.exec_body(module.body, self.globals)
+        except RecursionError:
+            self.problems.append(CellProblem(index, cell_id, 1, "nested too deeply to analyse"))
+        except Exception as e:  # the analysis must never take the notebook down with it
+            self.problems.append(CellProblem(
+                index, cell_id, 1, f"could not be analysed ({type(e).__name__}: {e})"))
+        finally:
+            self._cell = None
+
+    def result(self, notebook: str) -> Analysis:
+        ordered = sorted(self.accesses, key=lambda a: (a.cell_index, a.line, a.col))
+        return Analysis(notebook, ordered, self.problems)
+
+    # --- statements ------------------------------------------------------------------
+
+    def exec_body(self, body: Sequence[cst.CSTNode], scope: Scope) -> None:
+        for stmt in body:
+            self.exec_stmt(stmt, scope)
+
+    def exec_stmt(self, node: cst.CSTNode, scope: Scope) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.exec_small(small, scope)
+        elif isinstance(node, cst.If):
+            self.exec_if(node, scope)
+        elif isinstance(node, cst.For):
+            self.exec_for(node, scope)
+        elif isinstance(node, cst.While):
+            self.ev(node.test, scope)
+            self.exec_block(node.body, scope)
+            if node.orelse:
+                self.exec_block(node.orelse.body, scope)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                value = self.ev(item.item, scope)
+                if item.asname is not None:
+                    self.bind(item.asname.name, value, scope)
+            self.exec_block(node.body, scope)
+        elif isinstance(node, cst.Try | cst.TryStar):
+            self.exec_block(node.body, scope)
+            self.exec_branches(node, [h.body for h in node.handlers], scope, with_fallthrough=True)
+            if node.orelse:
+                self.exec_block(node.orelse.body, scope)
+            if node.finalbody:
+                self.exec_block(node.finalbody.body, scope)
+        elif isinstance(node, cst.FunctionDef):
+            self.exec_def(node, scope)
+        elif isinstance(node, cst.ClassDef):
+            scope.vars[node.name.value] = Unknown(f"class {node.name.value}")
+            self.exec_block(node.body, Scope(parent=scope))
+        elif isinstance(node, cst.Match):
+            self.ev(node.subject, scope)
+            self.exec_branches(node, [c.body for c in node.cases], scope, with_fallthrough=True)
+        else:
+            self.visit_children(node, scope)
+
+    def exec_block(self, block: cst.BaseSuite, scope: Scope) -> None:
+        if isinstance(block, cst.IndentedBlock):
+            self.exec_body(block.body, scope)
+        else:  # a one-line suite: ``if x: y = 1``
+            for small in block.body:
+                self.exec_small(small, scope)
+
+    def exec_small(self, node: cst.CSTNode, scope: Scope) -> None:
+        if isinstance(node, cst.Assign):
+            value = self.ev(node.value, scope)
+            for target in node.targets:
+                self.bind(target.target, value, scope)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self.bind(node.target, self.ev(node.value, scope), scope)
+        elif isinstance(node, cst.AugAssign):
+            value = self.ev(node.value, scope)
+            current = self.ev(node.target, scope)
+            op = _BINOPS.get(_aug_to_bin(node))
+            new = combine(op, current, value, what=self.code(node)) if op else Unknown(
+                f"'{self.code(node)}' is only known at run time")
+            self.bind(node.target, new, scope)
+        elif isinstance(node, cst.Import):
+            for alias in node.names:
+                full = _dotted(alias.name)
+                if alias.asname is not None:
+                    self.bind(alias.asname.name, Ref(full), scope)
+                else:
+                    first = full.split(".")[0]
+                    scope.vars[first] = Ref(first)
+        elif isinstance(node, cst.ImportFrom):
+            if node.relative or node.module is None:
+                return
+            module = _dotted(node.module)
+            if isinstance(node.names, cst.ImportStar):
+                self.star_modules.append(module)
+                return
+            for alias in node.names:
+                name = _dotted(alias.name)
+                target = alias.asname.name if alias.asname is not None else alias.name
+                self.bind(target, Ref(f"{module}.{name}"), scope)
+        else:
+            self.visit_children(node, scope)
+
+    def exec_if(self, node: cst.If, scope: Scope) -> None:
+        self.ev(node.test, scope)
+        bodies: list[cst.BaseSuite] = [node.body]
+        orelse = node.orelse
+        while isinstance(orelse, cst.If):
+            self.ev(orelse.test, scope)
+            bodies.append(orelse.body)
+            orelse = orelse.orelse
+        if orelse is not None:
+            bodies.append(orelse.body)
+        self.exec_branches(node, bodies, scope, with_fallthrough=orelse is None)
+
+    def exec_branches(self, node: cst.CSTNode, bodies: list[cst.BaseSuite], scope: Scope,
+                      with_fallthrough: bool) -> None:
+        """Run each branch on its own copy of the scope, then keep only what they agree on."""
+        results = []
+        for body in bodies:
+            branch = scope.branch()
+            self.exec_block(body, branch)
+            results.append(branch.vars)
+        if with_fallthrough:
+            results.append(dict(scope.vars))
+        line = self.pos(node).start.line
+        for name in set().union(*results) if results else ():
+            values = [r.get(name) for r in results]
+            first = values[0]
+            if all(v == first for v in values) and first is not None:
+                scope.vars[name] = first
+            else:
+                scope.vars[name] = Unknown(f"'{name}' depends on the condition at line {line}")
+
+    def exec_for(self, node: cst.For, scope: Scope) -> None:
+        loop_value = self.loop_value(node.target, node.iter, scope)
+        self.exec_block(node.body, scope)
+        if node.orelse:
+            self.exec_block(node.orelse.body, scope)
+        if isinstance(loop_value, Multi) and loop_value.options:
+            self.bind(node.target, loop_value.options[-1], scope)  # the value after the loop
+
+    def loop_value(self, target: cst.BaseExpression, iter_node: cst.BaseExpression,
+                   scope: Scope) -> Value:
+        """Bind a loop target to every value it takes; ``enumerate`` gives an unknown counter."""
+        if (isinstance(iter_node, cst.Call) and isinstance(iter_node.func, cst.Name)
+                and iter_node.func.value == "enumerate" and iter_node.args
+                and isinstance(target, cst.Tuple) and len(target.elements) == 2):
+            value = iterate(self.ev(iter_node.args[0].value, scope))
+            self.bind(target.elements[0].value, Unknown("a loop counter"), scope)
+            self.bind(target.elements[1].value, value, scope)
+            return value
+        iterable = self.ev(iter_node, scope)
+        value = iterate(iterable)
+        if isinstance(value, Unknown) and not isinstance(iterable, Unknown):
+            value = Unknown(f"loop over '{self.code(iter_node)}', known only at run time")
+        self.bind(target, value, scope)
+        return value
+
+    def exec_def(self, node: cst.FunctionDef, scope: Scope) -> None:
+        name = node.name.value
+        for deco in node.decorators:
+            self.ev(deco.decorator, scope)
+        inner = Scope(parent=scope)
+        params = node.params
+        for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            pname = p.name.value
+            if p.default is not None:
+                default = self.ev(p.default, scope)
+                inner.vars[pname] = default if isinstance(default, Known) else Unknown(
+                    f"path is the function parameter '{pname}' of {name}()")
+            else:
+                inner.vars[pname] = Unknown(
+                    f"path is the function parameter '{pname}' of {name}()")
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                inner.vars[star.name.value] = Unknown(f"arguments of {name}()")
+        scope.vars[name] = Func(name)
+        self.exec_block(node.body, inner)
+
+    def bind(self, target: cst.CSTNode, value: Value, scope: Scope) -> None:
+        if isinstance(target, cst.Name):
+            scope.vars[target.value] = value
+        elif isinstance(target, cst.Tuple | cst.List):
+            elements = [e.value for e in target.elements]
+            seq = value.value if isinstance(value, Known) else None
+            if isinstance(seq, tuple | list) and len(seq) == len(elements) and not any(
+                    isinstance(e, cst.StarredElement) for e in target.elements):
+                for element, item in zip(elements, seq, strict=True):
+                    self.bind(element, Known(item), scope)
+            else:
+                for element in elements:
+                    self.bind(element, Unknown(f"unpacked from '{self.code(target)}'"), scope)
+        elif isinstance(target, cst.StarredElement):
+            self.bind(target.value, Unknown("a starred assignment"), scope)
+        else:  # attribute or item assignment: evaluate its parts for nested accesses
+            self.visit_children(target, scope)
+
+    # --- expressions -----------------------------------------------------------------
+
+    def ev(self, node: cst.CSTNode, scope: Scope) -> Value:
+        if isinstance(node, cst.SimpleString):
+            return Known(node.evaluated_value)
+        if isinstance(node, cst.Integer | cst.Float | cst.Imaginary):
+            return Known(node.evaluated_value)
+        if isinstance(node, cst.FormattedString):
+            return self.ev_fstring(node, scope)
+        if isinstance(node, cst.ConcatenatedString):
+            return combine(operator.add, self.ev(node.left, scope), self.ev(node.right, scope),
+                           what=self.code(node))
+        if isinstance(node, cst.Name):
+            return self.ev_name(node.value, scope)
+        if isinstance(node, cst.Attribute):
+            return self.ev_attribute(node, scope)
+        if isinstance(node, cst.Call):
+            return self.ev_call(node, scope)
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.ev(node.left, scope), self.ev(node.right, scope)
+            op = _BINOPS.get(type(node.operator))
+            if op is None:
+                return Unknown(f"'{self.code(node)}' is only known at run time")
+            return combine(op, left, right, what=f"'{self.code(node)}'")
+        if isinstance(node, cst.UnaryOperation):
+            value = self.ev(node.expression, scope)
+            ops = {cst.Minus: operator.neg, cst.Not: operator.not_, cst.Plus: operator.pos}
+            op = ops.get(type(node.operator))
+            return combine(op, value, what=self.code(node)) if op else Unknown("an operator")
+        if isinstance(node, cst.Comparison):
+            return self.ev_comparison(node, scope)
+        if isinstance(node, cst.List | cst.Tuple | cst.Set):
+            items = [self.ev(e.value, scope) for e in node.elements]
+            if any(isinstance(e, cst.StarredElement) for e in node.elements):
+                return Unknown("a list built with *")
+            if all(isinstance(v, Known) for v in items):
+                return Known(tuple(v.value for v in items))
+            return Unknown(f"'{self.code(node)}' has elements known only at run time")
+        if isinstance(node, cst.Dict):
+            return self.ev_dict(node, scope)
+        if isinstance(node, cst.Subscript):
+            return self.ev_subscript(node, scope)
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+            return self.ev_comprehension(node, node.elt, scope)
+        if isinstance(node, cst.DictComp):
+            self.ev_comprehension(node, node.value, scope)
+            return Unknown("a dict comprehension")
+        if isinstance(node, cst.NamedExpr):
+            value = self.ev(node.value, scope)
+            self.bind(node.target, value, scope)
+            return value
+        if isinstance(node, cst.Lambda):
+            inner = Scope(parent=scope)
+            for p in node.params.params:
+                inner.vars[p.name.value] = Unknown(f"a lambda parameter '{p.name.value}'")
+            self.ev(node.body, inner)
+            return Unknown("a lambda")
+        if isinstance(node, cst.IfExp):
+            self.visit_children(node, scope)
+            return Unknown(f"'{self.code(node)}' is chosen at run time")
+        self.visit_children(node, scope)
+        return Unknown(f"'{self.code(node)}' is only known at run time")
+
+    def visit_children(self, node: cst.CSTNode, scope: Scope) -> None:
+        """Evaluate every expression below ``node`` once, for the accesses inside it."""
+        for child in node.children:
+            if isinstance(child, cst.BaseExpression):
+                self.ev(child, scope)
+            elif isinstance(child, cst.BaseCompoundStatement | cst.SimpleStatementLine):
+                self.exec_stmt(child, scope)
+            elif isinstance(child, cst.BaseSmallStatement):
+                self.exec_small(child, scope)
+            else:
+                self.visit_children(child, scope)
+
+    def ev_name(self, name: str, scope: Scope) -> Value:
+        value = scope.lookup(name)
+        if value is not None:
+            return value
+        if name in ("True", "False", "None"):
+            return Known({"True": True, "False": False, "None": None}[name])
+        for module in reversed(self.star_modules):
+            qual = catalog.canonical(f"{module}.{name}")
+            if qual in catalog.FUNCTIONS or qual in paths.PURE_FUNCTIONS:
+                return Ref(qual)
+        if name in _BUILTINS:
+            return Ref(f"builtins.{name}")
+        return Unknown(f"'{name}' is not assigned in an earlier cell")
+
+    def ev_attribute(self, node: cst.Attribute, scope: Scope) -> Value:
+        base = self.ev(node.value, scope)
+        attr = node.attr.value
+        if isinstance(base, Ref):
+            return Ref(f"{base.qualname}.{attr}")
+        if attr in paths.PATH_ATTRIBUTES and isinstance(base, Known | Multi):
+            return combine(lambda p: _as_path(getattr(PurePosixPath(p), attr)), base,
+                           what=self.code(node))
+        if isinstance(base, Unknown):
+            return base
+        return Unknown(f"'{self.code(node)}' is only known at run time")
+
+    def ev_fstring(self, node: cst.FormattedString, scope: Scope) -> Value:
+        raw = "r" in node.prefix.lower()
+        parts: list[Value] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text = part.value.replace("{{", "{").replace("}}", "}")
+                if not raw and "\\" in text:
+                    text = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+                parts.append(Known(text))
+            else:
+                value = self.ev(part.expression, scope)
+                spec: Value = Known("")
+                if part.format_spec:
+                    spec = self.ev_fstring(
+                        cst.FormattedString(parts=part.format_spec, start='f"', end='"'), scope)
+                conversion = part.conversion
+                parts.append(combine(lambda v, s, c=conversion: paths.format_value(v, c, s),
+                                     value, spec, what=f"'{self.code(node)}'"))
+        return combine(lambda *xs: "".join(xs), *parts, what=f"'{self.code(node)}'")
+
+    def ev_comparison(self, node: cst.Comparison, scope: Scope) -> Value:
+        left = self.ev(node.left, scope)
+        result: Value = Known(True)
+        for target in node.comparisons:
+            right = self.ev(target.comparator, scope)
+            op = _COMPARE.get(type(target.operator))
+            if op is None:
+                return Unknown("a comparison")
+            step = combine(op, left, right, what=self.code(node))
+            result = combine(lambda a, b: a and b, result, step, what=self.code(node))
+            left = right
+        return result
+
+    def ev_dict(self, node: cst.Dict, scope: Scope) -> Value:
+        out: dict[Any, Any] = {}
+        known = True
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                k, v = self.ev(element.key, scope), self.ev(element.value, scope)
+                if isinstance(k, Known) and isinstance(v, Known):
+                    try:
+                        out[k.value] = v.value
+                        continue
+                    except TypeError:
+                        pass
+            else:
+                self.ev(element.value, scope)
+            known = False
+        return Known(out) if known else Unknown(f"'{self.code(node)}' is only known at run time")
+
+    def ev_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
+        base = self.ev(node.value, scope)
+        if len(node.slice) != 1:
+            self.visit_children(node, scope)
+            return Unknown("a multi-dimensional subscript")
+        item = node.slice[0].slice
+        if isinstance(item, cst.Index):
+            key = self.ev(item.value, scope)
+        else:
+            bounds = [self.ev(b, scope) if b is not None else Known(None)
+                      for b in (item.lower, item.upper, item.step)]
+            key = combine(lambda *b: slice(*b), *bounds, what=self.code(node))
+        if isinstance(base, Ref):
+            return Unknown(f"'{self.code(node)}' is only known at run time")
+        return combine(operator.getitem, base, key, what=f"'{self.code(node)}'")
+
+    def ev_comprehension(self, node: cst.CSTNode, elt: cst.BaseExpression,
+                         scope: Scope) -> Value:
+        inner = Scope(parent=scope)
+        comp: cst.CompFor | None = node.for_in  # type: ignore[attr-defined]
+        filtered = False
+        while comp is not None:
+            # the first iterable is evaluated in the enclosing scope, as Python does
+            self.loop_value(comp.target, comp.iter, inner)
+            for cond in comp.ifs:
+                filtered = True
+                self._filter(comp.target, cond.test, inner)
+            comp = comp.inner_for_in
+        value = self.ev(elt, inner)
+        if isinstance(value, Multi) and not filtered:
+            return Known(tuple(o.value for o in value.options))
+        return Unknown(f"'{self.code(node)}' is only known at run time")
+
+    def _filter(self, target: cst.BaseExpression, test: cst.BaseExpression,
+                scope: Scope) -> None:
+        """Keep the loop values for which a comprehension's ``if`` is statically true."""
+        if not isinstance(target, cst.Name):
+            return
+        current = scope.vars.get(target.value)
+        if not isinstance(current, Multi):
+            return
+        kept = []
+        with self.quiet():
+            for option in current.options:
+                probe = Scope({target.value: option}, scope)
+                verdict = self.ev(test, probe)
+                if not isinstance(verdict, Known):
+                    scope.vars[target.value] = Unknown(
+                        f"filtered by '{self.code(test)}', known only at run time")
+                    return
+                if verdict.value:
+                    kept.append(option)
+        scope.vars[target.value] = Multi(tuple(kept), current.origin)
+
+    # --- calls -----------------------------------------------------------------------
+
+    def ev_call(self, node: cst.Call, scope: Scope) -> Value:
+        receiver: Value | None = None
+        attr = ""
+        if isinstance(node.func, cst.Attribute):
+            receiver = self.ev(node.func.value, scope)
+            attr = node.func.attr.value
+            target: Value = Ref(f"{receiver.qualname}.{attr}") if isinstance(
+                receiver, Ref) else Unknown("a method")
+            if isinstance(receiver, Ref):
+                receiver = None
+        else:
+            target = self.ev(node.func, scope)
+        args = [(arg, self.ev(arg.value, scope)) for arg in node.args]
+        if receiver is not None:
+            return self.call_method(node, receiver, attr, args)
+        if isinstance(target, Ref):
+            return self.call_function(node, catalog.canonical(target.qualname), args)
+        if isinstance(target, Func):
+            return Unknown(f"the result of {target.name}() is only known at run time")
+        return Unknown(f"the result of '{self.code(node.func)}(...)' is only known at run time")
+
+    def call_function(self, node: cst.Call, qual: str, args: list[tuple[cst.Arg, Value]]
+                      ) -> Value:
+        spec = catalog.FUNCTIONS.get(qual)
+        if spec is not None:
+            if spec.kind == "consumer":
+                return self.consume(spec, args)
+            return self.call_api(node, spec, args)
+        if qual in ("glob.glob", "glob.iglob"):
+            return self.call_glob(node, args)
+        if qual in ("io.StringIO", "io.BytesIO"):
+            return Buffer()
+        pure = paths.PURE_FUNCTIONS.get(qual)
+        if pure is not None and not any(a.keyword or a.star for a, _ in args):
+            values = [v for _, v in args]
+            result = combine(pure, *values, what=f"'{self.code(node)}'")
+            origin = next((v.origin for v in values if isinstance(v, Known) and v.origin), None)
+            if isinstance(result, Known) and origin:
+                return Known(result.value, origin)
+            return result
+        short = qual.removeprefix("builtins.")
+        return Unknown(f"the result of {short}() is only known at run time")
+
+    def call_method(self, node: cst.Call, receiver: Value, attr: str,
+                    args: list[tuple[cst.Arg, Value]]) -> Value:
+        if isinstance(receiver, Handle):
+            self.consume_handle(receiver, f".{attr}()", None)
+            return Unknown("data read from a file")
+        literal = isinstance(receiver, Known | Multi)
+        if literal and attr in catalog.PATH_METHODS:
+            mode, fmt = catalog.PATH_METHODS[attr]
+            spec = catalog.ApiSpec(attr, f"pathlib.Path.{attr}", mode, fmt)
+            self.record(node, spec, receiver, args, path_arg=None)
+            return Unknown("data read from a file")
+        if literal and attr == "open":
+            spec = catalog.ApiSpec("open", "pathlib.Path.open", "read", None, kind="open",
+                                   mode_arg=0)
+            return self.call_api(node, spec, args, receiver=receiver)
+        if literal and attr in ("glob", "rglob"):
+            return self.call_glob(node, args, base=receiver, recursive=attr == "rglob")
+        if literal and (attr in paths.PATH_METHODS or attr in paths.STR_METHODS or attr == "format"):
+            kwargs = {a.keyword.value: v for a, v in args if a.keyword}
+            positional = [v for a, v in args if not a.keyword and not a.star]
+            names = list(kwargs)
+
+            def call(obj: Any, *vals: Any) -> Any:
+                pos, kws = vals[: len(positional)], dict(zip(names, vals[len(positional):],
+                                                             strict=True))
+                if attr == "format":
+                    return paths.safe_format(obj, *pos, **kws)
+                return _as_path(getattr(obj, attr)(*pos, **kws))
+            return combine(call, receiver, *positional, *kwargs.values(),
+                           what=f"'{self.code(node)}'")
+        spec = catalog.METHODS.get(attr)
+        if spec is not None:
+            return self.call_api(node, spec, args)
+        return Unknown(f"the result of '.{attr}()' is only known at run time")
+
+    def call_glob(self, node: cst.Call, args: list[tuple[cst.Arg, Value]],
+                  base: Value | None = None, recursive: bool = False) -> Value:
+        pattern = _arg(args, 0, "pattern")
+        if pattern is None:
+            return Unknown("a glob without a pattern")
+        for a, v in args:
+            if a.keyword and a.keyword.value == "recursive" and isinstance(v, Known):
+                recursive = bool(v.value)
+        value = pattern[1]
+        if base is not None:
+            value = combine(lambda b, p: str(PurePosixPath(b) / p), base, value)
+        as_paths = base is not None
+        rec = recursive
+
+        def expand(p: str) -> tuple[Any, ...]:
+            found = paths.expand_glob(("**/" + p) if rec and as_paths else p, self.nb_dir, rec)
+            return tuple(PurePosixPath(f) for f in found) if as_paths else found
+        result = combine(expand, value, what=f"the glob '{self.code(node)}'")
+        if isinstance(result, Known):
+            return Known(result.value, origin=f"glob '{as_path_strings(value)[0]}'")
+        return result
+
+    def call_api(self, node: cst.Call, spec: catalog.ApiSpec,
+                 args: list[tuple[cst.Arg, Value]], receiver: Value | None = None) -> Value:
+        open_mode = None
+        if spec.kind == "open":
+            open_mode = spec.default_mode
+            found = _arg(args, spec.mode_arg, "mode") if spec.mode_arg is not None else None
+            if found is not None:
+                if not (isinstance(found[1], Known) and isinstance(found[1].value, str)):
+                    open_mode = None
+                else:
+                    open_mode = found[1].value
+            mode = "read" if open_mode is None or set(open_mode) <= set("rbt") else "write"
+            binary = open_mode is not None and "b" in open_mode
+            fmt = spec.format or ("binary" if binary else "text")
+            spec = catalog.ApiSpec(spec.name, spec.api, mode, fmt, spec.path_arg,
+                                   spec.path_kw, spec.kind)
+            ids = self.record(node, spec, receiver, args, open_mode=open_mode,
+                              path_arg=None if receiver is not None else spec.path_arg)
+            return Handle(tuple(ids), binary)
+        ids = self.record(node, spec, receiver, args,
+                          path_arg=None if receiver is not None else spec.path_arg)
+        if ids is None:  # the "path" was a handle or buffer: no new access
+            return Unknown("data read from a file")
+        return Unknown(f"data {'read by' if spec.mode == 'read' else 'written by'} {spec.api}")
+
+    def consume(self, spec: catalog.ApiSpec, args: list[tuple[cst.Arg, Value]]) -> Value:
+        found = _arg(args, spec.path_arg, spec.path_kw)
+        if found is not None and isinstance(found[1], Handle):
+            self.consume_handle(found[1], spec.name, spec.format)
+        return Unknown(f"data read by {spec.name}")
+
+    def consume_handle(self, handle: Handle, consumer: str, fmt: str | None) -> None:
+        for i in handle.access_ids:
+            access = self.accesses[i]
+            if access.consumer is None or access.consumer.startswith("."):
+                access.consumer = consumer
+            if fmt is not None:
+                access.format = fmt
+
+    def record(self, node: cst.Call, spec: catalog.ApiSpec, receiver: Value | None,
+               args: list[tuple[cst.Arg, Value]], path_arg: int | None,
+               open_mode: str | None = None) -> list[int] | None:
+        """Add the access(es) of one call: one per path the argument can take."""
+        if receiver is not None:
+            path_value: Value = receiver
+        else:
+            found = _arg(args, path_arg, spec.path_kw) if path_arg is not None else None
+            if found is None:
+                return None  # e.g. df.to_csv() with no path returns a string
+            path_value = found[1]
+        if isinstance(path_value, Buffer):
+            return None
+        if isinstance(path_value, Handle):
+            self.consume_handle(path_value, spec.api, spec.format)
+            return None
+        if self._quiet or self._cell is None:
+            return []
+        cell = self._cell
+        start = self.pos(node).start
+        col = start.column + cell.masked.col_offsets.get(start.line, 0)
+        kwargs = {a.keyword.value: to_json(v, self.code(a.value)) for a, v in args
+                  if a.keyword is not None and a.keyword.value != spec.path_kw
+                  and a.keyword.value != "mode"}
+        base = DataAccess(
+            cell_index=cell.index, cell_id=cell.cell_id, line=start.line, col=col,
+            api=spec.api, mode=spec.mode, format=spec.format, path=None, resolved=False,
+            kwargs=kwargs, code=self.code(node), open_mode=open_mode)
+        found_paths = as_path_strings(path_value)
+        ids: list[int] = []
+        if found_paths is None or not found_paths:
+            key = (id(node), 0, None)
+            if key not in self._seen:
+                self._seen.add(key)
+                base.reason = _why_unresolved(path_value, self.code(node))
+                self.accesses.append(base)
+                ids.append(len(self.accesses) - 1)
+            return ids
+        origin = path_value.origin if isinstance(path_value, Multi) else None
+        for raw in found_paths:
+            key = (id(node), 1, raw)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self.accesses.append(self._resolved(base, raw, origin))
+            ids.append(len(self.accesses) - 1)
+        return ids
+
+    def _resolved(self, base: DataAccess, raw: str, origin: str | None) -> DataAccess:
+        path = paths.normalize(raw, self.nb_dir)
+        remote = paths.is_remote(path)
+        access = DataAccess(**{**base.__dict__, "kwargs": dict(base.kwargs)})
+        access.path, access.resolved, access.remote = path, True, remote
+        access.expanded_from = origin
+        if access.format is None:
+            access.format = catalog.format_from_extension(path)
+        if not remote:
+            try:
+                st = (self.nb_dir / path).stat()
+                access.exists, access.size = os.path.isfile(self.nb_dir / path), st.st_size
+            except OSError:
+                access.exists = False
+        return access
+
+    # --- helpers ---------------------------------------------------------------------
+
+    @contextmanager
+    def quiet(self):
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
+
+    def code(self, node: cst.CSTNode) -> str:
+        if self._cell is None:
+            return "?"
+        text = self._cell.module.code_for_node(node)
+        return text if len(text) <= 200 else text[:197] + "..."
+
+    def pos(self, node: cst.CSTNode) -> CodeRange:
+        assert self._cell is not None
+        return self._cell.positions[node]
+
+
+def _syntax_error(code: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
+    """CPython's wording is clearer ("Missing parentheses in call to 'print'")."""
+    try:
+        compile(code, "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as e:
+        return e.lineno or error.raw_line, e.msg
+    except Exception:  # compile() can fail in other ways (null bytes): keep libcst's account
+        pass
+    return error.raw_line, error.message.split(":")[0]
+
+
+def _why_unresolved(value: Value, code: str) -> str:
+    if isinstance(value, Unknown):
+        return value.reason
+    if isinstance(value, Multi) or (isinstance(value, Known) and value.origin):
+        origin = value.origin
+        return f"the {origin} matches no file" if origin.startswith("glob") else (
+            f"the {origin} is empty")
+    if isinstance(value, Ref):
+        return f"'{value.qualname}' is only known at run time"
+    if isinstance(value, Func):
+        return f"the path is the function {value.name}"
+    if isinstance(value, Known):
+        return f"the path is not a string ({type(value.value).__name__})"
+    return f"the path in '{code}' is only known at run time"
+
+
+def _arg(args: list[tuple[cst.Arg, Value]], index: int | None, keyword: str | None
+         ) -> tuple[cst.Arg, Value] | None:
+    if keyword is not None:
+        for a, v in args:
+            if a.keyword is not None and a.keyword.value == keyword:
+                return a, v
+    if index is None:
+        return None
+    positional = []
+    for a, v in args:
+        if a.keyword is not None:
+            continue
+        if a.star:  # *args before the path: position unknown
+            return a, Unknown("the path is passed through *args")
+        positional.append((a, v))
+    return positional[index] if index < len(positional) else None
+
+
+def _as_path(x: Any) -> Any:
+    """Pure-path results stay paths; anything else as it is."""
+    return PurePosixPath(x) if isinstance(x, PurePosixPath) else x
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _aug_to_bin(node: cst.AugAssign) -> type | None:
+    mapping = {cst.AddAssign: cst.Add, cst.DivideAssign: cst.Divide,
+               cst.ModuloAssign: cst.Modulo, cst.SubtractAssign: cst.Subtract}
+    return mapping.get(type(node.operator))
+
+
+def analyze_cells(cells: Iterable[Any], nb_dir: Path, notebook: str = "<notebook>") -> Analysis:
+    """Analyse nbformat cells (dict-like, with ``cell_type``, ``source``, ``id``)."""
+    analyzer = NotebookAnalyzer(nb_dir)
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        analyzer.analyze_cell(index, cell.get("id"), source)
+    return analyzer.result(notebook)
+
+
+def analyze_notebook(path: str | os.PathLike) -> Analysis:
+    """Read and analyse a notebook; paths come out relative to its folder."""
+    path = Path(path)
+    nb = read_notebook(path)
+    return analyze_cells(nb.cells, path.resolve().parent, str(path))

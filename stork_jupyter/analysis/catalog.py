@@ -1,0 +1,198 @@
+"""The catalog of data-access APIs: data, not code paths. Adding an API is one line.
+
+Each entry says where the path is (positional index and keyword name), whether the
+call reads or writes, and the format (``None``: taken from the file's extension).
+
+Kinds:
+- ``function``: a module-level callable, matched by its qualified name after aliases.
+- ``method``: a method matched by name on any object that is not a module
+  (``df.to_csv(...)``, ``fig.savefig(...)``).
+- ``open``: returns a file handle; what later consumes the handle sets the format.
+- ``consumer``: takes a handle (``json.load(f)``); with a path instead it is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    name: str  #: qualified name (function) or method name (method)
+    api: str  #: the name reported in DataAccess.api
+    mode: str  #: "read" or "write" ("open" entries: from the mode argument)
+    format: str | None
+    path_arg: int = 0
+    path_kw: str | None = None
+    kind: str = "function"
+    mode_arg: int | None = None  #: for open-like calls: positional index of the mode
+    default_mode: str = "r"
+
+
+def _f(name, mode, fmt, arg=0, kw=None, api=None):
+    return ApiSpec(name, api or name, mode, fmt, arg, kw)
+
+
+def _m(name, api, mode, fmt, arg=0, kw=None):
+    return ApiSpec(name, api, mode, fmt, arg, kw, kind="method")
+
+
+def _c(name, mode, fmt, arg=0, kw=None):
+    return ApiSpec(name, name, mode, fmt, arg, kw, kind="consumer")
+
+
+CATALOG: tuple[ApiSpec, ...] = (
+    # pandas readers
+    _f("pandas.read_csv", "read", "csv", 0, "filepath_or_buffer"),
+    _f("pandas.read_table", "read", "csv", 0, "filepath_or_buffer"),
+    _f("pandas.read_fwf", "read", "fwf", 0, "filepath_or_buffer"),
+    _f("pandas.read_parquet", "read", "parquet", 0, "path"),
+    _f("pandas.read_json", "read", "json", 0, "path_or_buf"),
+    _f("pandas.read_excel", "read", "excel", 0, "io"),
+    _f("pandas.read_feather", "read", "feather", 0, "path"),
+    _f("pandas.read_pickle", "read", "pickle", 0, "filepath_or_buffer"),
+    _f("pandas.read_hdf", "read", "hdf", 0, "path_or_buf"),
+    _f("pandas.read_orc", "read", "orc", 0, "path"),
+    _f("pandas.read_xml", "read", "xml", 0, "path_or_buffer"),
+    _f("pandas.read_stata", "read", "stata", 0, "filepath_or_buffer"),
+    _f("pandas.read_sas", "read", "sas", 0, "filepath_or_buffer"),
+    _f("pandas.read_spss", "read", "spss", 0, "path"),
+    # pandas writers (DataFrame and Series methods)
+    _m("to_csv", "pandas.DataFrame.to_csv", "write", "csv", 0, "path_or_buf"),
+    _m("to_parquet", "pandas.DataFrame.to_parquet", "write", "parquet", 0, "path"),
+    _m("to_json", "pandas.DataFrame.to_json", "write", "json", 0, "path_or_buf"),
+    _m("to_excel", "pandas.DataFrame.to_excel", "write", "excel", 0, "excel_writer"),
+    _m("to_feather", "pandas.DataFrame.to_feather", "write", "feather", 0, "path"),
+    _m("to_pickle", "pandas.DataFrame.to_pickle", "write", "pickle", 0, "path"),
+    _m("to_hdf", "pandas.DataFrame.to_hdf", "write", "hdf", 0, "path_or_buf"),
+    _m("to_orc", "pandas.DataFrame.to_orc", "write", "orc", 0, "path"),
+    _m("to_xml", "pandas.DataFrame.to_xml", "write", "xml", 0, "path_or_buffer"),
+    # builtin open and friends
+    ApiSpec("builtins.open", "open", "read", None, 0, "file", "open", 1),
+    ApiSpec("io.open", "open", "read", None, 0, "file", "open", 1),
+    ApiSpec("codecs.open", "open", "read", None, 0, "filename", "open", 1),
+    ApiSpec("gzip.open", "gzip.open", "read", None, 0, "filename", "open", 1, "rb"),
+    ApiSpec("h5py.File", "h5py.File", "read", "hdf5", 0, "name", "open", 1),
+    # handle consumers: they set the format of the access that opened the handle
+    _c("json.load", "read", "json", 0, "fp"),
+    _c("json.dump", "write", "json", 1, "fp"),
+    _c("pickle.load", "read", "pickle", 0, "file"),
+    _c("pickle.dump", "write", "pickle", 1, "file"),
+    _c("csv.reader", "read", "csv", 0, "csvfile"),
+    _c("csv.DictReader", "read", "csv", 0, "f"),
+    _c("csv.writer", "write", "csv", 0, "csvfile"),
+    _c("csv.DictWriter", "write", "csv", 0, "f"),
+    _c("yaml.safe_load", "read", "yaml", 0, "stream"),
+    _c("yaml.load", "read", "yaml", 0, "stream"),
+    _c("yaml.safe_dump", "write", "yaml", 1, "stream"),
+    _c("yaml.dump", "write", "yaml", 1, "stream"),
+    # numpy
+    _f("numpy.load", "read", None, 0, "file"),
+    _f("numpy.loadtxt", "read", "text", 0, "fname"),
+    _f("numpy.genfromtxt", "read", "text", 0, "fname"),
+    _f("numpy.fromfile", "read", "binary", 0, "file"),
+    _f("numpy.save", "write", "npy", 0, "file"),
+    _f("numpy.savez", "write", "npz", 0, "file"),
+    _f("numpy.savez_compressed", "write", "npz", 0, "file"),
+    _f("numpy.savetxt", "write", "text", 0, "fname"),
+    # pickle-likes with paths
+    _f("joblib.load", "read", "pickle", 0, "filename"),
+    _f("joblib.dump", "write", "pickle", 1, "filename"),
+    # pyarrow
+    _f("pyarrow.parquet.read_table", "read", "parquet", 0, "source"),
+    _f("pyarrow.parquet.write_table", "write", "parquet", 1, "where"),
+    _f("pyarrow.parquet.ParquetFile", "read", "parquet", 0, "source"),
+    _f("pyarrow.csv.read_csv", "read", "csv", 0, "input_file"),
+    _f("pyarrow.feather.read_feather", "read", "feather", 0, "source"),
+    _f("pyarrow.feather.read_table", "read", "feather", 0, "source"),
+    _f("pyarrow.feather.write_feather", "write", "feather", 1, "dest"),
+    # polars
+    _f("polars.read_csv", "read", "csv", 0, "source"),
+    _f("polars.read_parquet", "read", "parquet", 0, "source"),
+    _f("polars.read_json", "read", "json", 0, "source"),
+    _f("polars.read_ndjson", "read", "json", 0, "source"),
+    _f("polars.read_ipc", "read", "feather", 0, "source"),
+    _f("polars.read_excel", "read", "excel", 0, "source"),
+    _f("polars.scan_csv", "read", "csv", 0, "source"),
+    _f("polars.scan_parquet", "read", "parquet", 0, "source"),
+    _f("polars.scan_ndjson", "read", "json", 0, "source"),
+    _f("polars.scan_ipc", "read", "feather", 0, "source"),
+    _m("write_csv", "polars.DataFrame.write_csv", "write", "csv", 0, "file"),
+    _m("write_parquet", "polars.DataFrame.write_parquet", "write", "parquet", 0, "file"),
+    _m("write_ndjson", "polars.DataFrame.write_ndjson", "write", "json", 0, "file"),
+    _m("write_ipc", "polars.DataFrame.write_ipc", "write", "feather", 0, "file"),
+    # images
+    _f("cv2.imread", "read", "image", 0, "filename"),
+    _f("cv2.imwrite", "write", "image", 0, "filename"),
+    _f("PIL.Image.open", "read", "image", 0, "fp"),
+    _f("matplotlib.pyplot.imread", "read", "image", 0, "fname"),
+    _f("matplotlib.image.imread", "read", "image", 0, "fname"),
+    _f("matplotlib.pyplot.savefig", "write", "image", 0, "fname"),
+    _m("savefig", "matplotlib.figure.Figure.savefig", "write", "image", 0, "fname"),
+    _f("imageio.imread", "read", "image", 0, "uri"),
+    _f("imageio.imwrite", "write", "image", 0, "uri"),
+    _f("skimage.io.imread", "read", "image", 0, "fname"),
+    # model files
+    _f("torch.load", "read", "torch", 0, "f"),
+    _f("torch.save", "write", "torch", 1, "f"),
+    _f("keras.models.load_model", "read", "keras", 0, "filepath"),
+    _f("scipy.io.loadmat", "read", "matlab", 0, "file_name"),
+    _f("geopandas.read_file", "read", "geo", 0, "filename"),
+)
+
+#: Other spellings of the same API (module re-exports), mapped to the catalog name.
+ALIASES: dict[str, str] = {
+    "open": "builtins.open",
+    "posixpath.join": "os.path.join",
+    "pathlib.PurePath": "pathlib.Path",
+    "pathlib.PosixPath": "pathlib.Path",
+    "pathlib.PurePosixPath": "pathlib.Path",
+    "imageio.v2.imread": "imageio.imread",
+    "imageio.v3.imread": "imageio.imread",
+    "imageio.v2.imwrite": "imageio.imwrite",
+    "imageio.v3.imwrite": "imageio.imwrite",
+    "tensorflow.keras.models.load_model": "keras.models.load_model",
+    "tf.keras.models.load_model": "keras.models.load_model",
+    "keras.saving.load_model": "keras.models.load_model",
+    "pandas.io.parquet.read_parquet": "pandas.read_parquet",
+    "cv.imread": "cv2.imread",
+}
+
+#: Methods of a path object that read or write the file it names.
+PATH_METHODS: dict[str, tuple[str, str]] = {
+    "read_text": ("read", "text"),
+    "read_bytes": ("read", "binary"),
+    "write_text": ("write", "text"),
+    "write_bytes": ("write", "binary"),
+}
+
+#: Methods of a file handle, and the format they imply given a text or binary mode.
+HANDLE_READ_METHODS = frozenset({"read", "readline", "readlines", "__iter__"})
+HANDLE_WRITE_METHODS = frozenset({"write", "writelines"})
+
+FUNCTIONS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind != "method"}
+METHODS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind == "method"}
+
+#: Format from a file extension, for entries whose format depends on the file.
+EXTENSION_FORMATS: dict[str, str] = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "text", ".json": "json", ".jsonl": "json",
+    ".ndjson": "json", ".parquet": "parquet", ".pq": "parquet", ".feather": "feather",
+    ".arrow": "feather", ".xlsx": "excel", ".xls": "excel", ".pkl": "pickle",
+    ".pickle": "pickle", ".joblib": "pickle", ".npy": "npy", ".npz": "npz",
+    ".h5": "hdf5", ".hdf5": "hdf5", ".png": "image", ".jpg": "image", ".jpeg": "image",
+    ".gif": "image", ".bmp": "image", ".tif": "image", ".tiff": "image",
+    ".yaml": "yaml", ".yml": "yaml", ".log": "text", ".md": "text", ".xml": "xml",
+    ".pt": "torch", ".pth": "torch", ".keras": "keras", ".orc": "orc",
+}
+
+
+def canonical(qualname: str) -> str:
+    """The catalog's name for a qualified name reached through imports."""
+    return ALIASES.get(qualname, qualname)
+
+
+def format_from_extension(path: str) -> str | None:
+    dot = path.rfind(".")
+    if dot == -1 or "/" in path[dot:]:
+        return None
+    return EXTENSION_FORMATS.get(path[dot:].lower())

@@ -1,0 +1,159 @@
+"""Reading and writing .ipynb files, and hiding IPython syntax from the Python parser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .errors import NotebookError
+
+#: Cell magics whose body is Python: the body is analysed, the magic line is hidden.
+PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "stork"})
+#: Line magics followed by a Python statement on the same line.
+STATEMENT_LINE_MAGICS = frozenset({"time", "timeit", "prun"})
+
+
+def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
+    """Read a notebook as nbformat 4, or raise one clear ``NotebookError``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookError(f"{path}: no such notebook") from None
+    except IsADirectoryError:
+        raise NotebookError(f"{path}: is a folder, not a notebook") from None
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path}: not a notebook (not UTF-8 text)") from None
+    except OSError as e:
+        raise NotebookError(f"{path}: cannot be read ({e.strerror})") from None
+    return parse_notebook(text, str(path))
+
+
+def parse_notebook(text: str, name: str = "<notebook>") -> nbformat.NotebookNode:
+    """Parse notebook JSON text (e.g. a model sent by JupyterLab) as nbformat 4."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise NotebookError(
+            f"{name}: not a notebook (invalid JSON at line {e.lineno}, column {e.colno})"
+        ) from None
+    return notebook_from_dict(data, name)
+
+
+def notebook_from_dict(data: object, name: str = "<notebook>") -> nbformat.NotebookNode:
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookError(f"{name}: not a notebook (no cells)")
+    major = data.get("nbformat")
+    if not isinstance(major, int) or major not in (3, 4):
+        raise NotebookError(f"{name}: unsupported nbformat {major!r} (expected 4)")
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as e:  # nbformat raises several kinds for malformed structure
+        raise NotebookError(f"{name}: malformed notebook ({_first_line(e)})") from None
+    for i, cell in enumerate(nb.cells):
+        if not isinstance(cell.get("source", ""), str):
+            raise NotebookError(f"{name}: cell {i} has a malformed source")
+    return nb
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file in the same folder, then rename over the target."""
+    write_text_atomic(Path(path), nbformat.writes(nb) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+# --- IPython syntax -------------------------------------------------------------------
+
+@dataclass
+class MaskedCell:
+    """A cell's source with IPython syntax replaced by Python of the same line count.
+
+    ``col_offsets[line]`` is how many characters were removed at the start of that
+    (1-based) line, so positions found in ``code`` map back to the original source.
+    ``skip_reason`` is set when the cell is not Python at all (``%%bash``...).
+    """
+
+    code: str
+    col_offsets: dict[int, int] = field(default_factory=dict)
+    masked_lines: set[int] = field(default_factory=set)
+    skip_reason: str | None = None
+
+
+_ASSIGN_FROM_SHELL = re.compile(r"^(\s*[\w.\[\], ]+?\s*=\s*)[!%]")
+_HELP = re.compile(r"^\s*\?{0,2}[\w.\[\]()'\"]*\?{0,2}\s*$")
+_TIMEIT_OPTS = re.compile(r"^(?:-[nr]\s*\d+\s+|-[pt]\s*\d*\s+|-[qoc]\s+)*")
+
+
+def mask_ipython(source: str) -> MaskedCell:
+    """Hide magics, shell escapes and help syntax, keeping every line in place."""
+    lines = source.split("\n")
+    masked = MaskedCell(code=source)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        name = lines[first].lstrip()[2:].split(maxsplit=1)
+        name = name[0] if name else ""
+        if name not in PYTHON_BODY_CELL_MAGICS:
+            masked.skip_reason = f"cell magic %%{name} (not Python)"
+            return masked
+        lines[first] = ""
+        masked.masked_lines.add(first + 1)
+
+    continued = False
+    for i, line in enumerate(lines):
+        lineno = i + 1
+        if lineno in masked.masked_lines:
+            continue
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        if continued:  # continuation of a magic/shell line ending with a backslash
+            lines[i] = indent + "pass"
+            masked.masked_lines.add(lineno)
+            continued = stripped.endswith("\\")
+            continue
+        if stripped.startswith(("%", "!")):
+            magic = stripped[1:].split(maxsplit=1)
+            if stripped.startswith("%") and magic and magic[0] in STATEMENT_LINE_MAGICS:
+                rest = magic[1] if len(magic) > 1 else "pass"
+                if magic[0] == "timeit":
+                    rest = _TIMEIT_OPTS.sub("", rest, count=1) or "pass"
+                lines[i] = indent + rest
+                masked.col_offsets[lineno] = len(line) - len(indent) - len(rest)
+            else:
+                lines[i] = indent + "pass"
+            masked.masked_lines.add(lineno)
+            continued = stripped.endswith("\\")
+            continue
+        m = _ASSIGN_FROM_SHELL.match(line)
+        if m:
+            lines[i] = m.group(1) + "None"
+            masked.masked_lines.add(lineno)
+            continued = stripped.endswith("\\")
+            continue
+        if stripped and ("?" in stripped) and _HELP.match(line) and stripped.strip("?"):
+            lines[i] = indent + "pass"
+            masked.masked_lines.add(lineno)
+    masked.code = "\n".join(lines)
+    return masked
