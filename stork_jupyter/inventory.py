@@ -1,0 +1,49 @@
+"""Recording what analysis found in the metadata store: the notebook and its datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .analysis import Analysis
+from .checksum import sha256_file
+from .store import Dataset, Job, MetadataStore, now_iso
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    """A path relative to the project root when inside it, else absolute (POSIX)."""
+    path = path.resolve()
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def record_analysis(store: MetadataStore, root: Path, notebook: Path,
+                    analysis: Analysis) -> list[Dataset]:
+    """Save the notebook's analysis as a completed ``analyze`` job and upsert every local
+    file it reads or writes that exists now (size, format, sha256)."""
+    project = store.ensure_project(root)
+    nb_dir = notebook.resolve().parent
+    datasets: dict[str, Dataset] = {}
+    for access in analysis.accesses:
+        if not access.resolved or access.remote or not access.exists:
+            continue
+        source = nb_dir / access.path
+        key = relative_to_root(source, root)
+        if key in datasets:
+            continue
+        stat = source.stat()
+        known = store.dataset_by_path(project.id, key)
+        # re-hash only when the file changed size: hashing is the slow part of analysis
+        sha = known.sha256 if known and known.size == stat.st_size and known.sha256 else (
+            sha256_file(source))
+        datasets[key] = store.upsert_dataset(
+            project.id, key, format=access.format, size=stat.st_size, sha256=sha)
+    unresolved = sum(not a.resolved for a in analysis.accesses)
+    store.save(Job(
+        project_id=project.id, kind="analyze", notebook=relative_to_root(notebook, root),
+        status="completed", progress=1.0, started_at=now_iso(), finished_at=now_iso(),
+        counts={"accesses": len(analysis.accesses), "reads": len(analysis.reads),
+                "writes": len(analysis.writes), "unresolved": unresolved,
+                "problems": len(analysis.problems), "datasets": len(datasets)}))
+    return list(datasets.values())

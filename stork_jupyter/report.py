@@ -1,0 +1,90 @@
+"""Rows and tables for people: the same rows feed the CLI's text table and the magic's HTML."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from .analysis import Analysis, DataAccess
+
+ANALYSIS_COLUMNS = ("cell", "line", "api", "mode", "format", "path", "status")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def access_status(a: DataAccess) -> str:
+    if not a.resolved:
+        return f"unresolved: {a.reason}"
+    if a.remote:
+        return "remote (not migrated)"
+    if a.exists:
+        return f"exists, {human_size(a.size)}"
+    return "written here" if a.mode == "write" else "missing"
+
+
+def analysis_rows(analysis: Analysis) -> list[tuple[str, ...]]:
+    rows = []
+    for a in analysis.accesses:
+        cell = f"{a.cell_index}" + (f" ({a.cell_id})" if a.cell_id else "")
+        fmt = a.format or ""
+        if a.consumer and not a.consumer.startswith("."):
+            fmt = f"{fmt} via {a.consumer}"
+        rows.append((cell, str(a.line), a.api, a.mode, fmt, a.path or "?", access_status(a)))
+    return rows
+
+
+def problem_lines(analysis: Analysis) -> list[str]:
+    return [f"{analysis.notebook}: cell {p.cell_index}, line {p.line}: {p.message}"
+            for p in analysis.problems]
+
+
+def text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(c) for c in columns]
+    for row in rows:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+    out = [line(columns), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def html_table(columns: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
+    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(v)}</td>" for v in r)
+        + "</tr>" for r in rows)
+    cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table class='stork-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def analysis_summary(analysis: Analysis) -> str:
+    n = len(analysis.accesses)
+    unresolved = sum(not a.resolved for a in analysis.accesses)
+    return (f"{analysis.notebook}: {n} data access{'es' if n != 1 else ''} "
+            f"({len(analysis.reads)} read, {len(analysis.writes)} write, {unresolved} unresolved)")
+
+
+def analysis_text(analysis: Analysis) -> str:
+    parts = [analysis_summary(analysis)]
+    if analysis.accesses:
+        parts.append(text_table(ANALYSIS_COLUMNS, analysis_rows(analysis)))
+    parts += problem_lines(analysis)
+    return "\n".join(parts)
+
+
+def analysis_html(analysis: Analysis) -> str:
+    out = html_table(ANALYSIS_COLUMNS, analysis_rows(analysis), analysis_summary(analysis))
+    problems = problem_lines(analysis)
+    if problems:
+        out += "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>"
+    return out
