@@ -12,10 +12,9 @@ from typing import Any
 import click
 
 from . import __version__
-from .analysis import analyze_notebook
 from .config import find_project_root
 from .errors import StorkError
-from .inventory import record_analysis
+from .inventory import analyze_and_record
 from .report import analysis_text, text_table
 from .store import Dataset, Job, open_store
 
@@ -65,11 +64,7 @@ def analyze(notebook: Path, as_json: bool, store: str | None, no_record: bool) -
 
     Example: stork analyze notebooks/sales_analysis.ipynb --json
     """
-    analysis = analyze_notebook(notebook)
-    if not no_record:
-        root = find_project_root(notebook.resolve().parent)
-        with open_store(root, store) as metadata:
-            record_analysis(metadata, root, notebook, analysis)
+    analysis = analyze_and_record(notebook, store, record=not no_record)
     if as_json:
         click.echo(json.dumps([a.to_json() for a in analysis.accesses], indent=2))
         for p in analysis.problems:

@@ -47,3 +47,18 @@ def record_analysis(store: MetadataStore, root: Path, notebook: Path,
                 "writes": len(analysis.writes), "unresolved": unresolved,
                 "problems": len(analysis.problems), "datasets": len(datasets)}))
     return list(datasets.values())
+
+
+def analyze_and_record(notebook: Path, store: str | None = None, record: bool = True
+                       ) -> Analysis:
+    """What every door's "analyze" does: analyse, then remember it in the project's store."""
+    from .analysis import analyze_notebook
+    from .config import find_project_root
+    from .store import open_store
+
+    analysis = analyze_notebook(notebook)
+    if record:
+        root = find_project_root(notebook.resolve().parent)
+        with open_store(root, store) as metadata:
+            record_analysis(metadata, root, notebook, analysis)
+    return analysis
