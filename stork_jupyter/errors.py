@@ -30,3 +30,22 @@ class MissingDependencyError(StorkError):
         super().__init__(
             f"{package} is needed for this; install it with: pip install 'stork_jupyter[{extra}]'"
         )
+
+
+class ExecutionError(StorkError):
+    """A notebook could not be executed: a cell raised, timed out, or the kernel died."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str | None = None,
+        cell_index: int | None = None,
+        ename: str | None = None,
+        evalue: str | None = None,
+    ):
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell_index = cell_index  #: 0-based among all cells, markdown included
+        self.ename = ename
+        self.evalue = evalue

@@ -122,6 +122,8 @@ def mask_ipython(source: str) -> MaskedCell:
         masked.masked_lines.add(first + 1)
 
     continued = False
+    magic_indent = ""
+    python = _LineState()
     for i, line in enumerate(lines):
         lineno = i + 1
         if lineno in masked.masked_lines:
@@ -129,10 +131,16 @@ def mask_ipython(source: str) -> MaskedCell:
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
         if continued:  # continuation of a magic/shell line ending with a backslash
-            lines[i] = indent + "pass"
+            lines[i] = magic_indent + "pass"
             masked.masked_lines.add(lineno)
             continued = stripped.endswith("\\")
             continue
+        if not python.at_statement_start():
+            # inside brackets, a triple-quoted string or after a backslash: ``% b`` or
+            # ``!= b`` here is Python, as IPython's own transformers see it
+            python.scan(line)
+            continue
+        magic_indent = indent
         if stripped.startswith(("%", "!")):
             magic = stripped[1:].split(maxsplit=1)
             if stripped.startswith("%") and magic and magic[0] in STATEMENT_LINE_MAGICS:
@@ -145,6 +153,8 @@ def mask_ipython(source: str) -> MaskedCell:
                 lines[i] = indent + "pass"
             masked.masked_lines.add(lineno)
             continued = stripped.endswith("\\")
+            if not continued:  # ``%time f(`` goes on as Python on the next lines
+                python.scan(lines[i])
             continue
         m = _ASSIGN_FROM_SHELL.match(line)
         if m:
@@ -155,5 +165,52 @@ def mask_ipython(source: str) -> MaskedCell:
         if stripped and ("?" in stripped) and _HELP.match(line) and stripped.strip("?"):
             lines[i] = indent + "pass"
             masked.masked_lines.add(lineno)
+        python.scan(lines[i])
     masked.code = "\n".join(lines)
     return masked
+
+
+class _LineState:
+    """Just enough of Python's tokenizer to tell whether a line starts a statement:
+    open brackets, an open triple-quoted string, a trailing backslash."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quote: str | None = None
+        self.backslash = False
+
+    def at_statement_start(self) -> bool:
+        return self.depth == 0 and self.quote is None and not self.backslash
+
+    def scan(self, line: str) -> None:
+        i, n = 0, len(line)
+        self.backslash = False
+        while i < n:
+            c = line[i]
+            if self.quote is not None:
+                if c == "\\":
+                    i += 2
+                    continue
+                if line.startswith(self.quote, i):
+                    i += len(self.quote)
+                    self.quote = None
+                    continue
+                i += 1
+                continue
+            if c == "#":
+                return
+            if c in "\"'":
+                triple = line[i:i + 3]
+                self.quote = triple if triple in ('"""', "'''") else c
+                i += len(self.quote)
+                continue
+            if c in "([{":
+                self.depth += 1
+            elif c in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        if self.quote in ('"', "'"):  # a one-line string does not go on (without "\\")
+            if line.endswith("\\"):
+                return
+            self.quote = None
+        self.backslash = self.quote is None and line.endswith("\\")

@@ -33,6 +33,10 @@ class DataAccess:
     consumer: str | None = None  #: for ``open``: what read/wrote the handle (``json.load``...)
     open_mode: str | None = None  #: for ``open``-like calls: the mode string
     expanded_from: str | None = None  #: the glob pattern or loop this path came from
+    #: [cell_index, line, col] of the glob call the path came from, when it did
+    expanded_at: list[int] | None = None
+    raw_path: str | None = None  #: the path exactly as the code builds it (before normalising)
+    path_code: str | None = None  #: source text of the path argument
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

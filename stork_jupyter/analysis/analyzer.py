@@ -92,7 +92,8 @@ class NotebookAnalyzer:
         self.accesses: list[DataAccess] = []
         self.problems: list[CellProblem] = []
         self._quiet = 0
-        self._seen: set[tuple[int, int, str | None]] = set()
+        #: (cell, node, ...) already recorded: a node id is unique only within its cell
+        self._seen: set[tuple[int, int, int, str | None]] = set()
         self._cell: _Cell | None = None
 
     # --- driver ----------------------------------------------------------------------
@@ -251,7 +252,11 @@ class NotebookAnalyzer:
         if node.orelse:
             self.exec_block(node.orelse.body, scope)
         if isinstance(loop_value, Multi) and loop_value.options:
-            self.bind(node.target, loop_value.options[-1], scope)  # the value after the loop
+            # after the loop, the target and what was computed from it hold the last value
+            for name, value in scope.vars.items():
+                if isinstance(value, Multi) and value.key == loop_value.key:
+                    scope.vars[name] = value.options[-1]
+            self.bind(node.target, loop_value.options[-1], scope)
 
     def loop_value(self, target: cst.BaseExpression, iter_node: cst.BaseExpression,
                    scope: Scope) -> Value:
@@ -280,7 +285,9 @@ class NotebookAnalyzer:
             pname = p.name.value
             if p.default is not None:
                 default = self.ev(p.default, scope)
-                inner.vars[pname] = default if isinstance(default, Known) else Unknown(
+                inner.vars[pname] = Known(
+                    default.value, origin=f"default of parameter '{pname}' of {name}()"
+                ) if isinstance(default, Known) else Unknown(
                     f"path is the function parameter '{pname}' of {name}()")
             else:
                 inner.vars[pname] = Unknown(
@@ -296,6 +303,12 @@ class NotebookAnalyzer:
             scope.vars[target.value] = value
         elif isinstance(target, cst.Tuple | cst.List):
             elements = [e.value for e in target.elements]
+            if isinstance(value, Multi) and _unpacks(value, len(elements)) and not any(
+                    isinstance(e, cst.StarredElement) for e in target.elements):
+                for i, element in enumerate(elements):  # ``for name, path in [(...), ...]``
+                    self.bind(element, Multi(tuple(Known(o.value[i]) for o in value.options),
+                                             value.origin, value.key), scope)
+                return
             seq = value.value if isinstance(value, Known) else None
             if isinstance(seq, tuple | list) and len(seq) == len(elements) and not any(
                     isinstance(e, cst.StarredElement) for e in target.elements):
@@ -603,17 +616,20 @@ class NotebookAnalyzer:
             if a.keyword and a.keyword.value == "recursive" and isinstance(v, Known):
                 recursive = bool(v.value)
         value = pattern[1]
-        if base is not None:
-            value = combine(lambda b, p: str(PurePosixPath(b) / p), base, value)
+        if base is not None:  # Path.rglob(p) is Path.glob("**/" + p)
+            prefix = "**/" if recursive else ""
+            value = combine(lambda b, p: str(PurePosixPath(b) / (prefix + p)), base, value)
         as_paths = base is not None
-        rec = recursive
 
         def expand(p: str) -> tuple[Any, ...]:
-            found = paths.expand_glob(("**/" + p) if rec and as_paths else p, self.nb_dir, rec)
+            found = paths.expand_glob(p, self.nb_dir, recursive)
             return tuple(PurePosixPath(f) for f in found) if as_paths else found
         result = combine(expand, value, what=f"the glob '{self.code(node)}'")
         if isinstance(result, Known):
-            return Known(result.value, origin=f"glob '{as_path_strings(value)[0]}'")
+            start = self.pos(node).start
+            at = (self._cell.index, start.line, start.column) if self._cell else None
+            return Known(result.value, origin=f"glob '{as_path_strings(value)[0]}'",
+                         origin_at=at)
         return result
 
     def call_api(self, node: cst.Call, spec: catalog.ApiSpec,
@@ -659,6 +675,7 @@ class NotebookAnalyzer:
                args: list[tuple[cst.Arg, Value]], path_arg: int | None,
                open_mode: str | None = None) -> list[int] | None:
         """Add the access(es) of one call: one per path the argument can take."""
+        path_code = None
         if receiver is not None:
             path_value: Value = receiver
         else:
@@ -666,6 +683,7 @@ class NotebookAnalyzer:
             if found is None:
                 return None  # e.g. df.to_csv() with no path returns a string
             path_value = found[1]
+            path_code = self.code(found[0].value)
         if isinstance(path_value, Buffer):
             return None
         if isinstance(path_value, Handle):
@@ -682,20 +700,22 @@ class NotebookAnalyzer:
         base = DataAccess(
             cell_index=cell.index, cell_id=cell.cell_id, line=start.line, col=col,
             api=spec.api, mode=spec.mode, format=spec.format, path=None, resolved=False,
-            kwargs=kwargs, code=self.code(node), open_mode=open_mode)
+            kwargs=kwargs, code=self.code(node), open_mode=open_mode, path_code=path_code)
         found_paths = as_path_strings(path_value)
         ids: list[int] = []
         if found_paths is None or not found_paths:
-            key = (id(node), 0, None)
+            key = (cell.index, id(node), 0, None)
             if key not in self._seen:
                 self._seen.add(key)
                 base.reason = _why_unresolved(path_value, self.code(node))
                 self.accesses.append(base)
                 ids.append(len(self.accesses) - 1)
             return ids
-        origin = path_value.origin if isinstance(path_value, Multi) else None
+        origin = path_value.origin if isinstance(path_value, Multi | Known) else None
+        at = path_value.origin_at if isinstance(path_value, Multi | Known) else None
+        base.expanded_at = list(at) if at else None
         for raw in found_paths:
-            key = (id(node), 1, raw)
+            key = (cell.index, id(node), 1, raw)
             if key in self._seen:
                 continue
             self._seen.add(key)
@@ -708,6 +728,7 @@ class NotebookAnalyzer:
         remote = paths.is_remote(path)
         access = DataAccess(**{**base.__dict__, "kwargs": dict(base.kwargs)})
         access.path, access.resolved, access.remote = path, True, remote
+        access.raw_path = raw
         access.expanded_from = origin
         if access.format is None:
             access.format = catalog.format_from_extension(path)
@@ -783,6 +804,11 @@ def _arg(args: list[tuple[cst.Arg, Value]], index: int | None, keyword: str | No
             return a, Unknown("the path is passed through *args")
         positional.append((a, v))
     return positional[index] if index < len(positional) else None
+
+
+def _unpacks(value: Multi, n: int) -> bool:
+    """Whether every option is a sequence of ``n`` items (``for a, b in [(1, 2), ...]``)."""
+    return all(isinstance(o.value, tuple | list) and len(o.value) == n for o in value.options)
 
 
 def _as_path(x: Any) -> Any:

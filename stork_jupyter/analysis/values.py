@@ -16,6 +16,16 @@ from typing import Any
 
 #: More combinations than this are reported as unresolved rather than enumerated.
 MAX_OPTIONS = 1000
+#: Longer strings/sequences are reported as unresolved: ``s += s`` in every cell would
+#: otherwise double a literal until memory runs out.
+MAX_LENGTH = 10_000
+
+_keys = itertools.count(1)
+
+
+def new_key() -> int:
+    """A fresh identity for the values one loop variable takes."""
+    return next(_keys)
 
 
 @dataclass(frozen=True)
@@ -23,12 +33,18 @@ class Known:
     value: Any
     #: where a sequence came from (a glob pattern), kept when it is iterated
     origin: str | None = field(default=None, compare=False)
+    #: (cell_index, line, col) of the call that produced it (a glob)
+    origin_at: tuple[int, int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class Multi:
     options: tuple[Known, ...]
     origin: str  #: e.g. "loop over ['a.csv', 'b.csv']" or "glob 'data/*.csv'"
+    #: values with the same key vary together (one loop iteration each): ``f"{n}/{n}"``
+    #: pairs each option with itself instead of taking every combination
+    key: int = field(default_factory=new_key, compare=False)
+    origin_at: tuple[int, int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -70,9 +86,23 @@ def combine(fn: Callable[..., Any], *values: Value, what: str = "expression") ->
     multis = [v for v in values if isinstance(v, Multi)]
     if not multis:
         try:
-            return Known(fn(*(v.value for v in values)))
+            result = fn(*(v.value for v in values))
         except Exception as e:  # a literal operation that fails fails at run time too
             return Unknown(f"{what} cannot be evaluated ({type(e).__name__})")
+        if isinstance(result, str | bytes | tuple | list) and len(result) > MAX_LENGTH:
+            return Unknown(f"{what} is longer than {MAX_LENGTH} items")
+        return Known(result)
+    first = multis[0]
+    if all(m.key == first.key and len(m.options) == len(first.options) for m in multis):
+        # one loop variable (or values derived from it): take its iterations in step
+        stepped = []
+        for i in range(len(first.options)):
+            r = combine(fn, *(v.options[i] if isinstance(v, Multi) else v for v in values),
+                        what=what)
+            if not isinstance(r, Known):
+                return r
+            stepped.append(r)
+        return Multi(tuple(stepped), first.origin, first.key, first.origin_at)
     choices = [v.options if isinstance(v, Multi) else (v,) for v in values]
     total = 1
     for c in choices:
@@ -85,7 +115,7 @@ def combine(fn: Callable[..., Any], *values: Value, what: str = "expression") ->
         if not isinstance(r, Known):
             return r
         results.append(r)
-    return Multi(tuple(results), multis[0].origin)
+    return Multi(tuple(results), first.origin, origin_at=first.origin_at)
 
 
 def iterate(v: Value) -> Value:
@@ -96,7 +126,7 @@ def iterate(v: Value) -> Value:
             seq = tuple(seq)
         if isinstance(seq, tuple | list):
             origin = v.origin or f"loop over {_short(seq)}"
-            return Multi(tuple(Known(x) for x in seq), origin)
+            return Multi(tuple(Known(x) for x in seq), origin, origin_at=v.origin_at)
         return Unknown("loop over a value that is not a literal list")
     if isinstance(v, Unknown):
         return v

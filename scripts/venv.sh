@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Create ./.venv (if missing) and install the package with its test extras into it.
+#
+#   bash scripts/venv.sh          # or: source scripts/venv.sh
+#
+# The install is skipped when pyproject.toml has not changed since the last one
+# (the package is installed in editable mode, so source edits need no reinstall);
+# STORK_REINSTALL=1 forces it. PYTHON selects the interpreter (default python3).
+set -euo pipefail
+
+_stork_venv() {
+    local root python venv stamp want
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    python="${PYTHON:-python3}"
+    venv="$root/.venv"
+    stamp="$venv/.stork-install-stamp"
+
+    if ! command -v "$python" >/dev/null 2>&1; then
+        echo "venv.sh: $python not found; install Python 3.10 or later" >&2
+        return 1
+    fi
+    if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+        echo "venv.sh: $python is older than 3.10" >&2
+        return 1
+    fi
+
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "venv.sh: creating $venv"
+        if ! "$python" -m venv "$venv" 2>/dev/null; then
+            # Debian ships venv/ensurepip separately (python3-venv).
+            rm -rf "$venv"
+            if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+                echo "venv.sh: installing python3-venv"
+                DEBIAN_FRONTEND=noninteractive apt-get update -qq
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            fi
+            "$python" -m venv "$venv"
+        fi
+    fi
+
+    want="$(cat "$root/pyproject.toml" "$venv/bin/python" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+    if [ "${STORK_REINSTALL:-0}" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "venv.sh: installing stork_jupyter[test] into $venv"
+        # A current pip: the resolver of the pip bundled with older Pythons gives up on
+        # the s3fs / aiobotocore / botocore pins.
+        "$venv/bin/python" -m pip install --quiet --upgrade pip
+        "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+        echo "$want" >"$stamp"
+    fi
+}
+
+_stork_venv
