@@ -15,8 +15,8 @@ from . import __version__
 from .config import find_project_root
 from .errors import StorkError
 from .inventory import analyze_and_record
-from .report import analysis_text, text_table
-from .store import Dataset, Job, open_store
+from .report import analysis_text, migration_text, text_table
+from .store import Dataset, Job, Record, open_store
 
 store_option = click.option(
     "--store", metavar="URL", default=None,
@@ -121,6 +121,105 @@ def jobs(as_json: bool, store: str | None, limit: int, offset: int, status: str 
     _listing(Job, ("id", "kind", "status", "progress", "notebook", "destination", "finished"),
              lambda j: (j.id, j.kind, j.status, f"{j.progress:.0%}", j.notebook, j.destination,
                         j.finished_at))(as_json, store, limit, offset, status, notebook)
+
+
+class _Bars:
+    """tqdm bars on stderr, so --json output on stdout stays clean."""
+
+    def __call__(self, name: str, total: int):
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=name, unit="B", unit_scale=True, file=sys.stderr,
+                   leave=False, disable=None)
+
+        def advance(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+        return advance
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--to", "to", required=True, metavar="DEST",
+              help="file:///dir or a folder, s3://bucket/prefix, or a name from stork.toml.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the migrated notebook here (NOTEBOOK is left unchanged).")
+@click.option("--in-place", is_flag=True, help="Rewrite NOTEBOOK itself (atomically).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the cell diff; change nothing.")
+@click.option("--partial", is_flag=True,
+              help="Migrate what can be, and list the accesses that still read local files.")
+@click.option("--allow-outside-root", is_flag=True,
+              help="Also move files outside the project root.")
+@click.option("--layout", type=click.Choice(["mirror", "flat"]), default=None,
+              help="Folder layout at the destination (default: mirror, or stork.toml's).")
+@json_option
+@store_option
+@_clean_errors
+def migrate(notebook: Path, to: str, output: Path | None, in_place: bool, dry_run: bool,
+            partial: bool, allow_outside_root: bool, layout: str | None, as_json: bool,
+            store: str | None) -> None:
+    """Move NOTEBOOK's data to DEST and rewrite its cells to read it from there.
+
+    Example: stork migrate notebooks/sales_analysis.ipynb --to s3://team-data/lake -o sales.s3.ipynb
+    """
+    from .migrate import migrate as run_migration
+
+    if output is not None and in_place:
+        raise click.UsageError("give either -o OUT or --in-place, not both")
+    result = run_migration(notebook, to, output=output, in_place=in_place, dry_run=dry_run,
+                           partial=partial, allow_outside_root=allow_outside_root,
+                           layout=layout, store=store, progress=None if as_json else _Bars())
+    if as_json:
+        click.echo(json.dumps({"plan": result.plan.to_json(), "diff": result.diff,
+                               "job_id": result.job_id,
+                               "output": str(result.output) if result.output else None},
+                              indent=2))
+        return
+    click.echo(migration_text(result, dry_run))
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@store_option
+@_clean_errors
+def undo(notebook: Path, store: str | None) -> None:
+    """Restore the original source of every cell a migration rewrote in NOTEBOOK."""
+    from .migrate import undo as run_undo
+
+    n = run_undo(notebook, store)
+    click.echo(f"{notebook}: restored {n} cell{'s' if n != 1 else ''}; setup cell removed")
+
+
+@cli.command()
+@json_option
+@store_option
+@_paging
+@click.option("--notebook", default=None, help="Only records of this notebook.")
+@click.option("--status", default=None, help="applied or undone.")
+@_clean_errors
+def records(as_json: bool, store: str | None, limit: int, offset: int, notebook: str | None,
+            status: str | None) -> None:
+    """List rewritten data accesses (one per call), newest first."""
+    _listing(Record, ("id", "job", "notebook", "cell", "line", "api", "status"),
+             lambda r: (r.id, r.job_id, r.notebook, r.cell_id or r.cell_index, r.line, r.api,
+                        r.status))(as_json, store, limit, offset, status, notebook)
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--timeout", default=300, show_default=True, help="Seconds per cell.")
+@store_option
+@_clean_errors
+def verify(notebook: Path, timeout: int, store: str | None) -> None:
+    """Run the migrated NOTEBOOK where its migrated files are absent and compare every
+    cell's outputs with the ones it has stored (nbval's rules)."""
+    from .verify import verify as run_verify
+
+    report = run_verify(notebook, store=store, timeout=timeout)
+    click.echo(report.text())
+    if not report.ok:
+        sys.exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

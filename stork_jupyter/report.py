@@ -88,3 +88,34 @@ def analysis_html(analysis: Analysis) -> str:
     if problems:
         out += "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>"
     return out
+
+
+def migration_text(result, dry_run: bool = False) -> str:
+    """What a migration did (or, for a dry run, would do), for a terminal."""
+    plan = result.plan
+    out = [f"{plan.notebook} -> {plan.destination} (layout {plan.layout})"]
+    for m in plan.moves:
+        out.append(f"  move   {m.source} -> {m.target} ({human_size(m.size)})")
+    for e in plan.edits:
+        if e.mode == "write" and e.action == "literal":
+            out.append(f"  write  cell {e.cell_index} line {e.line}: {e.target}")
+    for s in plan.skipped:
+        out.append(f"  skip   {s}")
+    if result.diff:
+        out += ["", result.diff, ""]
+    if plan.blockers:
+        out.append("Still reading local files:" if not dry_run else "Cannot be migrated:")
+        out += [f"  {b.describe(plan.notebook)}" for b in plan.blockers]
+    if dry_run:
+        out.append(f"Dry run: {len(plan.moves)} file(s) would move, {len(result.changes)} "
+                   "cell(s) would change; nothing was changed.")
+    elif plan.empty:
+        out.append(f"{plan.notebook}: no data access to migrate"
+                   + (f"; copied unchanged to {result.output}" if result.output
+                      and str(result.output) != plan.notebook else ""))
+    else:
+        sent = sum(not t.skipped for t in result.transfers)
+        out.append(f"Migrated {len(plan.moves)} file(s) ({sent} sent, "
+                   f"{len(result.transfers) - sent} already there), {len(result.changes)} "
+                   f"cell(s) rewritten -> {result.output} (job {result.job_id})")
+    return "\n".join(out)

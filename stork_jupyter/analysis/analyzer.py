@@ -605,6 +605,8 @@ class NotebookAnalyzer:
         spec = catalog.METHODS.get(attr)
         if spec is not None:
             return self.call_api(node, spec, args)
+        if isinstance(receiver, Unknown):  # ``datetime.now().date()``: the first cause
+            return receiver
         return Unknown(f"the result of '.{attr}()' is only known at run time")
 
     def call_glob(self, node: cst.Call, args: list[tuple[cst.Arg, Value]],
@@ -689,6 +691,8 @@ class NotebookAnalyzer:
         if isinstance(path_value, Handle):
             self.consume_handle(path_value, spec.api, spec.format)
             return None
+        if spec.literal_only and not as_path_strings(path_value):
+            return None  # a connection object, not something stored under a path
         if self._quiet or self._cell is None:
             return []
         cell = self._cell
@@ -714,12 +718,15 @@ class NotebookAnalyzer:
         origin = path_value.origin if isinstance(path_value, Multi | Known) else None
         at = path_value.origin_at if isinstance(path_value, Multi | Known) else None
         base.expanded_at = list(at) if at else None
-        for raw in found_paths:
+        for i, raw in enumerate(found_paths):
             key = (cell.index, id(node), 1, raw)
             if key in self._seen:
                 continue
             self._seen.add(key)
-            self.accesses.append(self._resolved(base, raw, origin))
+            access = self._resolved(base, raw, origin)
+            if isinstance(path_value, Multi):  # ``for name, sep in [...]``: this file's own
+                access.kwargs.update(_iteration_kwargs(args, spec, path_value, i, self.code))
+            self.accesses.append(access)
             ids.append(len(self.accesses) - 1)
         return ids
 
@@ -804,6 +811,15 @@ def _arg(args: list[tuple[cst.Arg, Value]], index: int | None, keyword: str | No
             return a, Unknown("the path is passed through *args")
         positional.append((a, v))
     return positional[index] if index < len(positional) else None
+
+
+def _iteration_kwargs(args: list[tuple[cst.Arg, Value]], spec: catalog.ApiSpec, path: Multi,
+                      i: int, code: Any) -> dict[str, Any]:
+    """Keyword arguments that vary with the same loop as the path, at iteration ``i``."""
+    return {a.keyword.value: to_json(v.options[i], code(a.value)) for a, v in args
+            if a.keyword is not None and a.keyword.value not in (spec.path_kw, "mode")
+            and isinstance(v, Multi) and v.key == path.key
+            and len(v.options) == len(path.options)}
 
 
 def _unpacks(value: Multi, n: int) -> bool:

@@ -27,6 +27,8 @@ class ApiSpec:
     kind: str = "function"
     mode_arg: int | None = None  #: for open-like calls: positional index of the mode
     default_mode: str = "r"
+    #: only a literal (a connection URL) is an access; an engine/connection object is not
+    literal_only: bool = False
 
 
 def _f(name, mode, fmt, arg=0, kw=None, api=None):
@@ -57,6 +59,12 @@ CATALOG: tuple[ApiSpec, ...] = (
     _f("pandas.read_stata", "read", "stata", 0, "filepath_or_buffer"),
     _f("pandas.read_sas", "read", "sas", 0, "filepath_or_buffer"),
     _f("pandas.read_spss", "read", "spss", 0, "path"),
+    # databases named by URL (``postgresql://...``): reported as remote, never migrated
+    ApiSpec("pandas.read_sql", "pandas.read_sql", "read", "sql", 1, "con", literal_only=True),
+    ApiSpec("pandas.read_sql_query", "pandas.read_sql_query", "read", "sql", 1, "con",
+            literal_only=True),
+    ApiSpec("pandas.read_sql_table", "pandas.read_sql_table", "read", "sql", 1, "con",
+            literal_only=True),
     # pandas writers (DataFrame and Series methods)
     _m("to_csv", "pandas.DataFrame.to_csv", "write", "csv", 0, "path_or_buf"),
     _m("to_parquet", "pandas.DataFrame.to_parquet", "write", "parquet", 0, "path"),
@@ -67,6 +75,8 @@ CATALOG: tuple[ApiSpec, ...] = (
     _m("to_hdf", "pandas.DataFrame.to_hdf", "write", "hdf", 0, "path_or_buf"),
     _m("to_orc", "pandas.DataFrame.to_orc", "write", "orc", 0, "path"),
     _m("to_xml", "pandas.DataFrame.to_xml", "write", "xml", 0, "path_or_buffer"),
+    ApiSpec("to_sql", "pandas.DataFrame.to_sql", "write", "sql", 1, "con", kind="method",
+            literal_only=True),
     # builtin open and friends
     ApiSpec("builtins.open", "open", "read", None, 0, "file", "open", 1),
     ApiSpec("io.open", "open", "read", None, 0, "file", "open", 1),

@@ -1,0 +1,51 @@
+"""Where data goes: a destination URL (or a name from stork.toml) and its backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Config, destination_kind, redact_url
+from .base import Backend, DestinationError, Progress, PutResult, backends
+from .local import LocalBackend, folder_of
+from .s3 import S3Backend
+
+backends.register("file", LocalBackend)
+backends.register("s3", S3Backend)
+
+
+@dataclass
+class DestinationSpec:
+    """A destination as the user named it, resolved to a URL, kind and layout."""
+
+    url: str
+    kind: str
+    layout: str = "mirror"
+    name: str | None = None
+
+    @property
+    def safe_url(self) -> str:
+        return redact_url(self.url)
+
+
+def resolve_destination(to: str, config: Config, layout: str | None = None) -> DestinationSpec:
+    """``to`` is a name from stork.toml, a URL, or a folder path."""
+    if to in config.destinations:
+        d = config.destinations[to]
+        return DestinationSpec(d.url, d.kind, layout or d.layout, d.name)
+    if "://" not in to and not to.startswith(("/", ".", "~")) and "/" not in to and config.path:
+        config.destination(to)  # raises ConfigError listing the known names
+    kind = destination_kind(to)
+    url = to
+    if kind == "file":
+        url = folder_of(to).as_posix()
+    return DestinationSpec(url, kind, layout or "mirror", None)
+
+
+def open_backend(spec: DestinationSpec) -> Backend:
+    return backends.open(spec.kind, spec.url)
+
+
+__all__ = ["Backend", "DestinationError", "DestinationSpec", "LocalBackend", "Progress",
+           "PutResult", "S3Backend", "backends", "folder_of", "open_backend",
+           "resolve_destination"]
+

@@ -1,0 +1,262 @@
+"""Migrating a notebook: analyse, plan, transfer (verified), rewrite, remember.
+
+Nothing touches a notebook until every transfer it depends on has finished and been
+verified; a failure leaves it exactly as it was. Every door calls ``migrate``/``undo``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .analysis import analyze_cells
+from .config import find_project_root, load_config
+from .destinations import PutResult, open_backend, resolve_destination
+from .errors import StorkError
+from .inventory import relative_to_root
+from .notebook import read_notebook, write_notebook
+from .plan import AccessEdit, Blocker, MigrationPlan, build_plan
+from .rewrite.setup_cell import SETUP_KEY, setup_source
+from .rewrite.transform import RewriteError, rewrite_cell
+from .store import Job, MetadataStore, Record, Transfer, now_iso, open_store
+
+#: A door's progress reporter: called with (dataset path, total bytes) and returning a
+#: callable that receives the bytes moved.
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+class MigrationRefused(StorkError):
+    """Some accesses cannot be migrated: the notebook would still read local files."""
+
+    def __init__(self, notebook: str, blockers: list[Blocker]):
+        self.blockers = blockers
+        lines = [b.describe(notebook) for b in blockers]
+        super().__init__(
+            f"{notebook}: {len(blockers)} data access(es) cannot be migrated, nothing was "
+            "changed (use --partial to migrate the rest):\n  " + "\n  ".join(lines))
+
+
+@dataclass
+class CellChange:
+    cell_index: int
+    cell_id: str | None
+    old: str
+    new: str
+    edits: list[AccessEdit] = field(default_factory=list)
+
+
+@dataclass
+class MigrationResult:
+    plan: MigrationPlan
+    changes: list[CellChange]
+    diff: str
+    notebook: nbformat.NotebookNode  #: the rewritten notebook (written unless dry run)
+    output: Path | None = None
+    job_id: int | None = None
+    transfers: list[PutResult] = field(default_factory=list)
+
+    @property
+    def left_local(self) -> list[Blocker]:
+        return self.plan.blockers
+
+
+def plan_notebook(notebook: Path, to: str, *, layout: str | None = None,
+                  allow_outside_root: bool = False, cells: list | None = None):
+    """Analyse and plan; returns (nb, root, spec, backend, plan). Nothing moves."""
+    nb = read_notebook(notebook)
+    root = find_project_root(notebook.resolve().parent)
+    spec = resolve_destination(to, load_config(root), layout)
+    backend = open_backend(spec)
+    analysis = analyze_cells(cells if cells is not None else nb.cells,
+                             notebook.resolve().parent, str(notebook))
+    plan = build_plan(analysis, notebook, root, spec, backend, allow_outside_root)
+    for p in analysis.problems:
+        plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
+                                     f"the cell could not be analysed: {p.message}"))
+    return nb, root, spec, backend, plan
+
+
+def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination: str
+                     ) -> tuple[nbformat.NotebookNode, list[CellChange]]:
+    """The rewritten copy of ``nb`` and what changed in each cell."""
+    new_nb = copy.deepcopy(nb)
+    by_cell: dict[int, list[AccessEdit]] = {}
+    for e in plan.edits:
+        by_cell.setdefault(e.cell_index, []).append(e)
+    changes: list[CellChange] = []
+    needs: set[str] = set()
+    for index, edits in sorted(by_cell.items()):
+        cell = new_nb.cells[index]
+        try:
+            result = rewrite_cell(cell.source, edits, plan.kind)
+        except (RewriteError, Exception) as e:
+            raise StorkError(
+                f"{plan.notebook}: cell {index}: cannot rewrite ({e}); nothing was changed"
+            ) from None
+        needs |= result.needs
+        if result.source != cell.source:
+            changes.append(CellChange(index, cell.get("id"), cell.source, result.source, edits))
+            cell.source = result.source
+    if changes:
+        _ensure_setup_cell(new_nb, plan.kind, destination, needs)
+    return new_nb, changes
+
+
+def _ensure_setup_cell(nb: nbformat.NotebookNode, kind: str, destination: str,
+                       needs: set[str]) -> None:
+    """One setup cell, before the first code cell; reused (and extended) on a second run."""
+    existing = next((c for c in nb.cells if c.get("metadata", {}).get(SETUP_KEY, {}).get(
+        "setup")), None)
+    if existing is not None:
+        meta = existing.metadata[SETUP_KEY]
+        needs = needs | set(meta.get("needs", []))
+        if meta.get("kind") != kind:  # a second migration elsewhere: keep both notes
+            kind = "s3" if "s3" in (kind, meta.get("kind")) else kind
+        existing.source = setup_source(kind, destination, needs)
+        meta.update({"needs": sorted(needs), "kind": kind, "destination": destination})
+        return
+    cell = nbformat.v4.new_code_cell(setup_source(kind, destination, needs))
+    cell.metadata[SETUP_KEY] = {"setup": True, "kind": kind, "destination": destination,
+                                "needs": sorted(needs)}
+    if "id" not in (nb.cells[0] if nb.cells else {"id": 1}):
+        cell.pop("id", None)  # nbformat < 4.5 notebooks have no cell ids
+    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+    nb.cells.insert(first_code, cell)
+
+
+def unified_diff(changes: list[CellChange], notebook: str) -> str:
+    out = []
+    for ch in changes:
+        label = f"{notebook} cell {ch.cell_index}" + (f" ({ch.cell_id})" if ch.cell_id else "")
+        out += difflib.unified_diff(ch.old.splitlines(), ch.new.splitlines(), f"a/{label}",
+                                    f"b/{label}", lineterm="")
+    return "\n".join(out)
+
+
+def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bool = False,
+            dry_run: bool = False, partial: bool = False, allow_outside_root: bool = False,
+            layout: str | None = None, store: str | None = None,
+            progress: ProgressFactory | None = None) -> MigrationResult:
+    notebook = Path(notebook)
+    if not dry_run and not in_place and output is None:
+        raise StorkError("say where the migrated notebook goes: -o OUT.ipynb or --in-place")
+    nb, root, spec, backend, plan = plan_notebook(
+        notebook, to, layout=layout, allow_outside_root=allow_outside_root)
+    if plan.blockers and not partial:
+        raise MigrationRefused(str(notebook), plan.blockers)
+    new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
+    result = MigrationResult(plan, changes, unified_diff(changes, str(notebook)), new_nb)
+    if dry_run:
+        return result
+    target = notebook if in_place else Path(output)
+    if not plan.moves and not changes:  # nothing to migrate: a plain copy for -o
+        if not in_place:
+            write_notebook(nb, target)
+        result.output = target
+        return result
+    backend.check()
+    with open_store(root, store) as metadata:
+        project = metadata.ensure_project(root)
+        datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
+        job = metadata.save(Job(
+            project_id=project.id, kind="migrate", notebook=relative_to_root(target, root),
+            destination=spec.safe_url, status="running", started_at=now_iso(),
+            options={"source_notebook": relative_to_root(notebook, root), "layout": spec.layout,
+                     "partial": partial}))
+        result.job_id = job.id
+        try:
+            result.transfers = _transfer_all(metadata, job, project.id, datastore.id, plan,
+                                             notebook, root, backend, progress)
+            for key in plan.writes:
+                backend.prepare_write(key)
+            write_notebook(new_nb, target)
+        except BaseException as e:
+            metadata.update(Job, job.id, status="failed", finished_at=now_iso(),
+                            error=str(e) or type(e).__name__)
+            raise
+        for ch in changes:
+            for e in ch.edits:
+                metadata.save(Record(
+                    job_id=job.id, project_id=project.id, notebook=job.notebook,
+                    cell_id=ch.cell_id, cell_index=ch.cell_index, line=e.line, api=e.api,
+                    original_source=ch.old, new_source=ch.new, status="applied"))
+        metadata.update(Job, job.id, status="completed", progress=1.0, finished_at=now_iso(),
+                        counts={"datasets": len(plan.moves), "cells": len(changes),
+                                "edits": len(plan.edits), "left_local": len(plan.blockers),
+                                "sent": sum(not t.skipped for t in result.transfers),
+                                "skipped": sum(t.skipped for t in result.transfers)})
+    result.output = target
+    return result
+
+
+def _transfer_all(metadata: MetadataStore, job: Job, project_id: int, datastore_id: int,
+                  plan: MigrationPlan, notebook: Path, root: Path, backend,
+                  progress: ProgressFactory | None) -> list[PutResult]:
+    nb_dir = notebook.resolve().parent
+    results = []
+    total = sum(m.size for m in plan.moves) or 1
+    done = 0
+    for move in plan.moves:
+        source = nb_dir / move.source
+        dataset = metadata.upsert_dataset(project_id, relative_to_root(source, root),
+                                          format=move.format, size=move.size,
+                                          sha256=move.sha256)
+        transfer = metadata.save(Transfer(
+            job_id=job.id, dataset_id=dataset.id, source=move.source, target=move.target,
+            status="running", bytes_total=move.size, started_at=now_iso()))
+        report = progress(move.source, move.size) if progress else None
+        try:
+            put = backend.put(source, move.key, move.sha256, report)
+        except BaseException as e:
+            metadata.update(Transfer, transfer.id, status="failed", error=str(e),
+                            finished_at=now_iso())
+            raise
+        done += move.size
+        metadata.update(Transfer, transfer.id, status="completed", bytes_done=move.size,
+                        parts_done=put.parts, sha256=put.sha256, finished_at=now_iso(),
+                        state={"skipped": put.skipped})
+        metadata.update(Job, job.id, progress=done / total)
+        metadata.add_location(dataset.id, put.target, datastore_id=datastore_id, job_id=job.id)
+        results.append(put)
+    return results
+
+
+def undo(notebook: Path, store: str | None = None) -> int:
+    """Restore the original source of every rewritten cell and drop the setup cell.
+
+    Returns how many cells were restored."""
+    notebook = Path(notebook)
+    nb = read_notebook(notebook)
+    root = find_project_root(notebook.resolve().parent)
+    with open_store(root, store) as metadata:
+        records = metadata.list(Record, notebook=relative_to_root(notebook, root),
+                                status="applied", limit=None, order="oldest")
+        if not records:
+            raise StorkError(f"{notebook}: no migration of this notebook to undo")
+        originals: dict[str | int, str] = {}
+        for r in records:  # the oldest record of a cell holds its source before any migration
+            originals.setdefault(r.cell_id or r.cell_index, r.original_source)
+        restored = 0
+        cells = [c for c in nb.cells if not c.get("metadata", {}).get(SETUP_KEY, {}).get("setup")]
+        nb.cells = cells
+        for key, source in originals.items():
+            cell = _find_cell(nb, key)
+            if cell is not None and cell.source != source:
+                cell.source = source
+                restored += 1
+        write_notebook(nb, notebook)
+        for r in records:
+            metadata.update(Record, r.id, status="undone")
+    return restored
+
+
+def _find_cell(nb, key: str | int):
+    if isinstance(key, str):
+        return next((c for c in nb.cells if c.get("id") == key), None)
+    # without cell ids (nbformat < 4.5) a record names the cell by its index then
+    return nb.cells[key] if 0 <= key < len(nb.cells) else None

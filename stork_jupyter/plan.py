@@ -1,0 +1,225 @@
+"""Accesses + destination + layout -> a ``MigrationPlan``: what moves where, which calls
+change, and what cannot be migrated (and why). Planning moves nothing."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .analysis import Analysis
+from .checksum import sha256_file
+from .destinations import Backend, DestinationSpec
+from .rewrite.support import unsupported_reason
+
+
+@dataclass
+class DatasetMove:
+    """One local file to transfer."""
+
+    source: str  #: path relative to the notebook's folder (as the analysis reports it)
+    key: str  #: where it goes, relative to the destination
+    target: str  #: path or URL the migrated notebook uses
+    format: str | None
+    size: int
+    sha256: str
+
+
+@dataclass
+class AccessEdit:
+    """One call to rewrite. ``action``:
+
+    - ``literal``: the path argument becomes the string ``target``;
+    - ``prefix``: the path argument ``E`` (a loop's paths) becomes ``f"{base}/{E}"``;
+    - ``glob``: the glob call at this position enumerates ``target`` (a pattern) instead.
+    """
+
+    cell_index: int
+    cell_id: str | None
+    line: int
+    col: int
+    api: str
+    mode: str
+    action: str
+    target: str | None = None
+    base: str | None = None
+    code: str = ""
+    in_with: bool = False
+
+
+@dataclass
+class Blocker:
+    """An access that keeps the notebook tied to local files."""
+
+    cell_index: int
+    cell_id: str | None
+    line: int
+    code: str
+    reason: str
+
+    def describe(self, notebook: str) -> str:
+        return f"{notebook}: cell {self.cell_index}, line {self.line}: {self.code}: {self.reason}"
+
+
+@dataclass
+class MigrationPlan:
+    notebook: str
+    destination: str  #: URL without secrets
+    kind: str  #: "file" or "s3"
+    layout: str
+    base_key: str  #: the notebook's folder at the destination (mirror layout)
+    moves: list[DatasetMove] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)  #: keys the notebook will write
+    edits: list[AccessEdit] = field(default_factory=list)
+    blockers: list[Blocker] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  #: accesses left alone, with why
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def empty(self) -> bool:
+        return not self.moves and not self.edits
+
+
+class PlanError(Exception):
+    pass
+
+
+def mirror_base(notebook: Path, root: Path) -> str:
+    """``<notebook folder relative to the root>/<notebook stem>`` (DESIGN: mirror layout)."""
+    folder = notebook.resolve().parent
+    try:
+        rel = folder.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        rel = ""
+    return posixpath.normpath(posixpath.join(rel, notebook.stem)) if rel not in ("", ".") else (
+        notebook.stem)
+
+
+def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: DestinationSpec,
+               backend: Backend, allow_outside_root: bool = False) -> MigrationPlan:
+    nb_dir = notebook.resolve().parent
+    root = root.resolve()
+    base_key = mirror_base(notebook, root)
+    plan = MigrationPlan(str(notebook), spec.safe_url, spec.kind, spec.layout, base_key)
+    keys: dict[str, str] = {}  # local path -> key, so one file keeps one key
+    written: set[str] = set()
+    moved: set[str] = set()
+    globs: set[tuple[int, int, int]] = set()
+    dest_prefix = backend.target("")
+
+    def key_for(path: str) -> str:
+        if path not in keys:
+            keys[path] = _key(path, base_key, spec.layout, set(keys.values()))
+        return keys[path]
+
+    for a in analysis.accesses:
+        where = (a.cell_index, a.cell_id, a.line, a.code)
+        if a.resolved and a.path and (a.path.startswith(dest_prefix.rstrip("/") + "/")):
+            plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.path} is already at "
+                                "the destination")
+            continue
+        if a.remote:
+            plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.path} is already remote")
+            continue
+        if not a.resolved:
+            plan.blockers.append(Blocker(*where, a.reason or "path unresolved"))
+            continue
+        absolute = (nb_dir / a.path).resolve()
+        if not allow_outside_root and not _inside(absolute, root):
+            plan.blockers.append(Blocker(
+                *where, f"{a.path} is outside the project root {root} (--allow-outside-root)"))
+            continue
+        reason = unsupported_reason(a, spec.kind)
+        if reason is None and a.expanded_from and a.expanded_from.startswith("default of"):
+            reason = (f"the path is the {a.expanded_from}; move it out of the function "
+                      "signature to migrate it")
+        if reason is None and a.expanded_at and a.path_code and not a.path_code.isidentifier():
+            reason = "the path is built from a glob result; only the glob's items can be moved"
+        edit_action = "literal"
+        if reason is None and a.expanded_from and not a.expanded_at:
+            # a loop over literal paths: the code keeps enumerating them, under a base
+            if spec.layout != "mirror":
+                reason = "a loop's paths keep their folders only with layout = mirror"
+            elif a.raw_path != a.path or os.path.isabs(a.raw_path or "") or (
+                    a.path or "").startswith(".."):
+                reason = f"the loop builds {a.raw_path!r}, not a plain relative path"
+            else:
+                edit_action = "prefix"
+        if reason is not None:
+            plan.blockers.append(Blocker(*where, reason))
+            continue
+        key = key_for(a.path)
+        if a.mode == "write":
+            written.add(a.path)
+            if key not in plan.writes:
+                plan.writes.append(key)
+        elif a.path not in written and a.path not in moved:
+            if not absolute.is_file():
+                plan.blockers.append(Blocker(*where, f"source file {a.path} does not exist"))
+                continue
+            moved.add(a.path)
+            plan.moves.append(DatasetMove(a.path, key, backend.target(key), a.format,
+                                          absolute.stat().st_size, sha256_file(absolute)))
+        if a.expanded_at:
+            at = tuple(a.expanded_at)
+            if at not in globs:
+                globs.add(at)
+                pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
+                plan.edits.append(AccessEdit(
+                    at[0], None, at[1], at[2], "glob", "read", "glob",
+                    target=backend.target(posixpath.normpath(f"{base_key}/{pattern}"))))
+            continue
+        base = backend.target(base_key) if edit_action == "prefix" else None
+        plan.edits.append(AccessEdit(
+            a.cell_index, a.cell_id, a.line, a.col, a.api, a.mode, edit_action,
+            target=backend.target(key), base=base, code=a.code))
+    # one call expanded over a loop is one edit
+    seen: set[tuple[int, int, int]] = set()
+    unique = []
+    for e in plan.edits:
+        pos = (e.cell_index, e.line, e.col)
+        if e.action == "literal" or pos not in seen:
+            unique.append(e)
+        seen.add(pos)
+    plan.edits = _drop_conflicts(unique, plan)
+    return plan
+
+
+def _drop_conflicts(edits: list[AccessEdit], plan: MigrationPlan) -> list[AccessEdit]:
+    """A call whose loop options were partly blocked cannot be half rewritten."""
+    blocked = {(b.cell_index, b.line) for b in plan.blockers}
+    return [e for e in edits if e.action == "glob" or (e.cell_index, e.line) not in blocked
+            or e.action == "literal" and not _same_call_blocked(e, plan)]
+
+
+def _same_call_blocked(edit: AccessEdit, plan: MigrationPlan) -> bool:
+    return any(b.cell_index == edit.cell_index and b.line == edit.line and b.code == edit.code
+               for b in plan.blockers)
+
+
+def _key(path: str, base_key: str, layout: str, taken: set[str]) -> str:
+    if os.path.isabs(path):
+        return posixpath.normpath(f"{base_key}/_abs/{path.lstrip('/')}")
+    if layout == "flat":
+        name = posixpath.basename(path)
+        stem, ext = posixpath.splitext(name)
+        candidate, n = name, 2
+        while candidate in taken:
+            candidate, n = f"{stem}-{n}{ext}", n + 1
+        return candidate
+    key = posixpath.normpath(f"{base_key}/{path}")
+    if key.startswith(".."):
+        key = posixpath.normpath(f"{base_key}/_up/{path.replace('../', '')}")
+    return key
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False

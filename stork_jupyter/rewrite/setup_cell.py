@@ -1,0 +1,49 @@
+"""The setup cell inserted at the top of a migrated notebook: plain code, no stork import,
+no secret. It says where the data lives and defines only the helpers the cells use."""
+
+from __future__ import annotations
+
+SETUP_KEY = "stork"  #: cell metadata key marking the setup cell
+
+_HELPERS = {
+    "stork_read": '''
+def stork_read(url):
+    """A migrated file's bytes as a file object (numpy, pickle, pyarrow... read it)."""
+    with fsspec.open(url, "rb") as f:
+        return io.BytesIO(f.read())
+''',
+    "stork_write": '''
+def stork_write(url, write):
+    """Call write(file) on a new file at url; it is stored when write returns."""
+    with fsspec.open(url, "wb") as f:
+        return write(f)
+''',
+    "stork_glob": '''
+def stork_glob(pattern):
+    """The URLs matching pattern where the data lives now, in sorted order."""
+    fs = fsspec.core.url_to_fs(pattern)[0]
+    return sorted(fs.unstrip_protocol(p) for p in fs.glob(pattern))
+''',
+}
+
+
+def setup_source(kind: str, destination: str, needs: set[str]) -> str:
+    if kind == "s3":
+        lines = [
+            f"# Added by stork: this notebook's data lives at {destination}.",
+            "# The endpoint and credentials come from the environment (AWS_ENDPOINT_URL,",
+            "# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile), never from this cell.",
+        ]
+    else:
+        lines = [f"# Added by stork: this notebook's data lives in {destination}."]
+    helpers = [name for name in _HELPERS if name in needs]
+    imports = []
+    if "stork_read" in needs:
+        imports.append("import io")
+    if needs:
+        imports.append("import fsspec")
+    lines += imports
+    source = "\n".join(lines)
+    for name in helpers:
+        source += "\n\n" + _HELPERS[name].strip("\n")
+    return source

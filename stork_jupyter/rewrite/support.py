@@ -1,0 +1,59 @@
+"""Which APIs can be rewritten for which destination kind, and how.
+
+Shapes (S3):
+- ``url``: the call takes a URL as it is (pandas and polars through fsspec);
+- ``open``: ``open(p, mode)`` becomes ``fsspec.open(url, mode)``;
+- ``read_bytes``: the path becomes ``stork_read(url)``, a file object from the setup cell;
+- ``write_bytes``: the call becomes ``stork_write(url, lambda stork_file: call(stork_file))``.
+A filesystem destination takes every API with a new path.
+"""
+
+from __future__ import annotations
+
+from ..analysis import DataAccess
+
+S3_SHAPES: dict[str, str] = {
+    **{f"pandas.{n}": "url" for n in (
+        "read_csv", "read_table", "read_fwf", "read_parquet", "read_json", "read_excel",
+        "read_feather", "read_pickle", "read_orc", "read_xml")},
+    **{f"pandas.DataFrame.{n}": "url" for n in (
+        "to_csv", "to_parquet", "to_json", "to_excel", "to_feather", "to_pickle", "to_orc",
+        "to_xml")},
+    **{f"polars.{n}": "url" for n in (
+        "read_csv", "read_parquet", "read_json", "read_ndjson", "read_ipc", "scan_csv",
+        "scan_parquet", "scan_ndjson", "scan_ipc")},
+    "open": "open",
+    **{n: "read_bytes" for n in (
+        "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "joblib.load", "torch.load",
+        "PIL.Image.open", "matplotlib.pyplot.imread", "matplotlib.image.imread",
+        "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
+        "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
+        "scipy.io.loadmat")},
+    **{n: "write_bytes" for n in (
+        "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "joblib.dump",
+        "torch.save", "pyarrow.parquet.write_table", "pyarrow.feather.write_feather")},
+}
+
+
+def s3_shape(api: str) -> str | None:
+    return S3_SHAPES.get(api)
+
+
+def unsupported_reason(access: DataAccess, kind: str) -> str | None:
+    """Why this access cannot be rewritten for ``kind``, or None when it can."""
+    if access.api.startswith("pathlib.Path."):
+        return f"{access.api}() is not rewritten yet; use open() or pandas on the path"
+    if kind == "file":
+        return None
+    if kind != "s3":
+        return f"{kind} destinations are not supported yet"
+    shape = s3_shape(access.api)
+    if shape is None:
+        return f"{access.api} needs a local file; it has no S3 form"
+    if shape == "open":
+        mode = access.open_mode
+        if mode is None:
+            return "the open() mode is only known at run time"
+        if "+" in mode or "a" in mode:
+            return f"open(..., {mode!r}) cannot update an object in place on S3"
+    return None

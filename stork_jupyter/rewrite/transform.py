@@ -1,0 +1,191 @@
+"""Apply a plan's edits to one cell with libcst, format-preserving: only the data-access
+expressions change; comments, quotes, spacing and every other line stay as they were."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..analysis import catalog
+from ..notebook import mask_ipython
+from ..plan import AccessEdit
+from .support import s3_shape
+
+
+class RewriteError(Exception):
+    pass
+
+
+@dataclass
+class CellRewrite:
+    source: str
+    needs: set[str] = field(default_factory=set)  #: setup-cell helpers the new code uses
+    applied: int = 0
+
+
+def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str) -> CellRewrite:
+    masked = mask_ipython(source)
+    if masked.skip_reason:
+        raise RewriteError(f"the cell is not Python ({masked.skip_reason})")
+    module = cst.parse_module(masked.code)
+    by_pos = {}
+    for e in edits:
+        col = e.col - masked.col_offsets.get(e.line, 0)
+        by_pos[(e.line, col)] = e
+    transformer = _EditCalls(by_pos, kind)
+    new_module = MetadataWrapper(module).visit(transformer)
+    if transformer.applied != len(by_pos):
+        raise RewriteError("some calls were not found where the analysis saw them")
+    return CellRewrite(_unmask(source, new_module.code, masked), transformer.needs,
+                       transformer.applied)
+
+
+def _unmask(original: str, new_code: str, masked) -> str:
+    """Put IPython lines back: unchanged masked lines verbatim; a ``%time stmt`` whose
+    statement was rewritten keeps its magic prefix."""
+    old_lines = original.split("\n")
+    new_lines = new_code.split("\n")
+    if len(old_lines) != len(new_lines):
+        raise RewriteError("the rewrite changed the number of lines")
+    masked_code_lines = masked.code.split("\n")
+    out = []
+    for i, (old, new) in enumerate(zip(old_lines, new_lines, strict=True)):
+        lineno = i + 1
+        if lineno not in masked.masked_lines:
+            out.append(new)
+        elif new == masked_code_lines[i]:
+            out.append(old)
+        else:
+            offset = masked.col_offsets.get(lineno, 0)
+            indent = len(old) - len(old.lstrip())
+            out.append(old[: indent + offset] + new[indent:])
+    return "\n".join(out)
+
+
+def _string(value: str, like: cst.BaseExpression | None = None) -> cst.SimpleString:
+    """A Python string literal, in the quote style of the literal it replaces."""
+    if isinstance(like, cst.SimpleString) and like.prefix == "" and not like.quote.startswith(
+            ('"""', "'''")):
+        q = like.quote
+        if q not in value and "\\" not in value and "\n" not in value:
+            return cst.SimpleString(f"{q}{value}{q}")
+    return cst.SimpleString(json.dumps(value, ensure_ascii=False))
+
+
+class _EditCalls(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, edits: dict[tuple[int, int], AccessEdit], kind: str):
+        super().__init__()
+        self.edits = edits
+        self.kind = kind
+        self.needs: set[str] = set()
+        self.applied = 0
+        self.module_code = cst.Module([])
+        self._with_items: set[int] = set()
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        self._with_items.add(id(node.item))
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        start = self.get_metadata(PositionProvider, original).start
+        edit = self.edits.get((start.line, start.column))
+        if edit is None:
+            return updated
+        self.applied += 1
+        if edit.action == "glob":
+            return self._glob(updated, edit)
+        spec = _spec(edit.api)
+        index = _path_arg_index(updated, spec)
+        if index is None:
+            raise RewriteError(f"no path argument in {edit.code}")
+        old_value = updated.args[index].value
+        if edit.action == "prefix":
+            new_value = _prefixed(edit.base or "", old_value)
+        else:
+            new_value = _string(edit.target or "", old_value)
+        if self.kind != "s3":
+            return _with_arg(updated, index, new_value)
+        shape = s3_shape(edit.api)
+        if shape == "url":
+            return _with_arg(updated, index, new_value)
+        if shape == "open":
+            call = _with_arg(updated, index, new_value).with_changes(
+                func=cst.parse_expression("fsspec.open"))
+            self.needs.add("fsspec")
+            if id(original) in self._with_items:
+                return call
+            return cst.Call(func=cst.Attribute(value=call, attr=cst.Name("open")))
+        if shape == "read_bytes":
+            self.needs.add("stork_read")
+            return _with_arg(updated, index, cst.Call(
+                func=cst.Name("stork_read"), args=[cst.Arg(new_value)]))
+        if shape == "write_bytes":
+            self.needs.add("stork_write")
+            inner = _with_arg(updated, index, cst.Name("stork_file"))
+            return cst.Call(func=cst.Name("stork_write"), args=[
+                cst.Arg(new_value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
+                                   body=inner))])
+        raise RewriteError(f"{edit.api} has no S3 form")
+
+    def _glob(self, call: cst.Call, edit: AccessEdit) -> cst.BaseExpression:
+        pattern = edit.target or ""
+        if self.kind == "s3":
+            self.needs.add("stork_glob")
+            return cst.Call(func=cst.Name("stork_glob"), args=[cst.Arg(_string(pattern))])
+        index = _path_arg_index(call, catalog.ApiSpec("glob", "glob", "read", None, 0, "pattern"))
+        if index is None:
+            raise RewriteError("a glob without a pattern")
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("glob", "rglob") \
+                and not _is_module_glob(call):
+            raise RewriteError("Path.glob() is not rewritten yet")
+        return _with_arg(call, index, _string(pattern, call.args[index].value))
+
+
+def _is_module_glob(call: cst.Call) -> bool:
+    func = call.func
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
+        func.value.value == "glob")
+
+
+def _spec(api: str) -> catalog.ApiSpec:
+    for spec in catalog.CATALOG:
+        if spec.api == api:
+            return spec
+    raise RewriteError(f"{api} is not in the catalog")
+
+
+def _path_arg_index(call: cst.Call, spec: catalog.ApiSpec) -> int | None:
+    positional = 0
+    for i, arg in enumerate(call.args):
+        if arg.keyword is not None:
+            if spec.path_kw and arg.keyword.value == spec.path_kw:
+                return i
+            continue
+        if arg.star:
+            return None
+        if positional == spec.path_arg:
+            return i
+        positional += 1
+    return None
+
+
+def _with_arg(call: cst.Call, index: int, value: cst.BaseExpression) -> cst.Call:
+    args = list(call.args)
+    args[index] = args[index].with_changes(value=value)
+    return call.with_changes(args=args)
+
+
+def _prefixed(base: str, expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``f"{base}/{expr}"``: the same loop, under the destination's folder."""
+    code = cst.Module([]).code_for_node(expr)
+    escaped = base.replace("{", "{{").replace("}", "}}")
+    for quote in ('"', "'"):
+        if quote not in code and quote not in base and "\\" not in code and "\n" not in code:
+            return cst.parse_expression(f"f{quote}{escaped}/{{{code}}}{quote}")
+    return cst.parse_expression(f"{json.dumps(base + '/')} + str({code})")
