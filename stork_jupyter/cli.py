@@ -222,6 +222,22 @@ def verify(notebook: Path, timeout: int, store: str | None) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to save the executed notebook (default: NOTEBOOK itself).")
+@click.option("--timeout", default=300, show_default=True, help="Seconds per cell.")
+@_clean_errors
+def run(notebook: Path, output: Path | None, timeout: int) -> None:
+    """Execute NOTEBOOK in a kernel (in its folder) and save it with its outputs."""
+    from .execute import execute_notebook
+    from .notebook import write_notebook
+
+    executed = execute_notebook(notebook, timeout=timeout)
+    write_notebook(executed, output or notebook)
+    click.echo(f"{notebook}: executed, saved to {output or notebook}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=argv, prog_name="stork")
 

@@ -29,7 +29,8 @@ NATIVE_KERNEL = "python3"
 
 def kernel_argv(executable: str | None = None) -> list[str]:
     """The command line of an ipykernel running on ``executable`` (default: this Python)."""
-    return [executable or sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    return [executable or sys.executable, "-m", "ipykernel_launcher", "--log-level=ERROR",
+            "-f", "{connection_file}"]
 
 
 def _text(value: Any) -> str:

@@ -162,7 +162,7 @@ def mask_ipython(source: str) -> MaskedCell:
             masked.masked_lines.add(lineno)
             continued = stripped.endswith("\\")
             continue
-        if stripped and ("?" in stripped) and _HELP.match(line) and stripped.strip("?"):
+        if stripped and ("?" in stripped) and _HELP.match(line):
             lines[i] = indent + "pass"
             masked.masked_lines.add(lineno)
         python.scan(lines[i])

@@ -565,9 +565,9 @@ class NotebookAnalyzer:
         if pure is not None and not any(a.keyword or a.star for a, _ in args):
             values = [v for _, v in args]
             result = combine(pure, *values, what=f"'{self.code(node)}'")
-            origin = next((v.origin for v in values if isinstance(v, Known) and v.origin), None)
-            if isinstance(result, Known) and origin:
-                return Known(result.value, origin)
+            source = next((v for v in values if isinstance(v, Known) and v.origin), None)
+            if isinstance(result, Known) and source is not None:  # sorted(glob(...)) stays a glob
+                return Known(result.value, source.origin, source.origin_at)
             return result
         short = qual.removeprefix("builtins.")
         return Unknown(f"the result of {short}() is only known at run time")

@@ -116,6 +116,13 @@ class _EditCalls(cst.CSTTransformer):
         if shape == "open":
             call = _with_arg(updated, index, new_value).with_changes(
                 func=cst.parse_expression("fsspec.open"))
+            if _path_arg_index(call, catalog.ApiSpec("open", "open", "read", None, 1, "mode")
+                               ) is None:  # open() reads text by default, fsspec.open bytes
+                args = list(call.args)
+                args.insert(index + 1, cst.Arg(cst.SimpleString('"r"')))
+                args[index] = args[index].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                call = call.with_changes(args=args)
             self.needs.add("fsspec")
             if id(original) in self._with_items:
                 return call
