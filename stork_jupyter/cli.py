@@ -15,7 +15,7 @@ from . import __version__
 from .config import find_project_root
 from .errors import StorkError
 from .inventory import analyze_and_record
-from .report import analysis_text, migration_text, text_table
+from .report import JOB_COLUMNS, analysis_text, job_row, migration_text, text_table
 from .store import Dataset, Job, Record, open_store
 
 store_option = click.option(
@@ -118,9 +118,7 @@ def datasets(as_json: bool, store: str | None, limit: int, offset: int) -> None:
 def jobs(as_json: bool, store: str | None, limit: int, offset: int, status: str | None,
          notebook: str | None) -> None:
     """List jobs (analyze, migrate, import, sync), newest first."""
-    _listing(Job, ("id", "kind", "status", "progress", "notebook", "destination", "finished"),
-             lambda j: (j.id, j.kind, j.status, f"{j.progress:.0%}", j.notebook, j.destination,
-                        j.finished_at))(as_json, store, limit, offset, status, notebook)
+    _listing(Job, JOB_COLUMNS, job_row)(as_json, store, limit, offset, status, notebook)
 
 
 class _Bars:

@@ -16,12 +16,27 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message or self.format_help())
 
 
+def _notebook_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("notebook", nargs="?", help="default: the notebook of this kernel")
+    p.add_argument("--store", default=None, help="metadata store URL or file")
+
+
 def _build() -> _Parser:
     parser = _Parser(prog="%stork", add_help=True)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    analyze = sub.add_parser("analyze", help="find every data access in the notebook")
-    analyze.add_argument("notebook", nargs="?", help="default: the notebook of this kernel")
-    analyze.add_argument("--store", default=None, help="metadata store URL or file")
+    _notebook_arg(sub.add_parser("analyze", help="find every data access in the notebook"))
+    migrate = sub.add_parser("migrate", help="move the data and rewrite the cells")
+    _notebook_arg(migrate)
+    migrate.add_argument("--to", required=True, help="a folder, s3://bucket/prefix or a name")
+    migrate.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    migrate.add_argument("--partial", action="store_true", help="migrate what can be")
+    migrate.add_argument("--allow-outside-root", action="store_true")
+    migrate.add_argument("--layout", choices=["mirror", "flat"], default=None)
+    _notebook_arg(sub.add_parser("undo", help="restore the cells a migration rewrote"))
+    _notebook_arg(sub.add_parser("verify", help="run the migrated notebook without its files"))
+    jobs = sub.add_parser("jobs", help="recent jobs")
+    jobs.add_argument("--limit", type=int, default=10)
+    jobs.add_argument("--store", default=None)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+from argparse import Namespace
 from pathlib import Path
 
 from IPython.core.error import UsageError
@@ -10,28 +12,109 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
 from .errors import StorkError
-from .inventory import analyze_and_record
 from .magic_args import parse_magic_line
-from .report import analysis_html, analysis_text
+
+
+def _show(text: str, html_text: str | None = None) -> None:
+    html_text = html_text or f"<pre>{html.escape(text)}</pre>"
+    display({"text/plain": text, "text/html": html_text}, raw=True)
 
 
 @magics_class
 class StorkMagics(Magics):
     @line_cell_magic
     def stork(self, line: str, cell: str | None = None) -> None:
-        """Stork: %stork analyze [NOTEBOOK] [--store URL]"""
+        """Stork: find a notebook's data, move it, rewrite the cells.
+
+        %stork analyze [NB]            the data accesses of this (or NB's) notebook
+        %stork migrate --to DEST       move the data, rewrite the saved notebook
+        %%stork migrate --to DEST      migrate this cell's data, run it, replace its text
+        %stork undo [NB] / verify [NB] / jobs
+        """
         args = parse_magic_line(line)
         try:
-            if args.command == "analyze":
-                notebook = Path(args.notebook) if args.notebook else self.current_notebook()
-                analysis = analyze_and_record(notebook, args.store)
-                display({"text/html": analysis_html(analysis),
-                         "text/plain": analysis_text(analysis)}, raw=True)
+            if cell is not None:
+                if args.command != "migrate":
+                    raise UsageError("%%stork only supports: %%stork migrate --to DEST")
+                return self._migrate_cell(args, cell)
+            return getattr(self, f"_{args.command}")(args)
         except StorkError as e:  # a message for the user, not a traceback
             raise UsageError(str(e)) from None
 
-    def current_notebook(self) -> Path:
+    def _notebook(self, args: Namespace) -> Path:
+        if getattr(args, "notebook", None):
+            return Path(args.notebook)
         return current_notebook(self.shell.user_ns, os.environ, Path.cwd())
+
+    def _analyze(self, args: Namespace) -> None:
+        from .inventory import analyze_and_record
+        from .report import analysis_html, analysis_text
+
+        analysis = analyze_and_record(self._notebook(args), args.store)
+        _show(analysis_text(analysis), analysis_html(analysis))
+
+    def _migrate(self, args: Namespace) -> None:
+        from .migrate import migrate
+        from .report import migration_text
+
+        notebook = self._notebook(args)
+        result = migrate(notebook, args.to, in_place=True, dry_run=args.dry_run,
+                         partial=args.partial, allow_outside_root=args.allow_outside_root,
+                         layout=args.layout, store=args.store)
+        text = migration_text(result, args.dry_run)
+        if not args.dry_run and result.changes:
+            text += (f"\n{notebook} was rewritten on disk: reload it (File > Reload Notebook "
+                     "from Disk) before saving, or your open copy will overwrite it.")
+        _show(text)
+
+    def _migrate_cell(self, args: Namespace, cell: str) -> None:
+        from .analysis.seed import values_from_namespace
+        from .cell_migrate import migrate_cell
+
+        try:
+            notebook = self._notebook(args)
+        except UsageError:
+            notebook = None
+        result = migrate_cell(
+            cell, args.to, notebook=notebook, cwd=Path.cwd(),
+            seed=values_from_namespace(self.shell.user_ns), cell_id=self._cell_id(),
+            partial=args.partial, allow_outside_root=args.allow_outside_root,
+            layout=args.layout, store=args.store)
+        if args.dry_run:
+            _show(result.source)
+            return
+        self.shell.set_next_input(result.source, replace=True)
+        self.shell.run_cell(result.source, store_history=False)
+
+    def _cell_id(self) -> str | None:
+        """JupyterLab and Notebook 7 send the cell's id with the execute request."""
+        kernel = getattr(self.shell, "kernel", None)
+        try:
+            return kernel.get_parent().get("metadata", {}).get("cellId")  # type: ignore[union-attr]
+        except Exception:  # a terminal IPython has no kernel and no cell ids
+            return None
+
+    def _undo(self, args: Namespace) -> None:
+        from .migrate import undo
+
+        notebook = self._notebook(args)
+        n = undo(notebook, args.store)
+        _show(f"{notebook}: restored {n} cell(s) and removed the setup cell; reload it from disk.")
+
+    def _verify(self, args: Namespace) -> None:
+        from .verify import verify
+
+        report = verify(self._notebook(args), store=args.store)
+        _show(report.text())
+
+    def _jobs(self, args: Namespace) -> None:
+        from .config import find_project_root
+        from .report import JOB_COLUMNS, html_table, job_row, text_table
+        from .store import Job, open_store
+
+        with open_store(find_project_root(Path.cwd()), args.store) as metadata:
+            rows = [job_row(j) for j in metadata.list(Job, limit=args.limit)]
+        _show(text_table(JOB_COLUMNS, rows), html_table(JOB_COLUMNS, rows))
 
 
 def current_notebook(user_ns: dict, environ: os._Environ | dict, cwd: Path) -> Path:

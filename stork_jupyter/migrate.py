@@ -160,21 +160,35 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
         result.output = target
         return result
     backend.check()
+    result.job_id, result.transfers = execute_plan(
+        plan, changes, notebook=notebook, label=target, root=root, spec=spec, backend=backend,
+        store=store, progress=progress, write=lambda: write_notebook(new_nb, target),
+        options={"source_notebook": relative_to_root(notebook, root), "partial": partial})
+    result.output = target
+    return result
+
+
+def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Path, label: Path,
+                 root: Path, spec, backend, store: str | None,
+                 progress: ProgressFactory | None, write: Callable[[], None],
+                 options: dict) -> tuple[int, list[PutResult]]:
+    """Transfer, then ``write`` the rewritten code, then record it: one job in the store.
+
+    ``notebook`` is where the data paths are relative to; ``label`` the notebook the
+    records name (the rewritten one)."""
     with open_store(root, store) as metadata:
         project = metadata.ensure_project(root)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
         job = metadata.save(Job(
-            project_id=project.id, kind="migrate", notebook=relative_to_root(target, root),
+            project_id=project.id, kind="migrate", notebook=relative_to_root(label, root),
             destination=spec.safe_url, status="running", started_at=now_iso(),
-            options={"source_notebook": relative_to_root(notebook, root), "layout": spec.layout,
-                     "partial": partial}))
-        result.job_id = job.id
+            options={"layout": spec.layout, **options}))
         try:
-            result.transfers = _transfer_all(metadata, job, project.id, datastore.id, plan,
-                                             notebook, root, backend, progress)
+            transfers = _transfer_all(metadata, job, project.id, datastore.id, plan,
+                                      notebook, root, backend, progress)
             for key in plan.writes:
                 backend.prepare_write(key)
-            write_notebook(new_nb, target)
+            write()
         except BaseException as e:
             metadata.update(Job, job.id, status="failed", finished_at=now_iso(),
                             error=str(e) or type(e).__name__)
@@ -188,10 +202,9 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
         metadata.update(Job, job.id, status="completed", progress=1.0, finished_at=now_iso(),
                         counts={"datasets": len(plan.moves), "cells": len(changes),
                                 "edits": len(plan.edits), "left_local": len(plan.blockers),
-                                "sent": sum(not t.skipped for t in result.transfers),
-                                "skipped": sum(t.skipped for t in result.transfers)})
-    result.output = target
-    return result
+                                "sent": sum(not t.skipped for t in transfers),
+                                "skipped": sum(t.skipped for t in transfers)})
+    return job.id, transfers
 
 
 def _transfer_all(metadata: MetadataStore, job: Job, project_id: int, datastore_id: int,

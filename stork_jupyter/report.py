@@ -119,3 +119,11 @@ def migration_text(result, dry_run: bool = False) -> str:
                    f"{len(result.transfers) - sent} already there), {len(result.changes)} "
                    f"cell(s) rewritten -> {result.output} (job {result.job_id})")
     return "\n".join(out)
+
+
+JOB_COLUMNS = ("id", "kind", "status", "progress", "notebook", "destination", "finished")
+
+
+def job_row(job) -> tuple[str, ...]:
+    return (str(job.id), job.kind, job.status, f"{job.progress:.0%}", job.notebook or "",
+            job.destination or "", job.finished_at or "")

@@ -85,9 +85,9 @@ class _Cell:
 class NotebookAnalyzer:
     """Walks cells in order; one instance per notebook (the state carries across cells)."""
 
-    def __init__(self, nb_dir: Path):
+    def __init__(self, nb_dir: Path, seed: dict[str, Value] | None = None):
         self.nb_dir = Path(nb_dir)
-        self.globals = Scope()
+        self.globals = Scope(dict(seed or {}))  # seed: what a live kernel already knows
         self.star_modules: list[str] = []
         self.accesses: list[DataAccess] = []
         self.problems: list[CellProblem] = []
@@ -846,9 +846,13 @@ def _aug_to_bin(node: cst.AugAssign) -> type | None:
     return mapping.get(type(node.operator))
 
 
-def analyze_cells(cells: Iterable[Any], nb_dir: Path, notebook: str = "<notebook>") -> Analysis:
-    """Analyse nbformat cells (dict-like, with ``cell_type``, ``source``, ``id``)."""
-    analyzer = NotebookAnalyzer(nb_dir)
+def analyze_cells(cells: Iterable[Any], nb_dir: Path, notebook: str = "<notebook>",
+                  seed: dict[str, Value] | None = None) -> Analysis:
+    """Analyse nbformat cells (dict-like, with ``cell_type``, ``source``, ``id``).
+
+    ``seed`` binds names before the first cell (``seed.values_from_namespace`` turns a
+    kernel's namespace into them, for ``%%stork`` on one cell)."""
+    analyzer = NotebookAnalyzer(nb_dir, seed)
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue

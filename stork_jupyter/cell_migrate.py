@@ -1,0 +1,56 @@
+"""``%%stork migrate``: migrate the data of one cell, analysed with what the kernel knows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .analysis import analyze_cells
+from .analysis.values import Value
+from .config import find_project_root, load_config
+from .destinations import open_backend, resolve_destination
+from .migrate import CellChange, MigrationRefused, ProgressFactory, execute_plan
+from .plan import Blocker, MigrationPlan, build_plan
+from .rewrite.setup_cell import setup_source
+from .rewrite.transform import rewrite_cell
+
+
+@dataclass
+class CellMigration:
+    plan: MigrationPlan
+    source: str  #: the cell's new text (what the magic puts in place of the cell)
+    job_id: int | None = None
+
+
+def migrate_cell(source: str, to: str, *, notebook: Path | None, cwd: Path,
+                 seed: dict[str, Value] | None = None, cell_id: str | None = None,
+                 partial: bool = False, allow_outside_root: bool = False,
+                 layout: str | None = None, store: str | None = None,
+                 progress: ProgressFactory | None = None) -> CellMigration:
+    """Transfer what ``source`` reads, and return its rewritten text.
+
+    The data paths are relative to the kernel's folder ``cwd``; when the notebook is
+    unknown the mirror layout files them under ``<folder>/cell``."""
+    label = notebook if notebook is not None else cwd / "cell.ipynb"
+    root = find_project_root(cwd)
+    spec = resolve_destination(to, load_config(root), layout)
+    backend = open_backend(spec)
+    analysis = analyze_cells([{"cell_type": "code", "source": source, "id": cell_id}], cwd,
+                             str(label), seed=seed)
+    plan = build_plan(analysis, label, root, spec, backend, allow_outside_root)
+    plan.blockers += [Blocker(p.cell_index, p.cell_id, p.line, "(cell)", p.message)
+                      for p in analysis.problems]
+    if plan.blockers and not partial:
+        raise MigrationRefused("this cell", plan.blockers)
+    if not plan.edits:
+        return CellMigration(plan, source)
+    rewritten = rewrite_cell(source, plan.edits, spec.kind)
+    new_source = rewritten.source
+    if rewritten.needs:  # the cell must run on its own after a restart: carry its setup
+        new_source = setup_source(spec.kind, spec.safe_url, rewritten.needs) + "\n\n" + new_source
+    backend.check()
+    change = CellChange(0, cell_id, source, new_source, plan.edits)
+    job_id, _ = execute_plan(plan, [change], notebook=label, label=label, root=root, spec=spec,
+                             backend=backend, store=store, progress=progress,
+                             write=lambda: None, options={"cell": True})
+    return CellMigration(plan, new_source, job_id)
