@@ -83,7 +83,9 @@ class StorkMagics(Magics):
         if args.dry_run:
             _show(result.source)
             return
-        self.shell.set_next_input(result.source, replace=True)
+        # IPython hands the body over with a newline the cell itself does not end with
+        new_text = result.source[:-1] if result.source.endswith("\n") else result.source
+        self.shell.set_next_input(new_text, replace=True)
         self.shell.run_cell(result.source, store_history=False)
 
     def _cell_id(self) -> str | None:
