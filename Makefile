@@ -1,4 +1,4 @@
-# make demo   set up .venv, make the example data, analyse the sales notebook
+# make demo   set up .venv, then analyse, run, migrate and verify the sales notebook
 # make test   the full suite (virtualenv, PostgreSQL, ruff, pytest)
 # make lint   ruff
 
@@ -10,8 +10,8 @@ venv:
 data: venv
 	.venv/bin/python notebooks/make_data.py
 
-demo: data
-	.venv/bin/stork analyze notebooks/sales_analysis.ipynb
+demo:
+	bash scripts/demo.sh
 
 test:
 	bash scripts/test.sh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import Config, destination_kind, redact_url
 from .base import Backend, DestinationError, Progress, PutResult, backends
@@ -31,7 +32,10 @@ def resolve_destination(to: str, config: Config, layout: str | None = None) -> D
     """``to`` is a name from stork.toml, a URL, or a folder path."""
     if to in config.destinations:
         d = config.destinations[to]
-        return DestinationSpec(d.url, d.kind, layout or d.layout, d.name)
+        url = d.url
+        if d.kind == "file" and not url.startswith("file://"):
+            url = (config.root / Path(url).expanduser()).resolve().as_posix()  # stork.toml-relative
+        return DestinationSpec(url, d.kind, layout or d.layout, d.name)
     if "://" not in to and not to.startswith(("/", ".", "~")) and "/" not in to and config.path:
         config.destination(to)  # raises ConfigError listing the known names
     kind = destination_kind(to)
