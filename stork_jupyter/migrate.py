@@ -36,6 +36,10 @@ class MigrationRefused(StorkError):
     def __init__(self, notebook: str, blockers: list[Blocker]):
         self.blockers = blockers
         lines = [b.describe(notebook) for b in blockers]
+        if len(lines) == 1:  # one problem: one line, like every other failure
+            super().__init__(f"{lines[0]}; nothing was changed (use --partial to migrate "
+                             "the rest)")
+            return
         super().__init__(
             f"{notebook}: {len(blockers)} data access(es) cannot be migrated, nothing was "
             "changed (use --partial to migrate the rest):\n  " + "\n  ".join(lines))
@@ -225,6 +229,12 @@ def _transfer_all(metadata: MetadataStore, job: Job, project_id: int, datastore_
         report = progress(move.source, move.size) if progress else None
         try:
             put = backend.put(source, move.key, move.sha256, report)
+        except OSError as e:  # the backends report their own side as DestinationError
+            error = StorkError(f"{notebook}: cannot move {move.source} ({e.strerror or e}); "
+                               "the notebook was not changed")
+            metadata.update(Transfer, transfer.id, status="failed", error=str(error),
+                            finished_at=now_iso())
+            raise error from None
         except BaseException as e:
             metadata.update(Transfer, transfer.id, status="failed", error=str(e),
                             finished_at=now_iso())

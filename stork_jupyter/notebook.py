@@ -5,13 +5,35 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from .errors import NotebookError
+
+
+def _import_nbformat():
+    """nbformat, without the second its jsonschema can spend on an unused grammar.
+
+    jsonschema's format checkers import ``rfc3987_syntax`` when it is installed (Jupyter
+    installs it), and that import compiles a Lark grammar: about a second per process,
+    for "iri" formats that no notebook schema uses. When jsonschema is not loaded yet,
+    that optional import is made to fail while nbformat loads; nothing else changes.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import nbformat
+        return nbformat
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import nbformat
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return nbformat
+
+
+nbformat = _import_nbformat()
 
 #: Cell magics whose body is Python: the body is analysed, the magic line is hidden.
 PYTHON_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "stork"})
@@ -53,7 +75,9 @@ def notebook_from_dict(data: object, name: str = "<notebook>") -> nbformat.Noteb
     if not isinstance(major, int) or major not in (3, 4):
         raise NotebookError(f"{name}: unsupported nbformat {major!r} (expected 4)")
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
+        with warnings.catch_warnings():  # e.g. MissingIDFieldWarning: not the user's problem
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as e:  # nbformat raises several kinds for malformed structure
         raise NotebookError(f"{name}: malformed notebook ({_first_line(e)})") from None
     for i, cell in enumerate(nb.cells):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analysis import Analysis
+from .analysis import Analysis, DataAccess
 from .checksum import sha256_file
 from .destinations import Backend, DestinationSpec
 from .rewrite.support import unsupported_reason
@@ -118,7 +119,11 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
 
     for a in analysis.accesses:
         where = (a.cell_index, a.cell_id, a.line, a.code)
-        if a.resolved and a.path and (a.path.startswith(dest_prefix.rstrip("/") + "/")):
+        if not a.resolved and _through_setup_helpers(a):
+            plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.code} already goes "
+                                "through the setup cell")
+            continue
+        if a.resolved and a.path and _at_destination(a.path, nb_dir, dest_prefix):
             plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.path} is already at "
                                 "the destination")
             continue
@@ -189,6 +194,26 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     return plan
 
 
+def _at_destination(path: str, nb_dir: Path, dest_prefix: str) -> bool:
+    """Whether ``path`` (a URL, or a path as the analysis gives it: relative to the
+    notebook's folder when inside it) is already under the destination; a folder
+    destination may lie inside the notebook's folder (``--to ./lake``)."""
+    if "://" not in path:
+        path = posixpath.normpath(posixpath.join(nb_dir.as_posix(), path))
+    return path.startswith(dest_prefix.rstrip("/") + "/")
+
+
+#: What a migrated S3 cell hands a data call instead of a path (see ``setup_cell``): the
+#: analysis cannot resolve it, but the access was migrated by an earlier run.
+_HELPER_ARG = re.compile(r"stork_read\(|stork_file$")
+_HELPER_RESULT = re.compile(r"the result of stork_(read|glob)\(\)")
+
+
+def _through_setup_helpers(a: DataAccess) -> bool:
+    return bool(a.path_code and _HELPER_ARG.match(a.path_code)
+                or a.reason and _HELPER_RESULT.match(a.reason))
+
+
 def _drop_conflicts(edits: list[AccessEdit], plan: MigrationPlan) -> list[AccessEdit]:
     """A call whose loop options were partly blocked cannot be half rewritten."""
     blocked = {(b.cell_index, b.line) for b in plan.blockers}
@@ -211,10 +236,14 @@ def _key(path: str, base_key: str, layout: str, taken: set[str]) -> str:
         while candidate in taken:
             candidate, n = f"{stem}-{n}{ext}", n + 1
         return candidate
-    key = posixpath.normpath(f"{base_key}/{path}")
-    if key.startswith(".."):
-        key = posixpath.normpath(f"{base_key}/_up/{path.replace('../', '')}")
-    return key
+    # each "../" becomes "_up/": a file above the notebook's folder stays under the
+    # notebook's own key (normpath would fold it into a sibling notebook's folder) and
+    # "../a.csv" and "../../a.csv" keep different keys
+    parts = posixpath.normpath(path).split("/")
+    ups = 0
+    while ups < len(parts) and parts[ups] == "..":
+        ups += 1
+    return posixpath.join(base_key, *["_up"] * ups, *parts[ups:])
 
 
 def _inside(path: Path, root: Path) -> bool:

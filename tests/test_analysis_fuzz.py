@@ -94,3 +94,15 @@ def test_masking_keeps_every_line(source):
 def test_pathological_cells(nb_dir, source):
     cells = [{"cell_type": "code", "source": source}, {"cell_type": "code", "source": "x = 1"}]
     _check(analyze_cells(cells, nb_dir), 2)
+
+
+def test_deep_nesting_is_reported_not_a_crash(nb_dir):
+    """libcst's native parser overflows its stack on this; CPython refuses it cleanly."""
+    cells = [{"cell_type": "code", "source": "x = 1"},
+             {"cell_type": "code", "source": "y = " + "[" * 3000 + "]" * 3000},
+             {"cell_type": "code", "source": "z = f(" * 3000 + ")" * 3000}]
+    analysis = analyze_cells(cells, nb_dir)
+    assert [(p.cell_index, p.line, p.message) for p in analysis.problems] == [
+        (1, 1, "not valid Python: too many nested parentheses"),
+        (2, 1, "not valid Python: too many nested parentheses"),
+    ]

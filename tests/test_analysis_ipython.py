@@ -3,11 +3,13 @@ that is still not Python is reported (cell and line) and the rest is analysed.""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
+from test_analysis_patterns import Md, build, rows
 
 from stork_jupyter.analysis import analyze_notebook
 from stork_jupyter.notebook import mask_ipython
-from test_analysis_patterns import Md, build, rows
 
 
 def analyze(tmp_path, cells):
@@ -164,3 +166,15 @@ def test_mask_ipython(source, code, offsets):
 def test_non_python_cell_magics_are_skipped(magic):
     masked = mask_ipython(f"%%{magic}\nprint 'x'\n")
     assert masked.skip_reason == f"cell magic %%{magic.split()[0]} (not Python)"
+
+
+def test_analysis_prints_no_warnings_about_user_code(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = analyze(tmp_path, [
+            "import re\nimport pandas as pd\npattern = re.compile('\\d+')\nx = 1if True else 2",
+            "df = pd.read_csv('data\\\\a.csv')\nassert (x, 'message')",
+            "print 'py2 \\d'",
+        ])
+    assert [acc.path for acc in a.accesses] == ["data\\a.csv"]
+    assert [p.cell_index for p in a.problems] == [2]

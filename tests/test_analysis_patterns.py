@@ -693,3 +693,37 @@ def test_analyze_cells_accepts_list_sources(tmp_path):
 def test_huge_literal_values_are_not_built(tmp_path, source):
     a = analyze(tmp_path, [source])
     assert [(acc.resolved, acc.path) for acc in a.accesses] == [(False, None)]
+
+
+def test_values_that_change_with_each_iteration_are_not_guessed(tmp_path):
+    a = analyze(tmp_path, [
+        "import pandas as pd\np = 'data'",
+        "for part in ['a', 'b']:\n    p = p + '/' + part\n    pd.read_csv(p)",
+        "pd.read_csv(p)",
+        "q = 'data/first.csv'\nfor n in ['a', 'b']:\n    pd.read_csv(q)\n    q = 'data/next.csv'",
+        "r = 'data/r.csv'\nwhile more():\n    r = 'data/other.csv'\npd.read_csv(r)",
+        "s = 'data/s.csv'\nfor f in files_from_somewhere():\n    s = f\npd.read_csv(s)",
+        "for n in ['x', 'y']:\n    t = f'data/{n}.csv'\n    pd.read_csv(t)\npd.read_csv(t)",
+        "u = 'data/u.csv'\nwhile more():\n    pd.read_csv(u)\n    v = 'data/v.csv'\npd.read_csv(v)",
+    ])
+    assert rows(a) == [
+        (1, 3, "pandas.read_csv", "read", "csv", None, False),
+        (2, 1, "pandas.read_csv", "read", "csv", None, False),
+        (3, 3, "pandas.read_csv", "read", "csv", None, False),
+        (4, 4, "pandas.read_csv", "read", "csv", None, False),
+        (5, 4, "pandas.read_csv", "read", "csv", None, False),
+        # a value computed afresh in each iteration is fine, in the loop and after it
+        (6, 3, "pandas.read_csv", "read", "csv", "data/x.csv", True),
+        (6, 3, "pandas.read_csv", "read", "csv", "data/y.csv", True),
+        (6, 4, "pandas.read_csv", "read", "csv", "data/y.csv", True),
+        # names the loop does not change keep their value
+        (7, 3, "pandas.read_csv", "read", "csv", "data/u.csv", True),
+        (7, 5, "pandas.read_csv", "read", "csv", "data/v.csv", True),
+    ]
+    assert unresolved(a) == [
+        (1, 3, "'p' changes from one iteration of the loop at line 1 to the next"),
+        (2, 1, "'p' depends on how many times the loop at line 1 runs"),
+        (3, 3, "'q' changes from one iteration of the loop at line 2 to the next"),
+        (4, 4, "'r' depends on how many times the loop at line 2 runs"),
+        (5, 4, "'s' depends on how many times the loop at line 2 runs"),
+    ]

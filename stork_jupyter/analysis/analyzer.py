@@ -9,9 +9,11 @@ path that depends on run time is reported unresolved, with the reason.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import operator
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,8 +80,10 @@ class _Cell:
     index: int
     cell_id: str | None
     module: cst.Module
-    positions: Any
+    wrapper: MetadataWrapper
     masked: MaskedCell
+    #: resolved on first use: most cells need no position, and it is half the time
+    positions: Any = None
 
 
 class NotebookAnalyzer:
@@ -99,8 +103,26 @@ class NotebookAnalyzer:
     # --- driver ----------------------------------------------------------------------
 
     def analyze_cell(self, index: int, cell_id: str | None, source: str) -> None:
+        # parsing and evaluating the user's literals ("\d", "1if") must not warn about them
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._analyze_cell(index, cell_id, source)
+
+    def _analyze_cell(self, index: int, cell_id: str | None, source: str) -> None:
         masked = mask_ipython(source)
         if masked.skip_reason:
+            return
+        # CPython's parser first: it refuses deeply nested code cleanly (its own limits),
+        # where libcst's native parser can overflow the stack and kill the process
+        try:
+            ast.parse(masked.code)
+        except SyntaxError as e:
+            self.problems.append(CellProblem(
+                index, cell_id, e.lineno or 1, f"not valid Python: {e.msg}"))
+            return
+        except (RecursionError, MemoryError, ValueError) as e:
+            why = str(e) or "nested too deeply"
+            self.problems.append(CellProblem(index, cell_id, 1, f"cannot be parsed: {why}"))
             return
         try:
             module = cst.parse_module(masked.code)
@@ -113,8 +135,7 @@ class NotebookAnalyzer:
             return
         try:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            positions = wrapper.resolve(PositionProvider)
-            self._cell = _Cell(index, cell_id, module, positions, masked)
+            self._cell = _Cell(index, cell_id, module, wrapper, masked)
             self.exec_body(module.body, self.globals)
         except RecursionError:
             self.problems.append(CellProblem(index, cell_id, 1, "nested too deeply to analyse"))
@@ -144,7 +165,7 @@ class NotebookAnalyzer:
             self.exec_for(node, scope)
         elif isinstance(node, cst.While):
             self.ev(node.test, scope)
-            self.exec_block(node.body, scope)
+            self.exec_loop_body(node, scope, may_skip=True)
             if node.orelse:
                 self.exec_block(node.orelse.body, scope)
         elif isinstance(node, cst.With):
@@ -237,18 +258,19 @@ class NotebookAnalyzer:
             results.append(branch.vars)
         if with_fallthrough:
             results.append(dict(scope.vars))
-        line = self.pos(node).start.line
         for name in set().union(*results) if results else ():
             values = [r.get(name) for r in results]
             first = values[0]
             if all(v == first for v in values) and first is not None:
                 scope.vars[name] = first
             else:
+                line = self.pos(node).start.line
                 scope.vars[name] = Unknown(f"'{name}' depends on the condition at line {line}")
 
     def exec_for(self, node: cst.For, scope: Scope) -> None:
         loop_value = self.loop_value(node.target, node.iter, scope)
-        self.exec_block(node.body, scope)
+        self.exec_loop_body(
+            node, scope, may_skip=not (isinstance(loop_value, Multi) and loop_value.options))
         if node.orelse:
             self.exec_block(node.orelse.body, scope)
         if isinstance(loop_value, Multi) and loop_value.options:
@@ -257,6 +279,32 @@ class NotebookAnalyzer:
                 if isinstance(value, Multi) and value.key == loop_value.key:
                     scope.vars[name] = value.options[-1]
             self.bind(node.target, loop_value.options[-1], scope)
+
+    def exec_loop_body(self, node: cst.For | cst.While, scope: Scope, may_skip: bool) -> None:
+        """Run a loop's body once for its accesses, with the names whose value changes from
+        one iteration to the next made unknown first: ``p = p + "/x"`` in a loop is not
+        ``"data/x"``. Two quiet trial runs find them."""
+        if self._quiet:  # already a trial run: once is enough
+            self.exec_block(node.body, scope)
+            return
+        trial = scope.branch()
+        with self.quiet():
+            self.exec_block(node.body, trial)
+            first = dict(trial.vars)
+            self.exec_block(node.body, trial)
+        # carried: iteration 2 ends differently; changed: iteration 2 starts differently
+        carried = {n for n, v in first.items() if _differs(trial.vars.get(n), v)}
+        changed = {n for n, v in first.items() if n in scope.vars and _differs(scope.vars[n], v)}
+        varying = carried | changed
+        if varying:
+            line = self.pos(node).start.line
+        for name in varying:
+            scope.vars[name] = Unknown(
+                f"'{name}' changes from one iteration of the loop at line {line} to the next")
+        self.exec_block(node.body, scope)
+        for name in carried | (changed if may_skip else set()):
+            scope.vars[name] = Unknown(
+                f"'{name}' depends on how many times the loop at line {line} runs")
 
     def loop_value(self, target: cst.BaseExpression, iter_node: cst.BaseExpression,
                    scope: Scope) -> Value:
@@ -764,14 +812,19 @@ class NotebookAnalyzer:
         return text if len(text) <= 200 else text[:197] + "..."
 
     def pos(self, node: cst.CSTNode) -> CodeRange:
-        assert self._cell is not None
-        return self._cell.positions[node]
+        cell = self._cell
+        assert cell is not None
+        if cell.positions is None:
+            cell.positions = cell.wrapper.resolve(PositionProvider)
+        return cell.positions[node]
 
 
 def _syntax_error(code: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
     """CPython's wording is clearer ("Missing parentheses in call to 'print'")."""
     try:
-        compile(code, "<cell>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(code, "<cell>", "exec", dont_inherit=True)
     except SyntaxError as e:
         return e.lineno or error.raw_line, e.msg
     except Exception:  # compile() can fail in other ways (null bytes): keep libcst's account
@@ -820,6 +873,11 @@ def _iteration_kwargs(args: list[tuple[cst.Arg, Value]], spec: catalog.ApiSpec, 
             if a.keyword is not None and a.keyword.value not in (spec.path_kw, "mode")
             and isinstance(v, Multi) and v.key == path.key
             and len(v.options) == len(path.options)}
+
+
+def _differs(a: Value | None, b: Value | None) -> bool:
+    """Whether two values of a name differ (file handles count as the same)."""
+    return a != b and not (isinstance(a, Handle) and isinstance(b, Handle))
 
 
 def _unpacks(value: Multi, n: int) -> bool:

@@ -67,6 +67,9 @@ class LocalBackend:
                         progress(len(block))
                 out.flush()
                 os.fsync(out.fileno())
+            # mkstemp makes the file 0600: give the copy the source's permissions, as cp
+            # does, or nobody else could read a shared folder's data
+            os.chmod(tmp, source.stat().st_mode & 0o777)
             if digest.hexdigest() != sha256:
                 raise DestinationError(f"{source} changed while it was being copied")
             if sha256_file(Path(tmp)) != sha256:  # read back what landed on disk

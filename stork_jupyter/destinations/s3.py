@@ -9,8 +9,10 @@ MD5 of part MD5s for multipart uploads).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
@@ -133,12 +135,8 @@ class S3Backend:
         created = self._call(self.client.create_multipart_upload, Bucket=self.bucket,
                              Key=self.key(key), Metadata={"sha256": sha256})
         upload_id = created["UploadId"]
-        count = (size + PART_SIZE - 1) // PART_SIZE
 
-        def send(number: int) -> tuple[int, str, bytes]:
-            with open(source, "rb") as f:
-                f.seek((number - 1) * PART_SIZE)
-                data = f.read(PART_SIZE)
+        def send(number: int, data: bytes) -> tuple[int, str, bytes]:
             digest = hashlib.md5(data, usedforsecurity=False)
             reply = self._call(self.client.upload_part, Bucket=self.bucket, Key=self.key(key),
                                UploadId=upload_id, PartNumber=number, Body=data)
@@ -149,20 +147,50 @@ class S3Backend:
             return number, reply["ETag"], digest.digest()
 
         try:
-            with ThreadPoolExecutor(PART_WORKERS) as pool:
-                parts = sorted(pool.map(send, range(1, count + 1)))
+            parts = self._send_parts(source, sha256, send)
             reply = self._call(
                 self.client.complete_multipart_upload, Bucket=self.bucket, Key=self.key(key),
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e, _ in parts]})
         except BaseException:
             # a failed upload must not leave invisible parts behind (they are billed)
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key(key),
-                                               UploadId=upload_id)
+            self._abort(key, upload_id)
             raise
         combined = hashlib.md5(b"".join(d for _, _, d in parts), usedforsecurity=False)
-        self._verify(reply, f"{combined.hexdigest()}-{count}", key)
-        return PutResult(self.target(key), size, sha256, parts=count)
+        self._verify(reply, f"{combined.hexdigest()}-{len(parts)}", key)
+        return PutResult(self.target(key), size, sha256, parts=len(parts))
+
+    @staticmethod
+    def _send_parts(source: Path, sha256: str, send) -> list[tuple[int, str, bytes]]:
+        """Read ``source`` once, in order, hashing exactly the bytes sent; parts go out in
+        parallel, with at most two per worker in memory."""
+        digest = hashlib.sha256()
+        parts: list[tuple[int, str, bytes]] = []
+        with ThreadPoolExecutor(PART_WORKERS) as pool, open(source, "rb") as f:
+            pending: deque = deque()
+            number = 0
+            try:
+                while block := f.read(PART_SIZE):
+                    number += 1
+                    digest.update(block)
+                    pending.append(pool.submit(send, number, block))
+                    if len(pending) >= 2 * PART_WORKERS:
+                        parts.append(pending.popleft().result())
+                parts += [p.result() for p in pending]
+            except BaseException:
+                for p in pending:  # send no more parts of a failed upload
+                    p.cancel()
+                raise
+        if digest.hexdigest() != sha256:
+            raise DestinationError(f"{source} changed since it was planned")
+        return parts
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        # best effort: the error that stopped the upload is the one to report (an
+        # unreachable endpoint cannot take the abort either)
+        with contextlib.suppress(Exception):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key(key),
+                                               UploadId=upload_id)
 
     def _verify(self, reply: dict, expected_etag: str, key: str) -> None:
         etag = str(reply.get("ETag", "")).strip('"')

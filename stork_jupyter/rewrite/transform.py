@@ -36,7 +36,7 @@ def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str) -> CellRew
     for e in edits:
         col = e.col - masked.col_offsets.get(e.line, 0)
         by_pos[(e.line, col)] = e
-    transformer = _EditCalls(by_pos, kind)
+    transformer = _EditCalls(by_pos, kind, module)
     new_module = MetadataWrapper(module).visit(transformer)
     if transformer.applied != len(by_pos):
         raise RewriteError("some calls were not found where the analysis saw them")
@@ -79,23 +79,27 @@ def _string(value: str, like: cst.BaseExpression | None = None) -> cst.SimpleStr
 class _EditCalls(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, edits: dict[tuple[int, int], AccessEdit], kind: str):
+    def __init__(self, edits: dict[tuple[int, int], AccessEdit], kind: str,
+                 module: cst.Module):
         super().__init__()
         self.edits = edits
         self.kind = kind
         self.needs: set[str] = set()
         self.applied = 0
-        self.module_code = cst.Module([])
+        self.module = module
         self._with_items: set[int] = set()
+        self._done: set[tuple[int, int]] = set()
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         self._with_items.add(id(node.item))
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         start = self.get_metadata(PositionProvider, original).start
-        edit = self.edits.get((start.line, start.column))
-        if edit is None:
+        pos = (start.line, start.column)
+        edit = self.edits.get(pos)
+        if edit is None or pos in self._done or not self._is_access(original, edit):
             return updated
+        self._done.add(pos)
         self.applied += 1
         if edit.action == "glob":
             return self._glob(updated, edit)
@@ -119,7 +123,7 @@ class _EditCalls(cst.CSTTransformer):
             if _path_arg_index(call, catalog.ApiSpec("open", "open", "read", None, 1, "mode")
                                ) is None:  # open() reads text by default, fsspec.open bytes
                 args = list(call.args)
-                args.insert(index + 1, cst.Arg(cst.SimpleString('"r"')))
+                args.insert(index + 1, cst.Arg(_string("r", new_value)))  # same quotes
                 args[index] = args[index].with_changes(
                     comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
                 call = call.with_changes(args=args)
@@ -140,14 +144,29 @@ class _EditCalls(cst.CSTTransformer):
                                    body=inner))])
         raise RewriteError(f"{edit.api} has no S3 form")
 
+    def _is_access(self, call: cst.Call, edit: AccessEdit) -> bool:
+        """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
+        (``df.assign(...).to_csv(p)``) start where it starts: the call's source text, as
+        the analysis gives it, and its path argument tell them apart."""
+        if edit.action == "glob":  # the innermost call at the glob's position
+            return True
+        if edit.code:
+            text = self.module.code_for_node(call)
+            if len(text) > 200:  # the analysis shortens long calls so
+                text = text[:197] + "..."
+            if text != edit.code:
+                return False
+        return _path_arg_index(call, _spec(edit.api)) is not None
+
     def _glob(self, call: cst.Call, edit: AccessEdit) -> cst.BaseExpression:
         pattern = edit.target or ""
-        if self.kind == "s3":
-            self.needs.add("stork_glob")
-            return cst.Call(func=cst.Name("stork_glob"), args=[cst.Arg(_string(pattern))])
         index = _path_arg_index(call, catalog.ApiSpec("glob", "glob", "read", None, 0, "pattern"))
         if index is None:
             raise RewriteError("a glob without a pattern")
+        if self.kind == "s3":
+            self.needs.add("stork_glob")
+            return cst.Call(func=cst.Name("stork_glob"), args=[
+                cst.Arg(_string(pattern, call.args[index].value))])
         if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("glob", "rglob") \
                 and not _is_module_glob(call):
             raise RewriteError("Path.glob() is not rewritten yet")

@@ -1,0 +1,216 @@
+"""Destination backends: a local folder (temporary name, rename, sha256) and S3 through
+a real moto server (sha256 metadata, skip when present, multipart, ETag checks)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import stat
+from pathlib import Path
+
+import pytest
+
+from stork_jupyter.config import Config
+from stork_jupyter.destinations import (
+    DestinationError,
+    LocalBackend,
+    S3Backend,
+    resolve_destination,
+)
+from stork_jupyter.destinations import s3 as s3_module
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _source(tmp_path: Path, data: bytes, name: str = "src.bin") -> Path:
+    path = tmp_path / "src" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+class Counter:
+    """A progress callback that adds up the bytes it is told about."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def __call__(self, n: int) -> None:
+        self.total += n
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def test_destination_urls(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    empty = Config(root=tmp_path)
+    assert resolve_destination(f"file://{tmp_path}/d", empty).url == f"{tmp_path}/d"
+    rel = resolve_destination("./lake", empty)
+    assert (rel.kind, rel.url, rel.layout) == ("file", f"{tmp_path}/lake", "mirror")
+    s3 = resolve_destination("s3://bucket/pre/fix", empty, layout="flat")
+    assert (s3.kind, s3.url, s3.layout) == ("s3", "s3://bucket/pre/fix", "flat")
+
+
+def test_named_destination_from_stork_toml(tmp_path):
+    from stork_jupyter.config import load_config
+
+    (tmp_path / "stork.toml").write_text(
+        '[destinations.lake]\nurl = "s3://team/lake"\nlayout = "flat"\n')
+    spec = resolve_destination("lake", load_config(tmp_path))
+    assert (spec.name, spec.url, spec.kind, spec.layout) == ("lake", "s3://team/lake", "s3",
+                                                              "flat")
+
+
+def test_s3_targets():
+    assert S3Backend("s3://b/pre/").target("nb/data/a.csv") == "s3://b/pre/nb/data/a.csv"
+    assert S3Backend("s3://b").target("a.csv") == "s3://b/a.csv"
+    with pytest.raises(DestinationError, match="names no bucket"):
+        S3Backend("s3:///nothing")
+
+
+# --------------------------------------------------------------------------- local
+
+
+def test_local_copy_is_verified_and_leaves_no_temporary(tmp_path):
+    data = b"a,b\n1,2\n" * 1000
+    src = _source(tmp_path, data)
+    src.chmod(0o644)
+    backend = LocalBackend(str(tmp_path / "dest"))
+    backend.check()
+    progress = Counter()
+    put = backend.put(src, "nb/data/a.csv", _sha(data), progress)
+    dest = tmp_path / "dest" / "nb" / "data" / "a.csv"
+    assert dest.read_bytes() == data
+    assert (put.target, put.bytes, put.sha256, put.skipped) == (str(dest), len(data), _sha(data),
+                                                                  False)
+    assert progress.total == len(data)
+    assert [p.name for p in dest.parent.iterdir()] == ["a.csv"]  # no .part file
+    # readable by whoever could read the source (a shared folder)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o644
+
+
+def test_local_identical_file_is_not_copied_again(tmp_path):
+    data = b"same bytes\n"
+    src = _source(tmp_path, data)
+    backend = LocalBackend(str(tmp_path / "dest"))
+    backend.put(src, "a.txt", _sha(data))
+    dest = tmp_path / "dest" / "a.txt"
+    before = dest.stat()
+    progress = Counter()
+    again = backend.put(src, "a.txt", _sha(data), progress)
+    after = dest.stat()
+    assert again.skipped and again.sha256 == _sha(data)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert progress.total == len(data)
+
+
+def test_local_different_file_is_replaced(tmp_path):
+    backend = LocalBackend(str(tmp_path / "dest"))
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "dest" / "a.txt").write_bytes(b"old content")
+    data = b"new content"
+    put = backend.put(_source(tmp_path, data), "a.txt", _sha(data))
+    assert not put.skipped and (tmp_path / "dest" / "a.txt").read_bytes() == data
+
+
+def test_local_source_changed_since_planned_is_refused(tmp_path):
+    src = _source(tmp_path, b"changed after planning")
+    backend = LocalBackend(str(tmp_path / "dest"))
+    with pytest.raises(DestinationError, match="changed while it was being copied"):
+        backend.put(src, "a.txt", _sha(b"what was planned"))
+    assert list((tmp_path / "dest").iterdir()) == []  # neither the file nor a temporary
+
+
+def test_local_check_under_a_regular_file_fails(tmp_path):
+    # permissions do not stop root, a regular file in the path does
+    (tmp_path / "somefile").write_text("not a folder")
+    backend = LocalBackend(str(tmp_path / "somefile" / "sub"))
+    with pytest.raises(DestinationError, match="cannot be created"):
+        backend.check()
+
+
+def test_local_prepare_write_makes_the_folder(tmp_path):
+    backend = LocalBackend(str(tmp_path / "dest"))
+    backend.prepare_write("nb/out/r.csv")
+    assert (tmp_path / "dest" / "nb" / "out").is_dir()
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def test_s3_put_stores_the_sha256_and_skips_a_second_put(s3_endpoint, tmp_path):
+    client = s3_endpoint.client()
+    # with versioning on, every real PUT makes a version: a skipped put makes none
+    client.put_bucket_versioning(Bucket=s3_endpoint.bucket,
+                                 VersioningConfiguration={"Status": "Enabled"})
+    data = b"region,amount\nN,1\n"
+    src = _source(tmp_path, data)
+    backend = S3Backend(f"{s3_endpoint.url}/lake")
+    backend.check()
+    progress = Counter()
+    put = backend.put(src, "nb/data/a.csv", _sha(data), progress)
+    assert (put.target, put.bytes, put.skipped, put.parts) == (
+        f"{s3_endpoint.url}/lake/nb/data/a.csv", len(data), False, 1)
+    assert progress.total == len(data)
+    head = client.head_object(Bucket=s3_endpoint.bucket, Key="lake/nb/data/a.csv")
+    assert head["Metadata"]["sha256"] == _sha(data)
+    obj = client.get_object(Bucket=s3_endpoint.bucket, Key="lake/nb/data/a.csv")
+    assert obj["Body"].read() == data
+
+    again = backend.put(src, "nb/data/a.csv", _sha(data))
+    assert again.skipped and again.target == put.target
+    head2 = client.head_object(Bucket=s3_endpoint.bucket, Key="lake/nb/data/a.csv")
+    assert head2["LastModified"] == head["LastModified"]
+    versions = client.list_object_versions(Bucket=s3_endpoint.bucket, Prefix="lake/")
+    assert len(versions["Versions"]) == 1
+
+
+def test_s3_object_without_the_checksum_is_replaced(s3_endpoint, tmp_path):
+    client = s3_endpoint.client()
+    client.put_object(Bucket=s3_endpoint.bucket, Key="a.csv", Body=b"someone else's")
+    data = b"ours\n"
+    put = S3Backend(s3_endpoint.url).put(_source(tmp_path, data), "a.csv", _sha(data))
+    assert not put.skipped
+    assert client.get_object(Bucket=s3_endpoint.bucket, Key="a.csv")["Body"].read() == data
+
+
+def test_s3_source_changed_since_planned_is_refused(s3_endpoint, tmp_path):
+    src = _source(tmp_path, b"changed after planning")
+    with pytest.raises(DestinationError, match="changed since it was planned"):
+        S3Backend(s3_endpoint.url).put(src, "a.txt", _sha(b"what was planned"))
+    assert "Contents" not in s3_endpoint.client().list_objects_v2(Bucket=s3_endpoint.bucket)
+
+
+def test_s3_large_file_goes_multipart(s3_endpoint, tmp_path):
+    size = s3_module.MULTIPART_THRESHOLD + s3_module.PART_SIZE // 2 + 1
+    data = random.Random(3).randbytes(size)
+    src = _source(tmp_path, data, "big.bin")
+    backend = S3Backend(f"{s3_endpoint.url}/lake")
+    progress = Counter()
+    put = backend.put(src, "big.bin", _sha(data), progress)
+    expected_parts = -(-size // s3_module.PART_SIZE)
+    assert put.parts == expected_parts > 1
+    assert progress.total == size
+    client = s3_endpoint.client()
+    obj = client.get_object(Bucket=s3_endpoint.bucket, Key="lake/big.bin")
+    assert obj["Body"].read() == data
+    assert obj["ETag"].strip('"').endswith(f"-{expected_parts}")
+    assert obj["Metadata"]["sha256"] == _sha(data)
+    assert "Uploads" not in client.list_multipart_uploads(Bucket=s3_endpoint.bucket)
+    assert backend.put(src, "big.bin", _sha(data)).skipped
+
+
+def test_s3_large_file_changed_since_planned_leaves_nothing(s3_endpoint, tmp_path):
+    """The sha256 is computed over the bytes the parts send: a file that no longer has
+    the planned checksum aborts the upload, leaving no object and no invisible parts."""
+    size = s3_module.MULTIPART_THRESHOLD + 1
+    src = _source(tmp_path, random.Random(4).randbytes(size), "big.bin")
+    planned = _sha(random.Random(5).randbytes(size))
+    with pytest.raises(DestinationError, match="changed since it was planned"):
+        S3Backend(s3_endpoint.url).put(src, "big.bin", planned)
+    client = s3_endpoint.client()
+    assert "Uploads" not in client.list_multipart_uploads(Bucket=s3_endpoint.bucket)
+    assert "Contents" not in client.list_objects_v2(Bucket=s3_endpoint.bucket)
