@@ -98,6 +98,10 @@ def write_text_atomic(path: Path, text: str) -> None:
             f.write(text)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:  # mkstemp makes 0600 files; a new notebook gets the usual umask-based mode
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

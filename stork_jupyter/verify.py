@@ -39,17 +39,22 @@ class VerifyReport:
         return f"{head}\nOK: every cell gives the outputs stored in the notebook"
 
 
-def migrated_sources(notebook: Path, store: str | None) -> list[str]:
-    """The files (relative to the notebook's folder) moved by this notebook's migrations."""
+def migrated_sources(notebook: Path, store: str | None) -> list[Path]:
+    """The files moved by this notebook's migrations (absolute paths)."""
     root = find_project_root(notebook.resolve().parent)
     with open_store(root, store) as metadata:
         jobs = metadata.list(Job, kind="migrate", notebook=relative_to_root(notebook, root),
                              status="completed", limit=None)
-        sources: list[str] = []
+        sources: list[Path] = []
         for job in jobs:
+            # transfer sources are relative to the notebook that was migrated, which is
+            # another one than this when the migration wrote -o elsewhere
+            origin = job.options.get("source_notebook") or job.notebook or ""
+            base = (root / origin).parent
             for t in metadata.list(Transfer, job_id=job.id, limit=None):
-                if t.source not in sources:
-                    sources.append(t.source)
+                path = (base / t.source).resolve()
+                if path not in sources:
+                    sources.append(path)
     return sources
 
 
@@ -62,11 +67,12 @@ def _without_setup(nb):
 def verify(notebook: Path, store: str | None = None, timeout: int = 300) -> VerifyReport:
     notebook = Path(notebook)
     expected = read_notebook(notebook)
-    report = VerifyReport(str(notebook), hidden=migrated_sources(notebook, store))
+    sources = migrated_sources(notebook, store)
+    report = VerifyReport(str(notebook), hidden=[str(p) for p in sources])
     if not report.hidden:
         raise StorkError(f"{notebook}: no completed migration of this notebook is recorded")
     folder = notebook.resolve().parent
-    hidden = {(folder / h).resolve() for h in report.hidden}
+    hidden = set(sources)
     with tempfile.TemporaryDirectory(prefix="stork-verify-") as tmp:
         scratch = Path(tmp) / folder.name
         # a scratch copy of the folder without the migrated files: the user's own files
