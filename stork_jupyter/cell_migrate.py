@@ -44,10 +44,11 @@ def migrate_cell(source: str, to: str, *, notebook: Path | None, cwd: Path,
         raise MigrationRefused("this cell", plan.blockers)
     if not plan.edits:
         return CellMigration(plan, source)
-    rewritten = rewrite_cell(source, plan.edits, spec.kind)
+    rewritten = rewrite_cell(source, plan.edits, spec.kind, plan.settings.get("schema", "stork"))
     new_source = rewritten.source
     if rewritten.needs:  # the cell must run on its own after a restart: carry its setup
-        new_source = setup_source(spec.kind, spec.safe_url, rewritten.needs) + "\n\n" + new_source
+        new_source = setup_source(spec.kind, spec.safe_url, rewritten.needs,
+                                  plan.settings) + "\n\n" + new_source
     backend.check()
     change = CellChange(0, cell_id, source, new_source, plan.edits)
     job_id, _ = execute_plan(plan, [change], notebook=label, label=label, root=root, spec=spec,

@@ -97,7 +97,8 @@ def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination
     for index, edits in sorted(by_cell.items()):
         cell = new_nb.cells[index]
         try:
-            result = rewrite_cell(cell.source, edits, plan.kind)
+            result = rewrite_cell(cell.source, edits, plan.kind,
+                                  plan.settings.get("schema", "stork"))
         except (RewriteError, Exception) as e:
             raise StorkError(
                 f"{plan.notebook}: cell {index}: cannot rewrite ({e}); nothing was changed"
@@ -107,12 +108,12 @@ def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination
             changes.append(CellChange(index, cell.get("id"), cell.source, result.source, edits))
             cell.source = result.source
     if changes:
-        _ensure_setup_cell(new_nb, plan.kind, destination, needs)
+        _ensure_setup_cell(new_nb, plan.kind, destination, needs, plan.settings)
     return new_nb, changes
 
 
 def _ensure_setup_cell(nb: nbformat.NotebookNode, kind: str, destination: str,
-                       needs: set[str]) -> None:
+                       needs: set[str], settings: dict | None = None) -> None:
     """One setup cell, before the first code cell; reused (and extended) on a second run."""
     existing = next((c for c in nb.cells if c.get("metadata", {}).get(SETUP_KEY, {}).get(
         "setup")), None)
@@ -121,10 +122,10 @@ def _ensure_setup_cell(nb: nbformat.NotebookNode, kind: str, destination: str,
         needs = needs | set(meta.get("needs", []))
         if meta.get("kind") != kind:  # a second migration elsewhere: keep both notes
             kind = "s3" if "s3" in (kind, meta.get("kind")) else kind
-        existing.source = setup_source(kind, destination, needs)
+        existing.source = setup_source(kind, destination, needs, settings)
         meta.update({"needs": sorted(needs), "kind": kind, "destination": destination})
         return
-    cell = nbformat.v4.new_code_cell(setup_source(kind, destination, needs))
+    cell = nbformat.v4.new_code_cell(setup_source(kind, destination, needs, settings))
     cell.metadata[SETUP_KEY] = {"setup": True, "kind": kind, "destination": destination,
                                 "needs": sorted(needs)}
     if "id" not in (nb.cells[0] if nb.cells else {"id": 1}):
@@ -228,7 +229,15 @@ def _transfer_all(metadata: MetadataStore, job: Job, project_id: int, datastore_
             status="running", bytes_total=move.size, started_at=now_iso()))
         report = progress(move.source, move.size) if progress else None
         try:
-            put = backend.put(source, move.key, move.sha256, report)
+            if move.table:  # PostgreSQL: a typed table, loaded as the notebook's call parses it
+                loaded = backend.load_table(source, move.api, move.options or {}, move.table,
+                                            report)
+                dataset = metadata.upsert_dataset(
+                    project_id, relative_to_root(source, root), schema=loaded.schema.to_json(),
+                    row_count=loaded.rows)
+                put = PutResult(move.target, move.size, move.sha256)
+            else:
+                put = backend.put(source, move.key, move.sha256, report)
         except OSError as e:  # the backends report their own side as DestinationError
             error = StorkError(f"{notebook}: cannot move {move.source} ({e.strerror or e}); "
                                "the notebook was not changed")
@@ -244,7 +253,8 @@ def _transfer_all(metadata: MetadataStore, job: Job, project_id: int, datastore_
                         parts_done=put.parts, sha256=put.sha256, finished_at=now_iso(),
                         state={"skipped": put.skipped})
         metadata.update(Job, job.id, progress=done / total)
-        metadata.add_location(dataset.id, put.target, datastore_id=datastore_id, job_id=job.id)
+        metadata.add_location(dataset.id, put.target, datastore_id=datastore_id, job_id=job.id,
+                              table_name=move.table)
         results.append(put)
     return results
 

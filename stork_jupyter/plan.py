@@ -26,6 +26,10 @@ class DatasetMove:
     format: str | None
     size: int
     sha256: str
+    table: str | None = None  #: PostgreSQL: loaded as this table (else a file)
+    api: str | None = None  #: the read call whose parsing the table reproduces
+    options: dict[str, Any] | None = None  #: that call's parsing options
+    schema: dict[str, Any] | None = None  #: the table's schema (TableSchema.to_json())
 
 
 @dataclass
@@ -34,7 +38,9 @@ class AccessEdit:
 
     - ``literal``: the path argument becomes the string ``target``;
     - ``prefix``: the path argument ``E`` (a loop's paths) becomes ``f"{base}/{E}"``;
-    - ``glob``: the glob call at this position enumerates ``target`` (a pattern) instead.
+    - ``glob``: the glob call at this position enumerates ``target`` (a pattern) instead;
+    - PostgreSQL (see ``plan_postgres``): ``table_read``, ``table_write``,
+      ``table_artefact_read``, ``files``, ``files_prefix``, ``files_wrap``.
     """
 
     cell_index: int
@@ -47,7 +53,8 @@ class AccessEdit:
     target: str | None = None
     base: str | None = None
     code: str = ""
-    in_with: bool = False
+    table: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +83,8 @@ class MigrationPlan:
     edits: list[AccessEdit] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  #: accesses left alone, with why
+    #: what the setup cell needs to know (PostgreSQL: engine URL without password, schema)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +120,12 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     moved: set[str] = set()
     globs: set[tuple[int, int, int]] = set()
     dest_prefix = backend.target("")
+    pg = None
+    if spec.kind == "postgresql":
+        from .plan_postgres import PostgresPlanner
+
+        pg = PostgresPlanner(backend, plan, nb_dir)
+        plan.settings = {"engine_url": backend.sqlalchemy_url(), "schema": backend.schema}
 
     def key_for(path: str) -> str:
         if path not in keys:
@@ -137,6 +152,9 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
         if not allow_outside_root and not _inside(absolute, root):
             plan.blockers.append(Blocker(
                 *where, f"{a.path} is outside the project root {root} (--allow-outside-root)"))
+            continue
+        if spec.kind == "postgresql":
+            _plan_postgres_access(a, pg, key_for(a.path), base_key, written, moved, globs)
             continue
         reason = unsupported_reason(a, spec.kind)
         if reason is None and a.expanded_from and a.expanded_from.startswith("default of"):
@@ -194,6 +212,36 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     return plan
 
 
+def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: set[str],
+                          moved: set[str], globs: set[tuple[int, int, int]]) -> None:
+    plan = pg.plan
+    loop_base = None
+    if a.expanded_from and a.expanded_from.startswith("default of"):
+        outcome: list[AccessEdit] | str = (f"the path is the {a.expanded_from}; move it out of "
+                                           "the function signature to migrate it")
+    elif a.expanded_from and not a.expanded_at and (a.raw_path != a.path or (
+            a.path or "").startswith("..") or os.path.isabs(a.raw_path or "")):
+        outcome = f"the loop builds {a.raw_path!r}, not a plain relative path"
+    elif a.expanded_at and a.path_code and not a.path_code.isidentifier():
+        outcome = "the path is built from a glob result; only the glob's items can be moved"
+    else:
+        if a.expanded_from and not a.expanded_at:
+            loop_base = base_key
+        outcome = pg.access(a, key, loop_base, written, moved)
+    if isinstance(outcome, str):
+        plan.blockers.append(Blocker(a.cell_index, a.cell_id, a.line, a.code, outcome))
+        return
+    if a.mode == "write":
+        written.add(a.path)
+    plan.edits.extend(outcome)
+    if a.expanded_at and tuple(a.expanded_at) not in globs:
+        at = tuple(a.expanded_at)
+        globs.add(at)
+        pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
+        plan.edits.append(AccessEdit(at[0], None, at[1], at[2], "glob", "read", "glob",
+                                     target=posixpath.normpath(f"{base_key}/{pattern}")))
+
+
 def _at_destination(path: str, nb_dir: Path, dest_prefix: str) -> bool:
     """Whether ``path`` (a URL, or a path as the analysis gives it: relative to the
     notebook's folder when inside it) is already under the destination; a folder
@@ -216,14 +264,8 @@ def _through_setup_helpers(a: DataAccess) -> bool:
 
 def _drop_conflicts(edits: list[AccessEdit], plan: MigrationPlan) -> list[AccessEdit]:
     """A call whose loop options were partly blocked cannot be half rewritten."""
-    blocked = {(b.cell_index, b.line) for b in plan.blockers}
-    return [e for e in edits if e.action == "glob" or (e.cell_index, e.line) not in blocked
-            or e.action == "literal" and not _same_call_blocked(e, plan)]
-
-
-def _same_call_blocked(edit: AccessEdit, plan: MigrationPlan) -> bool:
-    return any(b.cell_index == edit.cell_index and b.line == edit.line and b.code == edit.code
-               for b in plan.blockers)
+    blocked = {(b.cell_index, b.line, b.code) for b in plan.blockers}
+    return [e for e in edits if e.action == "glob" or (e.cell_index, e.line, e.code) not in blocked]
 
 
 def _key(path: str, base_key: str, layout: str, taken: set[str]) -> str:

@@ -14,6 +14,15 @@ backends.register("file", LocalBackend)
 backends.register("s3", S3Backend)
 
 
+def _postgres(url: str) -> Backend:
+    from .postgres import PostgresBackend  # psycopg only when a PostgreSQL URL is used
+
+    return PostgresBackend(url)
+
+
+backends.register("postgresql", _postgres)
+
+
 @dataclass
 class DestinationSpec:
     """A destination as the user named it, resolved to a URL, kind and layout."""

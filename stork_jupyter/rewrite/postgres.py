@@ -25,10 +25,8 @@ def quote_ident(*parts: str) -> str:
     return sql.Identifier(*parts).as_string(None)
 
 
-def select_query(schema: str, table: str, columns: list[str], kwargs: dict[str, Any]) -> str:
-    """The SELECT giving what ``read_*(path, **kwargs)`` gives, in the table's row order.
-
-    ``columns`` are the table's data columns in file order (``sql_name``s)."""
+def selected_columns(columns: list[str], kwargs: dict[str, Any]) -> list[str]:
+    """The columns ``read_*(path, **kwargs)`` keeps, of the table's ``columns`` (file order)."""
     chosen = list(columns)
     usecols = kwargs.get("usecols")
     if usecols is not None:
@@ -45,7 +43,20 @@ def select_query(schema: str, table: str, columns: list[str], kwargs: dict[str, 
                 isinstance(c, str) for c in parquet_columns):
             raise NotTranslatable("columns other than a literal list of names")
         chosen = list(parquet_columns)  # read_parquet keeps the order asked for
-    query = (f"SELECT {', '.join(quote_ident(c) for c in chosen)} "
+    return chosen
+
+
+def select_query(schema: str, table: str, columns: list[str], kwargs: dict[str, Any],
+                 casts: dict[str, str] | None = None) -> str:
+    """The SELECT giving what ``read_*(path, **kwargs)`` gives, in the table's row order.
+
+    ``columns`` are the table's data columns in file order (``sql_name``s); ``casts``
+    selects some as another SQL type (``"n"::text AS "n"``)."""
+    casts = casts or {}
+    chosen = selected_columns(columns, kwargs)
+    items = [f"{quote_ident(c)}::{casts[c]} AS {quote_ident(c)}" if c in casts
+             else quote_ident(c) for c in chosen]
+    query = (f"SELECT {', '.join(items)} "
              f"FROM {quote_ident(schema, table)} ORDER BY {quote_ident('_stork_row')}")
     nrows = kwargs.get("nrows")
     if nrows is not None:
@@ -68,3 +79,58 @@ def index_col(kwargs: dict[str, Any], selected: list[str]) -> Any:
             raise NotTranslatable("index_col other than names or positions")
         names.append(selected[item] if isinstance(item, int) else item)
     return names if isinstance(value, list) else names[0]
+
+
+#: pandas reads that become a typed table.
+TABLE_READS = frozenset({
+    "pandas.read_csv", "pandas.read_table", "pandas.read_parquet", "pandas.read_json",
+    "pandas.read_excel", "pandas.read_feather"})
+#: pandas writes that become a table; the value is the format whose round trip it keeps.
+ARTEFACT_FORMATS = {
+    "pandas.DataFrame.to_csv": "csv", "pandas.DataFrame.to_parquet": "parquet"}
+
+#: Everything else goes to the files table, through a setup-cell function shaped as:
+_FILE_SHAPES = {
+    "open": "open",
+    **{n: "read_bytes" for n in (
+        "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "joblib.load", "torch.load",
+        "PIL.Image.open", "matplotlib.pyplot.imread", "matplotlib.image.imread",
+        "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
+        "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
+        "scipy.io.loadmat", "pandas.read_pickle", *TABLE_READS)},
+    **{n: "write_bytes" for n in (
+        "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "joblib.dump",
+        "torch.save", "pyarrow.parquet.write_table", "pyarrow.feather.write_feather",
+        "pandas.DataFrame.to_pickle", "pandas.DataFrame.to_json", "pandas.DataFrame.to_feather",
+        "pandas.DataFrame.to_excel")},
+}
+
+
+def file_shape(api: str) -> str | None:
+    """How a files-table access is rewritten: ``open``, ``read_bytes`` or ``write_bytes``."""
+    return _FILE_SHAPES.get(api)
+
+
+def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: dict,
+                  kwargs: dict[str, Any]) -> str:
+    """``pd.read_sql_query(SELECT ..., STORK_PG, ...)`` giving what the read call gave."""
+    from ..tabular import TableSchema, read_back
+
+    schema = TableSchema.from_json(table_schema)
+    names = [c.sql_name for c in schema.columns]
+    labels = {c.name: c.sql_name for c in schema.columns}
+    wanted = dict(kwargs)
+    for key in ("usecols", "columns"):  # the user names columns by their pandas labels
+        if isinstance(wanted.get(key), list):
+            wanted[key] = [labels.get(c, c) if isinstance(c, str) else c for c in wanted[key]]
+    selected = selected_columns(names, wanted)
+    rb = read_back(schema, selected)
+    query = select_query(schema_name, table, names, wanted, rb.casts)
+    args = [repr(query), "STORK_PG"]
+    extra = dict(rb.kwargs)
+    user_index = index_col(kwargs, [schema.column(c).name for c in selected])
+    if user_index is not None:
+        extra["index_col"] = user_index
+    for key, value in extra.items():
+        args.append(f"{key}={value!r}")
+    return f"{pandas_name}.read_sql_query({', '.join(args)}){rb.post_code()}"

@@ -27,7 +27,13 @@ def stork_glob(pattern):
 }
 
 
-def setup_source(kind: str, destination: str, needs: set[str]) -> str:
+def setup_source(kind: str, destination: str, needs: set[str],
+                 settings: dict | None = None) -> str:
+    if kind == "postgresql":
+        from .setup_postgres import postgres_setup_source
+
+        settings = settings or {}
+        return postgres_setup_source(settings["engine_url"], settings["schema"], needs)
     if kind == "s3":
         lines = [
             f"# Added by stork: this notebook's data lives at {destination}.",

@@ -13,6 +13,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from ..analysis import catalog
 from ..notebook import mask_ipython
 from ..plan import AccessEdit
+from . import postgres as pg
 from .support import s3_shape
 
 
@@ -27,7 +28,8 @@ class CellRewrite:
     applied: int = 0
 
 
-def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str) -> CellRewrite:
+def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str,
+                 pg_schema: str = "stork") -> CellRewrite:
     masked = mask_ipython(source)
     if masked.skip_reason:
         raise RewriteError(f"the cell is not Python ({masked.skip_reason})")
@@ -37,6 +39,7 @@ def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str) -> CellRew
         col = e.col - masked.col_offsets.get(e.line, 0)
         by_pos[(e.line, col)] = e
     transformer = _EditCalls(by_pos, kind, module)
+    transformer.pg_schema = pg_schema
     new_module = MetadataWrapper(module).visit(transformer)
     if transformer.applied != len(by_pos):
         raise RewriteError("some calls were not found where the analysis saw them")
@@ -103,6 +106,8 @@ class _EditCalls(cst.CSTTransformer):
         self.applied += 1
         if edit.action == "glob":
             return self._glob(updated, edit)
+        if self.kind == "postgresql":
+            return self._postgres(original, updated, edit)
         spec = _spec(edit.api)
         index = _path_arg_index(updated, spec)
         if index is None:
@@ -144,6 +149,63 @@ class _EditCalls(cst.CSTTransformer):
                                    body=inner))])
         raise RewriteError(f"{edit.api} has no S3 form")
 
+    def _postgres(self, original: cst.Call, call: cst.Call, edit: AccessEdit
+                  ) -> cst.BaseExpression:
+        """Tables through read_sql_query / stork_to_table; other files through the files
+        table (``stork_read``, ``stork_open``, ``stork_write`` from the setup cell)."""
+        self.needs.add("engine")
+        if edit.action == "table_read":
+            pandas = _module_of(call) or "pandas"
+            if pandas == "pandas":
+                self.needs.add("pandas")
+            try:
+                code = pg.read_sql_code(pandas, self.pg_schema, edit.table or "",
+                                        edit.details["schema"], edit.details["kwargs"])
+            except pg.NotTranslatable as e:
+                raise RewriteError(f"{edit.code}: {e}") from None
+            return cst.parse_expression(code)
+        if edit.action == "table_artefact_read":
+            self.needs.add("stork_from_table")
+            args = [repr(edit.table)] + [f"{k}={v!r}" for k, v in edit.details["kwargs"].items()]
+            return cst.parse_expression(f"stork_from_table({', '.join(args)})")
+        if edit.action == "table_write":
+            self.needs.add("stork_to_table")
+            if not isinstance(call.func, cst.Attribute):
+                raise RewriteError(f"{edit.code}: not a DataFrame method call")
+            frame = self.module.code_for_node(call.func.value)
+            index = next((self.module.code_for_node(a.value) for a in call.args
+                          if a.keyword and a.keyword.value == "index"), "True")
+            return cst.parse_expression(
+                f"stork_to_table({frame}, {edit.table!r}, {edit.details['like']!r}, "
+                f"index={index})")
+        spec = _spec(edit.api)
+        index = _path_arg_index(call, spec)
+        if index is None:
+            raise RewriteError(f"no path argument in {edit.code}")
+        old_value = call.args[index].value
+        if edit.action == "files_wrap":  # the glob already gives keys of the files table
+            new_value: cst.BaseExpression = old_value
+        elif edit.action == "files_prefix":
+            new_value = _prefixed(edit.base or "", old_value)
+        else:
+            new_value = _string(edit.target or "", old_value)
+        shape = edit.details.get("shape")
+        if shape == "open":
+            self.needs.add("stork_open")
+            return _with_arg(call, index, new_value).with_changes(func=cst.Name("stork_open"))
+        if shape == "read_bytes":
+            self.needs.add("stork_read")
+            return _with_arg(call, index, cst.Call(func=cst.Name("stork_read"),
+                                                   args=[cst.Arg(new_value)]))
+        if shape == "write_bytes":
+            self.needs.add("stork_write")
+            inner = _with_arg(call, index, cst.Name("stork_file"))
+            return cst.Call(func=cst.Name("stork_write"), args=[
+                cst.Arg(new_value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
+                                   body=inner))])
+        raise RewriteError(f"{edit.api} has no PostgreSQL form")
+
     def _is_access(self, call: cst.Call, edit: AccessEdit) -> bool:
         """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
         (``df.assign(...).to_csv(p)``) start where it starts: the call's source text, as
@@ -163,7 +225,7 @@ class _EditCalls(cst.CSTTransformer):
         index = _path_arg_index(call, catalog.ApiSpec("glob", "glob", "read", None, 0, "pattern"))
         if index is None:
             raise RewriteError("a glob without a pattern")
-        if self.kind == "s3":
+        if self.kind in ("s3", "postgresql"):
             self.needs.add("stork_glob")
             return cst.Call(func=cst.Name("stork_glob"), args=[
                 cst.Arg(_string(pattern, call.args[index].value))])
@@ -171,6 +233,14 @@ class _EditCalls(cst.CSTTransformer):
                 and not _is_module_glob(call):
             raise RewriteError("Path.glob() is not rewritten yet")
         return _with_arg(call, index, _string(pattern, call.args[index].value))
+
+
+def _module_of(call: cst.Call) -> str | None:
+    """``pd`` for ``pd.read_csv(...)``: the module name the cell already uses."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        return func.value.value
+    return None
 
 
 def _is_module_glob(call: cst.Call) -> bool:

@@ -1,0 +1,227 @@
+"""Loading a big CSV into PostgreSQL: stork's ``load_table`` vs ``psql \\copy`` into a
+prepared table vs ``pandas.read_csv(...).to_sql(...)``, in one run.
+
+    python benchmarks/bench_pg_load.py [--mb 210] [--pg postgresql://postgres@127.0.0.1/postgres]
+
+Makes a deterministic CSV (ints, floats with gaps, text with quotes/commas/newlines,
+unicode, booleans, timestamps), creates a scratch database, and times each tool in its
+own process; peak RSS is that process's ``ru_maxrss`` (psql's through a wrapper that
+waits for it). The database server's memory is not counted (the same for all three).
+to_sql is first timed on a ~20 MB slice; when that extrapolates to more than
+``--to-sql-limit`` seconds (default 600) the full run is skipped and the figure is
+the extrapolation, marked as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PG = os.environ.get("STORK_BENCH_PG") or os.environ.get("STORK_TEST_PG") or \
+    "postgresql://postgres@127.0.0.1:5432/postgres"
+ROWS_PER_BLOCK = 200_000
+
+
+def make_csv(path: Path, target_mb: float, seed: int = 20240601) -> int:
+    """Write the CSV; returns the number of data rows. Same bytes for the same arguments."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    regions = np.array(["North", "South", "East", "West", "São Paulo", "Zürich", "東京",
+                        "Lagos"], dtype=object)
+    comments = np.array(["", "ok", "late, but fine", 'said "hi", twice', "two\nlines",
+                         "emoji 😀", "plain text comment that is a little longer"],
+                        dtype=object)
+    target = int(target_mb * 1024 * 1024)
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        first = True
+        while f.tell() < target:
+            n = ROWS_PER_BLOCK
+            ids = np.arange(rows, rows + n, dtype=np.int64)
+            amount = np.round(rng.normal(100, 250, n), 2)
+            amount[rng.random(n) < 0.02] = np.nan
+            ts = (np.datetime64("2020-01-01T00:00:00") +
+                  rng.integers(0, 4 * 365 * 86400, n).astype("timedelta64[s]"))
+            df = pd.DataFrame({
+                "id": ids,
+                "customer": [f"cust_{i:06d}" for i in rng.integers(0, 500_000, n)],
+                "amount": amount,
+                "quantity": rng.integers(-5, 1000, n),
+                "region": regions[rng.integers(0, len(regions), n)],
+                "comment": comments[rng.integers(0, len(comments), n)],
+                "flag": rng.random(n) < 0.5,
+                "ts": pd.Series(ts).dt.strftime("%Y-%m-%d %H:%M:%S"),
+            })
+            df.to_csv(f, index=False, header=first)
+            first = False
+            rows += n
+    return rows
+
+
+def head_slice(src: Path, dest: Path, mb: float) -> int:
+    """The first rows of ``src`` (about ``mb``), cut at a row boundary pandas agrees with."""
+    import pandas as pd
+
+    with open(src, "rb") as f:
+        total = sum(1 for _ in f)
+    per_row = src.stat().st_size / max(total - 1, 1)
+    nrows = int(mb * 1024 * 1024 / per_row)
+    pd.read_csv(src, nrows=nrows).to_csv(dest, index=False)
+    return nrows
+
+
+WRAPPER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+elapsed = time.perf_counter() - t
+print(json.dumps({"seconds": elapsed, "rc": p.returncode, "stdout": p.stdout[-2000:],
+                  "stderr": p.stderr[-2000:],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+STORK_CHILD = """
+import sys
+from pathlib import Path
+from stork_jupyter.destinations.postgres import PostgresBackend
+b = PostgresBackend(sys.argv[1]); b.check()
+r = b.load_table(Path(sys.argv[2]), "pandas.read_csv", {"parse_dates": ["ts"]}, "stork_load")
+print(r.rows)
+"""
+
+PANDAS_CHILD = """
+import sys
+import pandas as pd, sqlalchemy
+engine = sqlalchemy.create_engine(sys.argv[1])
+df = pd.read_csv(sys.argv[2], parse_dates=["ts"])
+df.to_sql(sys.argv[3], engine, schema="bench", if_exists="replace", index=False,
+          chunksize=10_000)
+print(len(df))
+"""
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    out = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True,
+                         text=True, env=env, check=True)
+    result = json.loads(out.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"{cmd[:3]} failed:\n{result['stderr']}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mb", type=float, default=210.0, help="CSV size (default 210 MB)")
+    ap.add_argument("--pg", default=DEFAULT_PG, help="server (its maintenance database)")
+    ap.add_argument("--to-sql-limit", type=float, default=600.0,
+                    help="run to_sql on the whole file only if the slice predicts less")
+    ap.add_argument("--keep", action="store_true", help="keep the CSV and the database")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    if not shutil.which("psql"):
+        raise SystemExit("psql is not on PATH")
+    work = Path(tempfile.mkdtemp(prefix="stork-bench-"))
+    csv_path = work / "bench.csv"
+    t = time.perf_counter()
+    rows = make_csv(csv_path, args.mb)
+    size = csv_path.stat().st_size
+    print(f"CSV: {size / 1e6:.1f} MB, {rows} rows, made in {time.perf_counter() - t:.1f} s",
+          flush=True)
+
+    dbname = f"stork_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(args.pg, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    params = conninfo_to_dict(args.pg)
+    params["dbname"] = dbname
+    conninfo = make_conninfo(**params)
+    host = params.get("host", "127.0.0.1")
+    port = params.get("port", "5432")
+    user = params.get("user", "postgres")
+    pg_url = f"postgresql://{user}@{host}:{port}/{dbname}"
+    sa_url = f"postgresql+psycopg://{user}@{host}:{port}/{dbname}"
+    figures: dict[str, dict] = {}
+    try:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        # 1. stork
+        figures["stork load_table"] = measure(
+            [sys.executable, "-c", STORK_CHILD, f"{pg_url}?schema=bench", str(csv_path)], env)
+        print("stork:", _fmt(figures["stork load_table"]), flush=True)
+
+        # 2. psql \copy into a prepared table with the same columns
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
+            conn.execute(
+                "CREATE TABLE bench.psql_copy (id bigint, customer text, amount double "
+                "precision, quantity bigint, region text, comment text, flag boolean, "
+                "ts timestamp)")
+        copy_cmd = (f"\\copy bench.psql_copy FROM '{csv_path}' WITH (FORMAT csv, HEADER true)")
+        figures["psql \\copy"] = measure(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                          conninfo, "-c", copy_cmd])
+        print("psql:", _fmt(figures["psql \\copy"]), flush=True)
+
+        # 3. pandas read_csv + to_sql: a slice first
+        slice_path = work / "slice.csv"
+        slice_rows = head_slice(csv_path, slice_path, 20)
+        part = measure([sys.executable, "-c", PANDAS_CHILD, sa_url, str(slice_path),
+                        "pandas_slice"], env)
+        factor = size / slice_path.stat().st_size
+        predicted = part["seconds"] * factor
+        figures["pandas to_sql (20 MB slice)"] = dict(part, rows=slice_rows)
+        print(f"pandas slice: {_fmt(part)}; whole file predicted {predicted:.0f} s",
+              flush=True)
+        if predicted <= args.to_sql_limit:
+            figures["pandas read_csv+to_sql"] = measure(
+                [sys.executable, "-c", PANDAS_CHILD, sa_url, str(csv_path), "pandas_full"], env)
+        else:
+            figures["pandas read_csv+to_sql"] = {
+                "seconds": predicted, "peak_rss_mb": None, "extrapolated": True,
+                "note": f"extrapolated x{factor:.1f} from the 20 MB slice"}
+        print("pandas:", _fmt(figures["pandas read_csv+to_sql"]), flush=True)
+    finally:
+        if not args.keep:
+            with psycopg.connect(args.pg, autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(dbname)))
+            shutil.rmtree(work, ignore_errors=True)
+
+    base = figures["psql \\copy"]["seconds"]
+    print(f"\n{size / 1e6:.0f} MB CSV, {rows} rows\n")
+    print("| tool | seconds | vs psql \\copy | MB/s | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, f in figures.items():
+        mb = size / 1e6 if "slice" not in name else size / 1e6 / factor
+        rss = f"{f['peak_rss_mb']:.0f}" if f.get("peak_rss_mb") else "n/a"
+        mark = " (extrapolated)" if f.get("extrapolated") else ""
+        ratio = f"{f['seconds'] / base:.2f}x" if "slice" not in name else "-"
+        print(f"| {name}{mark} | {f['seconds']:.1f} | {ratio} | {mb / f['seconds']:.1f} | "
+              f"{rss} |")
+    if args.json:
+        args.json.write_text(json.dumps({"csv_bytes": size, "rows": rows, "figures": {
+            k: {kk: vv for kk, vv in v.items() if kk not in ("stdout", "stderr")}
+            for k, v in figures.items()}}, indent=2))
+    return 0
+
+
+def _fmt(f: dict) -> str:
+    rss = f"{f['peak_rss_mb']:.0f} MB" if f.get("peak_rss_mb") else "n/a"
+    return f"{f['seconds']:.1f} s, peak RSS {rss}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,571 @@
+"""PostgreSQL: tabular files become typed tables (COPY, staged, renamed); other files
+become rows of one files table.
+
+``postgresql://user@host:port/db?schema=s`` (default schema ``stork``). The password,
+if any, comes from libpq (``PGPASSWORD``, ``~/.pgpass``); a URL carrying one is accepted
+for connecting but never kept in :attr:`PostgresBackend.url` nor logged.
+
+A table is loaded in ONE transaction: ``CREATE TABLE`` a staging table, ``COPY ...
+FROM STDIN`` chunk by chunk (bounded memory), a primary key on the ordering column
+``_stork_row``, then ``DROP TABLE IF EXISTS`` the final name and ``ALTER TABLE ...
+RENAME``; a reader never sees half a table and a failure leaves no table at all.
+Every identifier goes through ``psycopg.sql.Identifier``; types come from a fixed list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+import struct
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from ..checksum import CHUNK
+from ..config import redact_url
+from ..errors import MissingDependencyError
+from ..tabular import (
+    PG_TYPES,
+    ROW_COLUMN,
+    TableSchema,
+    TabularError,
+    infer_schema,
+    iter_frames,
+    read_back,
+    read_back_kwargs,
+)
+from .base import DestinationError, Progress, PutResult
+
+DEFAULT_SCHEMA = "stork"
+FILES_TABLE = "stork_files"
+CONNECT_TIMEOUT = 5  # seconds
+MAX_BYTEA = (1 << 30) - 1  # PostgreSQL's limit for one bytea value
+MAX_IDENT = 63
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise MissingDependencyError("psycopg", "postgres") from None
+    return psycopg
+
+
+@dataclass
+class LoadResult:
+    table: str  #: the table's name in the destination schema
+    schema: TableSchema  #: columns (names, SQL names, types, dtypes) and row count
+    rows: int
+    bytes: int  #: size of the source file
+
+
+def sanitize_table_name(path: str | Path) -> str:
+    """A table name from a file name: lowercase ASCII ``[a-z0-9_]``, not starting with
+    a digit or ``_``, at most 63 bytes (``data/Sales 2024.csv.gz`` -> ``sales_2024``)."""
+    name = Path(str(path)).name
+    lowered = name.lower()
+    for ext in _COMPRESSED:
+        if lowered.endswith(ext):
+            name = name[: -len(ext)]
+            break
+    if "." in name.strip("."):
+        name = name.strip(".").rsplit(".", 1)[0]
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    clean = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
+    if not clean:
+        clean = "table"
+    if clean[0].isdigit():
+        clean = f"t_{clean}"
+    return clean[:MAX_IDENT].rstrip("_")
+
+
+class PostgresBackend:
+    kind = "postgresql"
+
+    def __init__(self, url: str):
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if not scheme.startswith("postgres"):
+            raise DestinationError(f"{redact_url(url)} is not a postgresql:// URL")
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.schema = params.pop("schema", "") or DEFAULT_SCHEMA
+        try:
+            port = parts.port
+        except ValueError:
+            raise DestinationError(f"{redact_url(url)} has an invalid port") from None
+        self.user = unquote(parts.username) if parts.username else None
+        self.host = parts.hostname
+        self.port = port
+        self.dbname = unquote(parts.path.lstrip("/")) or None
+        self._params = params  # other libpq parameters (sslmode...), none secret
+        secret = [k for k in params if re.search(r"pass|secret|token|key", k, re.I)]
+        for k in secret:
+            params.pop(k)
+        conn: dict[str, Any] = {k: v for k, v in params.items()}
+        if self.host:
+            conn["host"] = self.host
+        if self.port:
+            conn["port"] = self.port
+        if self.user:
+            conn["user"] = self.user
+        if self.dbname:
+            conn["dbname"] = self.dbname
+        if parts.password:
+            conn["password"] = unquote(parts.password)  # kept in memory for connecting only
+        self._conn_kwargs = conn
+        self.url = redact_url(self._base_url() + "?" + urlencode(
+            {"schema": self.schema, **params}))
+
+    def __repr__(self) -> str:
+        return f"PostgresBackend({self.url!r})"
+
+    # ----------------------------------------------------------------- naming
+
+    def _netloc(self, with_user: bool = True) -> str:
+        host = self.host or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if self.port:
+            host = f"{host}:{self.port}"
+        if with_user and self.user:
+            return f"{quote(self.user, safe='')}@{host}"
+        return host
+
+    def _base_url(self, scheme: str = "postgresql", with_user: bool = True) -> str:
+        return f"{scheme}://{self._netloc(with_user)}/{quote(self.dbname or '', safe='')}"
+
+    @property
+    def where(self) -> str:
+        """``host:port/db`` for messages."""
+        return f"{self.host or 'localhost'}:{self.port or 5432}/{self.dbname or self.user}"
+
+    def sqlalchemy_url(self) -> str:
+        """``postgresql+psycopg://user@host:port/db`` (no password) for the setup cell."""
+        url = self._base_url("postgresql+psycopg")
+        if self._params:
+            url += "?" + urlencode(self._params)
+        return redact_url(url)
+
+    def target(self, key: str) -> str:
+        """Where a non-tabular file lives: a row of the files table."""
+        return f"{self._base_url(with_user=False)}?schema={self.schema}#files/{key}"
+
+    def table_target(self, table: str) -> str:
+        return f"{self._base_url(with_user=False)}?schema={self.schema}#tables/{table}"
+
+    def prepare_write(self, key: str) -> None:
+        """Nothing to prepare: a notebook's writes become tables it creates itself."""
+
+    # ----------------------------------------------------------------- connecting
+
+    def connect(self, autocommit: bool = False):
+        """A psycopg connection (UTF-8, connect timeout 5 s); DestinationError if refused."""
+        psycopg = _psycopg()
+        kwargs = dict(self._conn_kwargs)
+        kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        kwargs.setdefault("client_encoding", "UTF8")
+        kwargs.setdefault("application_name", "stork")
+        try:
+            return psycopg.connect(autocommit=autocommit, **kwargs)
+        except psycopg.OperationalError as e:
+            raise DestinationError(self._explain(e)) from None
+
+    def _explain(self, e: Exception) -> str:
+        text = " ".join(str(e).split())
+        low = text.lower()
+        who = self.user or "the current user"
+        if "connection refused" in low or "could not connect" in low and "no such file" in low:
+            return (f"PostgreSQL at {self.host or 'localhost'}:{self.port or 5432} refused the "
+                    "connection (is the server running and accepting TCP connections there?)")
+        if "timeout expired" in low or "timed out" in low:
+            return (f"PostgreSQL at {self.host or 'localhost'}:{self.port or 5432} did not answer "
+                    f"within {CONNECT_TIMEOUT} s")
+        if "password authentication failed" in low or "no password supplied" in low or \
+                "authentication failed" in low:
+            return (f"PostgreSQL at {self.where} refused the credentials of user {who} (set "
+                    "PGPASSWORD or add the password to ~/.pgpass)")
+        if re.search(r'role ".*" does not exist', low):
+            return f"PostgreSQL at {self.where} has no user (role) {who}"
+        if re.search(r'database ".*" does not exist', low):
+            return (f"database {self.dbname!r} does not exist on PostgreSQL at "
+                    f"{self.host or 'localhost'}:{self.port or 5432}")
+        if "permission denied" in low or "not permitted" in low or "pg_hba.conf" in low:
+            return f"PostgreSQL at {self.where} does not let {who} connect: {text}"
+        return f"cannot connect to PostgreSQL at {self.where}: {redact_url(text)}"
+
+    def check(self) -> None:
+        """Connect and create the schema if needed; one clear sentence when not possible."""
+        psycopg = _psycopg()
+        from psycopg import sql
+
+        with self.connect(autocommit=True) as conn:
+            try:
+                exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                      (self.schema,)).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(self.schema)))
+                allowed = conn.execute("SELECT has_schema_privilege(%s, 'CREATE')",
+                                       (self.schema,)).fetchone()
+            except psycopg.errors.InsufficientPrivilege:
+                raise DestinationError(
+                    f"user {self.user or 'the current user'} may not create schema "
+                    f"{self.schema!r} in database {self.dbname!r} at {self.where}") from None
+            except psycopg.Error as e:
+                raise DestinationError(f"PostgreSQL at {self.where}: {_first_line(e)}") from None
+            if not allowed or not allowed[0]:
+                raise DestinationError(
+                    f"user {self.user or 'the current user'} may not create tables in schema "
+                    f"{self.schema!r} of database {self.dbname!r} at {self.where}")
+
+    # ----------------------------------------------------------------- tables
+
+    def existing_names(self, conn=None) -> set[str]:
+        """Every relation name (tables, views, indexes...) in the schema."""
+        own = conn is None
+        conn = conn or self.connect(autocommit=True)
+        try:
+            rows = conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s", (self.schema,)).fetchall()
+        finally:
+            if own:
+                conn.close()
+        return {r[0] for r in rows}
+
+    def table_name(self, path: str, taken: set[str]) -> str:
+        """A table name for ``path``: sanitised from the file name and not used by any
+        relation of the schema nor in ``taken`` (``sales``, then ``sales_2``...)."""
+        base = sanitize_table_name(path)
+        used = self.existing_names() | set(taken) | {FILES_TABLE}
+        if base not in used:
+            return base
+        n = 2
+        while True:
+            suffix = f"_{n}"
+            name = base[: MAX_IDENT - len(suffix)] + suffix
+            if name not in used:
+                return name
+            n += 1
+
+    def table_exists(self, table: str) -> bool:
+        return table in self.existing_names()
+
+    def load_table(self, source: Path, api: str, options: dict[str, Any], table: str,
+                   progress: Callable[[int], None] | None = None,
+                   chunksize: int | None = None) -> LoadResult:
+        """Load ``source`` as ``pandas.<api>(source, **options)`` parses it into
+        ``<schema>.<table>`` (replacing it), atomically; see the module docstring."""
+        psycopg = _psycopg()
+        from psycopg import sql
+
+        source = Path(source)
+        if not table or len(table.encode("utf-8")) > MAX_IDENT:
+            raise DestinationError(f"{table!r} is not a valid table name")
+        schema = infer_schema(source, api, options, chunksize=chunksize)
+        for c in schema.columns:
+            if c.pg_type not in PG_TYPES:  # never reached: the whitelist is the only source
+                raise DestinationError(f"{source}: column {c.name!r} has no PostgreSQL type")
+        stage = f"_stork_stage_{table[:30]}_{secrets.token_hex(4)}"
+        pk = f"_stork_pk_{hashlib.sha1(table.encode()).hexdigest()[:16]}"
+        ident = sql.Identifier
+        columns = sql.SQL(", ").join(
+            [sql.SQL("{} bigint NOT NULL").format(ident(ROW_COLUMN))]
+            + [sql.SQL("{} {}").format(ident(c.sql_name), sql.SQL(c.pg_type))
+               for c in schema.columns])
+        names = sql.SQL(", ").join(ident(n) for n in [ROW_COLUMN] + [
+            c.sql_name for c in schema.columns])
+        conn = self.connect()
+        encoder = _ChunkEncoder(schema, source)
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(sql.SQL("CREATE TABLE {} ({})").format(
+                    ident(self.schema, stage), columns))
+                copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                    ident(self.schema, stage), names)
+                with cur.copy(copy_sql) as copy, _Sender(copy) as sender:
+                    for df in iter_frames(source, api, options, schema, chunksize=chunksize,
+                                          progress=progress):
+                        sender.send(encoder.encode(df))
+                cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+                    ident(self.schema, stage), ident(stage + "_pk"), ident(ROW_COLUMN)))
+                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(self.schema, table)))
+                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                    ident(self.schema, stage), ident(table)))
+                cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    ident(self.schema, stage + "_pk"), ident(pk)))
+                cur.execute(sql.SQL("SELECT count(*) FROM {}").format(ident(self.schema, table)))
+                count = cur.fetchone()[0]
+                if count != schema.row_count:
+                    raise DestinationError(
+                        f"{source}: {count} rows arrived in {self.schema}.{table}, "
+                        f"{schema.row_count} expected; nothing was loaded")
+        except TabularError:
+            raise
+        except psycopg.Error as e:
+            raise DestinationError(self._copy_failure(e, source, schema, table, encoder)
+                                   ) from None
+        finally:
+            conn.close()
+        return LoadResult(table, schema, schema.row_count, source.stat().st_size)
+
+    def _copy_failure(self, e: Exception, source: Path, schema: TableSchema, table: str,
+                      encoder: _ChunkEncoder) -> str:
+        psycopg = _psycopg()
+        diag = getattr(e, "diag", None)
+        context = (getattr(diag, "context", None) or "") if diag else ""
+        primary = (getattr(diag, "message_primary", None) if diag else None) or _first_line(e)
+        tail = f"nothing was loaded into {self.schema}.{table}"
+        m = re.search(r"\bline (\d+)", context)
+        if m and "COPY" in context:
+            row = encoder.row_of_line(int(m.group(1)))
+            col = None
+            for c in sorted(schema.columns, key=lambda c: -len(c.sql_name)):
+                if f"column {c.sql_name}:" in context or context.rstrip().endswith(
+                        f"column {c.sql_name}"):
+                    col = c
+                    break
+            where = (f"data row {row}" if row else f"line {m.group(1)} of the COPY data") + (
+                f", column {col.name!r}" if col else "")
+            return f"{source}: {where}: {primary}; {tail}"
+        if isinstance(e, psycopg.OperationalError) or (
+                getattr(e, "sqlstate", None) or "").startswith(("08", "57P")):
+            return (f"the connection to PostgreSQL at {self.where} was lost while loading "
+                    f"{source} (after about {encoder.rows} data rows): {primary}; {tail}")
+        return f"{source}: PostgreSQL refused the load: {primary}; {tail}"
+
+    def drop_table(self, table: str) -> None:
+        from psycopg import sql
+
+        with self.connect(autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                sql.Identifier(self.schema, table)))
+
+    @staticmethod
+    def read_back_kwargs(schema: TableSchema, columns: list[str] | None = None) -> dict:
+        """Keyword arguments for ``pd.read_sql_query`` (see :func:`tabular.read_back`)."""
+        return read_back_kwargs(schema, columns)
+
+    @staticmethod
+    def read_back(schema: TableSchema, columns: list[str] | None = None):
+        return read_back(schema, columns)
+
+    # ----------------------------------------------------------------- files
+
+    def _ensure_files_table(self, conn) -> None:
+        from psycopg import sql
+
+        conn.execute(sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (path text PRIMARY KEY, bytes bytea NOT NULL, "
+            "sha256 text NOT NULL, size bigint NOT NULL)").format(
+                sql.Identifier(self.schema, FILES_TABLE)))
+
+    def put(self, source: Path, key: str, sha256: str, progress: Progress | None = None
+            ) -> PutResult:
+        """Store the bytes of ``source`` as the row ``key`` of ``<schema>.stork_files``
+        (streamed with binary COPY, verified by the server's sha256); skipped when the
+        same content is already there."""
+        psycopg = _psycopg()
+        from psycopg import sql
+
+        source = Path(source)
+        size = source.stat().st_size
+        if size > MAX_BYTEA:
+            raise DestinationError(f"{source} is {size} bytes; PostgreSQL stores at most 1 GB "
+                                   "in one value, use a folder or S3 destination for it")
+        files = sql.Identifier(self.schema, FILES_TABLE)
+        conn = self.connect()
+        try:
+            with conn.transaction():
+                self._ensure_files_table(conn)
+                row = conn.execute(sql.SQL("SELECT sha256, size FROM {} WHERE path = %s").format(
+                    files), (key,)).fetchone()
+            if row and row[0] == sha256 and row[1] == size:
+                if progress:
+                    progress(size)
+                return PutResult(self.target(key), size, sha256, skipped=True)
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(sql.SQL("DELETE FROM {} WHERE path = %s").format(files), (key,))
+                digest = hashlib.sha256()
+                with cur.copy(sql.SQL(
+                        "COPY {} (path, bytes, sha256, size) FROM STDIN (FORMAT binary)").format(
+                        files)) as copy:
+                    path_b = key.encode("utf-8")
+                    copy.write(b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+                               + struct.pack("!h", 4) + struct.pack("!i", len(path_b)) + path_b
+                               + struct.pack("!i", size))
+                    sent = 0
+                    with open(source, "rb") as f:
+                        while sent < size and (block := f.read(min(CHUNK, size - sent))):
+                            digest.update(block)
+                            copy.write(block)
+                            sent += len(block)
+                            if progress:
+                                progress(len(block))
+                    if sent != size or digest.hexdigest() != sha256:
+                        raise DestinationError(f"{source} changed while it was being stored")
+                    sha_b = sha256.encode()
+                    copy.write(struct.pack("!i", len(sha_b)) + sha_b + struct.pack("!iq", 8, size)
+                               + struct.pack("!h", -1))
+                stored = cur.execute(sql.SQL(
+                    "SELECT encode(sha256(bytes), 'hex'), length(bytes) FROM {} WHERE path = %s"
+                ).format(files), (key,)).fetchone()
+                if not stored or stored[0] != sha256 or stored[1] != size:
+                    raise DestinationError(f"the copy of {source} in {self.target(key)} does "
+                                           "not verify")
+        except psycopg.Error as e:
+            raise DestinationError(f"cannot store {source} in {self.schema}.{FILES_TABLE} at "
+                                   f"{self.where}: {_first_line(e)}") from None
+        finally:
+            conn.close()
+        return PutResult(self.target(key), size, sha256)
+
+    def get(self, key: str, dest: Path) -> int:
+        """Write the stored bytes of ``key`` to ``dest`` (the import direction)."""
+        from psycopg import sql
+
+        with self.connect(autocommit=True) as conn:
+            row = conn.execute(sql.SQL("SELECT bytes FROM {} WHERE path = %s").format(
+                sql.Identifier(self.schema, FILES_TABLE)), (key,)).fetchone()
+        if row is None:
+            raise DestinationError(f"{self.target(key)} does not exist")
+        Path(dest).write_bytes(bytes(row[0]))
+        return len(row[0])
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+class _Sender:
+    """Sends COPY data from a second thread while the next chunk is parsed: at most two
+    chunks wait (bounded memory). Only this thread touches the connection meanwhile; an
+    error it meets is raised in the caller at its next :meth:`send` or at the end."""
+
+    def __init__(self, copy):
+        import queue
+        import threading
+
+        self.copy = copy
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="stork-copy", daemon=True)
+
+    def __enter__(self) -> _Sender:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            data = self.queue.get()
+            if data is None:
+                return
+            if self.error is None:
+                try:
+                    self.copy.write(data)
+                except BaseException as e:  # handed to the caller
+                    self.error = e
+
+    def send(self, data: bytes) -> None:
+        import queue
+
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                if not self.thread.is_alive():
+                    raise DestinationError("the COPY sender stopped unexpectedly") from None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if exc is None and self.error is not None:
+            raise self.error
+
+
+class _ChunkEncoder:
+    """Chunks as CSV for ``COPY ... (FORMAT csv)``: the row number (1-based) first, NULL
+    as an unquoted empty field and every string quoted (``""`` is an empty string), so
+    NULL and empty text stay distinct; floats in shortest round-trip form. Remembers
+    where rows start, to turn a COPY error's line number into a data row."""
+
+    def __init__(self, schema: TableSchema, source: Path):
+        self.source = source
+        self.names = [c.name for c in schema.columns]
+        self.text = [i for i, c in enumerate(schema.columns) if c.pg_type == "text"]
+        self.rows = 0
+        self.lines = 0
+        #: (first line, first row, cumulative lines per row or None when one line per row)
+        self.chunks: list[tuple[int, int, Any]] = []
+
+    def encode(self, df) -> bytes:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+
+        first = self.rows + 1
+        arrays = [pa.array(np.arange(first, first + len(df), dtype=np.int64))]
+        for i in range(df.shape[1]):
+            s = df.iloc[:, i]
+            if str(s.dtype) == "category":
+                cats = s.cat.categories.dtype
+                s = s.astype(cats if cats.kind != "O" else object)
+            elif str(s.dtype) in ("uint64", "UInt64"):
+                s = s.astype(object).where(s.notna(), None).map(
+                    lambda v: None if v is None else str(v))
+            try:
+                arrays.append(pa.Array.from_pandas(s))
+            except (pa.ArrowException, TypeError, ValueError) as e:
+                raise DestinationError(
+                    f"{self.source}: column {self.names[i]!r} (data rows {first}-"
+                    f"{first + len(df) - 1}) cannot be written for COPY: {e}") from None
+        newlines = None
+        for i in self.text:
+            arr = arrays[i + 1]
+            if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+                continue
+            nul = pc.match_substring(arr, "\x00").fill_null(False)
+            if pc.any(nul).as_py():
+                k = int(pc.index(nul, True).as_py())
+                raise DestinationError(
+                    f"{self.source}: data row {first + k}, column {self.names[i]!r}: the text "
+                    "holds a NUL character, which PostgreSQL text cannot store; nothing was "
+                    "loaded")
+            count = pc.count_substring(arr, "\n").fill_null(0).to_numpy(zero_copy_only=False)
+            if count.any():
+                newlines = count if newlines is None else newlines + count
+        table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False,
+                                                        batch_size=65536))
+        cum = None if newlines is None else np.cumsum(newlines + 1)
+        self.chunks.append((self.lines + 1, first, cum))
+        self.lines += len(df) if cum is None else (int(cum[-1]) if len(cum) else 0)
+        self.rows += len(df)
+        return buf.getvalue()
+
+    def row_of_line(self, line: int) -> int | None:
+        """The 1-based data row that COPY's (physical) ``line`` belongs to."""
+        import numpy as np
+
+        for start, first, cum in reversed(self.chunks):
+            if line >= start:
+                offset = line - start  # 0-based line within the chunk
+                if cum is None:
+                    return first + offset
+                return first + int(np.searchsorted(cum, offset + 1))
+        return None
+
+
+__all__ = ["FILES_TABLE", "LoadResult", "PostgresBackend", "sanitize_table_name"]

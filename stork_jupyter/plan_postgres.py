@@ -1,0 +1,115 @@
+"""Planning for a PostgreSQL destination: which accesses become tables, which go to the
+files table, and the edits that read them back.
+
+- A pandas read of one file becomes a typed table (loaded with the call's own parsing
+  options; the same file read with other options gets a table of its own) and the call
+  a ``read_sql_query`` of it.
+- A pandas write (``to_csv``, ``to_parquet``...) becomes a table the notebook writes
+  itself (``stork_to_table``); a later read of that file reads the table back.
+- Everything else (``open``, numpy, pickle, joblib, and pandas reads in loops or globs)
+  goes byte for byte into the files table, read through ``stork_read``/``stork_open``.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .analysis import DataAccess
+from .plan import AccessEdit, DatasetMove, MigrationPlan
+from .rewrite.postgres import ARTEFACT_FORMATS, TABLE_READS, file_shape
+
+#: Options an artefact's read can take (they select; parsing ones have nothing to parse).
+_ARTEFACT_READ_OPTIONS = frozenset({"usecols", "nrows", "index_col", "columns"})
+
+
+@dataclass
+class PostgresPlanner:
+    """Per-plan state: table names taken, tables by (file, options), artefact tables."""
+
+    backend: object
+    plan: MigrationPlan
+    nb_dir: Path
+    tables: dict[tuple[str, str], str] = field(default_factory=dict)
+    artefacts: dict[str, tuple[str, str]] = field(default_factory=dict)  #: path -> (table, like)
+    taken: set[str] = field(default_factory=set)
+
+    def access(self, a: DataAccess, key: str, loop_base: str | None, written: set[str],
+               moved: set[str]) -> list[AccessEdit] | str:
+        """The edits for one resolved access, or why it cannot be migrated."""
+        literal = {k: v for k, v in a.kwargs.items()}
+        dynamic = [k for k, v in literal.items() if isinstance(v, dict) and "__expr__" in v]
+        edit = dict(cell_index=a.cell_index, cell_id=a.cell_id, line=a.line, col=a.col,
+                    api=a.api, mode=a.mode, code=a.code)
+        in_loop = loop_base is not None or a.expanded_at is not None
+        if a.api in ARTEFACT_FORMATS and a.mode == "write" and not in_loop:
+            table = self._name(a.path)
+            self.artefacts[a.path] = (table, ARTEFACT_FORMATS[a.api])
+            return [AccessEdit(**edit, action="table_write", table=table,
+                               details={"like": ARTEFACT_FORMATS[a.api]})]
+        if a.mode == "read" and a.path in self.artefacts and a.path in written:
+            table, like = self.artefacts[a.path]
+            extra = sorted(set(literal) - _ARTEFACT_READ_OPTIONS)
+            if extra or dynamic:
+                return (f"reading the table written from {a.path} with {', '.join(extra + dynamic)}"
+                        " is not supported; only usecols, nrows, index_col and columns")
+            return [AccessEdit(**edit, action="table_artefact_read", table=table,
+                               details={"kwargs": literal})]
+        if a.api in TABLE_READS and a.mode == "read" and not in_loop:
+            if dynamic:
+                return f"the option(s) {', '.join(dynamic)} are only known at run time"
+            return self._table_read(a, edit, literal, moved)
+        shape = file_shape(a.api)
+        if shape is None:
+            return f"{a.api} has no form that reads from PostgreSQL"
+        if a.mode == "read" and a.path not in written and a.path not in moved:
+            absolute = self.nb_dir / a.path
+            if not absolute.is_file():
+                return f"source file {a.path} does not exist"
+            from .checksum import sha256_file
+
+            moved.add(a.path)
+            self.plan.moves.append(DatasetMove(a.path, key, self.backend.target(key), a.format,
+                                               absolute.stat().st_size, sha256_file(absolute)))
+        if a.expanded_at is not None:  # fed by a glob: the glob gives keys; wrap the read
+            return [AccessEdit(**edit, action="files_wrap", details={"shape": shape})]
+        action = "files_prefix" if loop_base is not None else "files"
+        return [AccessEdit(**edit, action=action, target=key, base=loop_base,
+                           details={"shape": shape})]
+
+    def _table_read(self, a: DataAccess, edit: dict, kwargs: dict, moved: set[str]
+                    ) -> list[AccessEdit] | str:
+        from .tabular import TabularError, infer_schema, load_options
+
+        try:
+            options = load_options(a.api, kwargs)
+        except TabularError as e:
+            return str(e)
+        signature = (a.path, json.dumps(options, sort_keys=True, default=str))
+        table = self.tables.get(signature)
+        absolute = self.nb_dir / a.path
+        if table is None:
+            if not absolute.is_file():
+                return f"source file {a.path} does not exist"
+            try:
+                schema = infer_schema(absolute, a.api, options)
+            except TabularError as e:
+                return str(e)
+            table = self._name(a.path)
+            self.tables[signature] = table
+            from .checksum import sha256_file
+
+            self.plan.moves.append(DatasetMove(
+                a.path, table, self.backend.table_target(table), a.format,
+                absolute.stat().st_size, sha256_file(absolute), table=table, api=a.api,
+                options=options, schema=schema.to_json()))
+        move = next(m for m in self.plan.moves if m.table == table)
+        return [AccessEdit(**edit, action="table_read", table=table,
+                           details={"kwargs": kwargs, "schema": move.schema})]
+
+    def _name(self, path: str) -> str:
+        name = self.backend.table_name(posixpath.basename(path), self.taken)
+        self.taken.add(name)
+        return name

@@ -1,0 +1,161 @@
+"""The setup cell of a notebook migrated to PostgreSQL: an engine from the environment
+(no password: libpq reads PGPASSWORD or ~/.pgpass) and only the helpers its cells use."""
+
+from __future__ import annotations
+
+from .postgres import quote_ident
+
+_FILES = '''
+def stork_read(key):
+    """A migrated file's bytes, from the files table, as a file object."""
+    with STORK_PG.connect() as conn:
+        data = conn.execute(sqlalchemy.text(
+            f"SELECT bytes FROM {STORK_FILES} WHERE path = :key"), {"key": key}).scalar_one()
+    return io.BytesIO(data)
+'''
+_PUT = '''
+def stork_put(key, data):
+    """Store a file's bytes in the files table, replacing an older version."""
+    with STORK_PG.begin() as conn:
+        conn.execute(sqlalchemy.text(
+            f"CREATE TABLE IF NOT EXISTS {STORK_FILES} (path text PRIMARY KEY, "
+            "bytes bytea NOT NULL, sha256 text NOT NULL, size bigint NOT NULL)"))
+        conn.execute(sqlalchemy.text(
+            f"INSERT INTO {STORK_FILES} (path, bytes, sha256, size) "
+            "VALUES (:key, :data, :sha, :size) ON CONFLICT (path) DO UPDATE SET "
+            "bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256, size = EXCLUDED.size"),
+            {"key": key, "data": data, "sha": hashlib.sha256(data).hexdigest(),
+             "size": len(data)})
+'''
+_WRITE = '''
+def stork_write(key, write):
+    """Call write(file), then keep what it wrote in the files table."""
+    buffer = io.BytesIO()
+    result = write(buffer)
+    stork_put(key, buffer.getvalue())
+    return result
+'''
+_OPEN = '''
+class StorkUpload(io.BytesIO):
+    """A file whose bytes go to the files table when it is closed."""
+
+    def __init__(self, key):
+        super().__init__()
+        self.key = key
+
+    def close(self):
+        if not self.closed:
+            stork_put(self.key, self.getvalue())
+        super().close()
+
+
+def stork_open(key, mode="r", **kwargs):
+    """open() for a file in the files table: read it, or store it when closed."""
+    raw = stork_read(key) if "r" in mode else StorkUpload(key)
+    return raw if "b" in mode else io.TextIOWrapper(raw, **kwargs)
+'''
+_GLOB = '''
+def stork_glob(pattern):
+    """The files-table keys matching pattern, sorted (glob.glob for migrated files)."""
+    with STORK_PG.connect() as conn:
+        keys = conn.execute(sqlalchemy.text(f"SELECT path FROM {STORK_FILES}")).scalars()
+        return sorted(k for k in keys if fnmatch.fnmatchcase(k, pattern))
+'''
+_TO_TABLE = '''
+def stork_to_table(frame, table, like, index=True):
+    """Keep, as a table, the frame a later read of the written file gives back."""
+    if like == "csv":
+        frame = pandas.read_csv(io.StringIO(frame.to_csv(index=index)))
+    else:
+        frame = pandas.read_parquet(io.BytesIO(frame.to_parquet(index=index)))
+    levels = []
+    if not frame.index.equals(pandas.RangeIndex(len(frame))) or frame.index.name is not None:
+        levels = list(frame.index.names)
+        frame = frame.rename_axis([f"_stork_index_{i}" for i in range(len(levels))])
+        frame = frame.reset_index()
+    meta = {"labels": list(frame.columns), "dtypes": [str(t) for t in frame.dtypes],
+            "index": levels}
+    out = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    out.insert(0, "_stork_row", range(len(out)))
+    out.to_sql(table, STORK_PG, schema=STORK_SCHEMA, if_exists="replace", index=False)
+    with STORK_PG.begin() as conn:
+        conn.execute(sqlalchemy.text(
+            f"CREATE TABLE IF NOT EXISTS {STORK_FRAMES} (name text PRIMARY KEY, meta text)"))
+        conn.execute(sqlalchemy.text(
+            f"INSERT INTO {STORK_FRAMES} VALUES (:name, :meta) "
+            "ON CONFLICT (name) DO UPDATE SET meta = EXCLUDED.meta"),
+            {"name": table, "meta": json.dumps(meta)})
+'''
+_FROM_TABLE = '''
+def stork_from_table(table, usecols=None, nrows=None, index_col=None, columns=None):
+    """Read back a table kept by stork_to_table, as reading the file would give it."""
+    with STORK_PG.connect() as conn:
+        meta = json.loads(conn.execute(sqlalchemy.text(
+            f"SELECT meta FROM {STORK_FRAMES} WHERE name = :name"), {"name": table}
+        ).scalar_one())
+    quote = STORK_PG.dialect.identifier_preparer.quote
+    query = f"SELECT * FROM {quote(STORK_SCHEMA)}.{quote(table)} ORDER BY _stork_row"
+    if nrows is not None:
+        query += f" LIMIT {int(nrows)}"
+    frame = pandas.read_sql_query(query, STORK_PG).drop(columns="_stork_row")
+    frame = frame.set_axis(meta["labels"], axis=1)
+    frame = frame.astype(dict(zip(meta["labels"], meta["dtypes"])))
+    if meta["index"]:
+        frame = frame.set_index(meta["labels"][: len(meta["index"])])
+        frame = frame.rename_axis(meta["index"])
+    if usecols is not None:
+        names = {frame.columns[c] if isinstance(c, int) else c for c in usecols}
+        frame = frame[[c for c in frame.columns if c in names]]
+    if columns is not None:
+        frame = frame[list(columns)]
+    if index_col is not None:
+        keys = index_col if isinstance(index_col, list) else [index_col]
+        keys = [frame.columns[k] if isinstance(k, int) else k for k in keys]
+        frame = frame.set_index(keys if isinstance(index_col, list) else keys[0])
+    return frame
+'''
+
+#: helper -> (its code, the helpers and imports it uses)
+_HELPERS: dict[str, tuple[str, set[str]]] = {
+    "stork_put": (_PUT, {"hashlib"}),
+    "stork_read": (_FILES, set()),
+    "stork_write": (_WRITE, {"stork_put"}),
+    "stork_open": (_OPEN, {"stork_read", "stork_put"}),
+    "stork_glob": (_GLOB, {"fnmatch"}),
+    "stork_to_table": (_TO_TABLE, {"json", "pandas"}),
+    "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
+}
+_IMPORTS = ("fnmatch", "hashlib", "io", "json", "os")
+
+
+def postgres_setup_source(engine_url: str, schema: str, needs: set[str]) -> str:
+    needs = set(needs)
+    for name in list(needs):  # helpers pull in the helpers they call
+        needs |= _HELPERS.get(name, ("", set()))[1]
+    for name in list(needs):
+        needs |= _HELPERS.get(name, ("", set()))[1]
+    lines = [
+        f"# Added by stork: this notebook's data lives in PostgreSQL, schema {schema!r} of",
+        f"# {engine_url}",
+        "# The password comes from PGPASSWORD or ~/.pgpass, never from this cell;",
+        "# set STORK_PG_URL to read from another database.",
+    ]
+    imports = {"os", "io"} | {m for m in _IMPORTS if m in needs}
+    lines += [f"import {m}" for m in _IMPORTS if m in imports]
+    lines.append("")
+    if "pandas" in needs:
+        lines.append("import pandas")
+    lines.append("import sqlalchemy")
+    lines += [
+        "",
+        "STORK_PG = sqlalchemy.create_engine(",
+        f'    os.environ.get("STORK_PG_URL", "{engine_url}"))',
+        f"STORK_SCHEMA = {schema!r}",
+        f"STORK_FILES = {quote_ident(schema, 'stork_files')!r}",
+        f"STORK_FRAMES = {quote_ident(schema, 'stork_frames')!r}",
+    ]
+    source = "\n".join(lines)
+    for name, (code, _) in _HELPERS.items():
+        if name in needs:
+            source += "\n\n\n" + code.strip("\n")
+    return source
