@@ -20,6 +20,20 @@ class NotTranslatable(Exception):
     """An argument has no PostgreSQL equivalent; the access is left alone."""
 
 
+def py_literal(value: Any) -> str:
+    """Python source for a literal, double-quoted like most notebooks (black's style)."""
+    if isinstance(value, str):
+        return f'"{value}"' if '"' not in value and "\\" not in value and "\n" not in value \
+            else repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(py_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
 def quote_ident(*parts: str) -> str:
     """A quoted (schema-qualified) identifier, as psycopg.sql.Identifier renders it."""
     return sql.Identifier(*parts).as_string(None)
@@ -132,5 +146,5 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
     if user_index is not None:
         extra["index_col"] = user_index
     for key, value in extra.items():
-        args.append(f"{key}={value!r}")
+        args.append(f"{key}={py_literal(value)}")
     return f"{pandas_name}.read_sql_query({', '.join(args)}){rb.post_code()}"

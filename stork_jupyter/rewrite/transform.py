@@ -166,7 +166,8 @@ class _EditCalls(cst.CSTTransformer):
             return cst.parse_expression(code)
         if edit.action == "table_artefact_read":
             self.needs.add("stork_from_table")
-            args = [repr(edit.table)] + [f"{k}={v!r}" for k, v in edit.details["kwargs"].items()]
+            args = [pg.py_literal(edit.table)] + [
+                f"{k}={pg.py_literal(v)}" for k, v in edit.details["kwargs"].items()]
             return cst.parse_expression(f"stork_from_table({', '.join(args)})")
         if edit.action == "table_write":
             self.needs.add("stork_to_table")
@@ -176,7 +177,8 @@ class _EditCalls(cst.CSTTransformer):
             index = next((self.module.code_for_node(a.value) for a in call.args
                           if a.keyword and a.keyword.value == "index"), "True")
             return cst.parse_expression(
-                f"stork_to_table({frame}, {edit.table!r}, {edit.details['like']!r}, "
+                f"stork_to_table({frame}, {pg.py_literal(edit.table)}, "
+                f"{pg.py_literal(edit.details['like'])}, "
                 f"index={index})")
         spec = _spec(edit.api)
         index = _path_arg_index(call, spec)
