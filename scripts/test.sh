@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/venv.sh
+bash scripts/ensure_chromium.sh
 
 bash scripts/ensure_postgres.sh >/dev/null
 if [ -f test-artifacts/pg.env ]; then

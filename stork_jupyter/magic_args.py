@@ -15,6 +15,9 @@ class _Parser(argparse.ArgumentParser):
     def exit(self, status: int = 0, message: str | None = None):
         raise UsageError(message or self.format_help())
 
+    def print_help(self, file=None):  # -h: the help is shown once, by exit()'s UsageError
+        pass
+
 
 def _notebook_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("notebook", nargs="?", help="default: the notebook of this kernel")
@@ -37,6 +40,9 @@ def _build() -> _Parser:
     jobs = sub.add_parser("jobs", help="recent jobs")
     jobs.add_argument("--limit", type=int, default=10)
     jobs.add_argument("--store", default=None)
+    browse = sub.add_parser("browse", help="datasets, jobs and records of the store, as widgets")
+    browse.add_argument("--store", default=None, help="metadata store URL or file")
+    browse.add_argument("--page-size", type=int, default=20)
     return parser
 
 

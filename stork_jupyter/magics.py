@@ -30,6 +30,7 @@ class StorkMagics(Magics):
         %stork migrate --to DEST       move the data, rewrite the saved notebook
         %%stork migrate --to DEST      migrate this cell's data, run it, replace its text
         %stork undo [NB] / verify [NB] / jobs
+        %stork browse                  datasets, jobs and records of the store (widgets)
         """
         args = parse_magic_line(line)
         try:
@@ -51,6 +52,11 @@ class StorkMagics(Magics):
         from .report import analysis_html, analysis_text
 
         analysis = analyze_and_record(self._notebook(args), args.store)
+        if self._widgets_likely():  # its bundle carries the same text and HTML tables
+            from .widgets import AnalysisTable
+
+            display(AnalysisTable(analysis))
+            return
         _show(analysis_text(analysis), analysis_html(analysis))
 
     def _migrate(self, args: Namespace) -> None:
@@ -114,9 +120,40 @@ class StorkMagics(Magics):
         from .report import JOB_COLUMNS, html_table, job_row, text_table
         from .store import Job, open_store
 
-        with open_store(find_project_root(Path.cwd()), args.store) as metadata:
+        metadata = open_store(find_project_root(Path.cwd()), args.store)
+        if self._widgets_likely():  # the pane owns the store and closes it with itself
+            try:
+                from .widgets import JobsPane
+
+                pane = JobsPane(metadata, page_size=args.limit, owns_store=True)
+            except BaseException:
+                metadata.close()
+                raise
+            display(pane)
+            return
+        with metadata:
             rows = [job_row(j) for j in metadata.list(Job, limit=args.limit)]
         _show(text_table(JOB_COLUMNS, rows), html_table(JOB_COLUMNS, rows))
+
+    def _browse(self, args: Namespace) -> None:
+        from .widgets import Browser
+
+        try:
+            notebook = self._notebook(args)
+        except UsageError:  # analysing and undoing the current notebook need it, browsing not
+            notebook = None
+        display(Browser(args.store, Path.cwd(), notebook=notebook, page_size=args.page_size))
+
+    def _widgets_likely(self) -> bool:
+        """A kernel (JupyterLab, Notebook, VS Code, nbclient) with ipywidgets installed;
+        a terminal IPython gets the text tables."""
+        if getattr(self.shell, "kernel", None) is None:
+            return False
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            return False
+        return True
 
 
 def current_notebook(user_ns: dict, environ: os._Environ | dict, cwd: Path) -> Path:

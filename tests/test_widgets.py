@@ -1,0 +1,561 @@
+"""The widgets' Python side (issue 6): select a row, filter, sort, page, act, and what
+is shown then — against a store filled by real migrations of the example notebooks,
+and a 100,000-record store for paging.
+
+No browser here: ipywidgets run without a frontend, and each test reads the traits
+(cell descriptions, HTML values, Output contents) a frontend would render.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from stork_jupyter.errors import StoreError  # noqa: E402
+from stork_jupyter.migrate import migrate  # noqa: E402
+from stork_jupyter.preview import preview_location  # noqa: E402
+from stork_jupyter.report import analysis_html, analysis_text  # noqa: E402
+from stork_jupyter.store import Dataset, Job, MetadataStore, Record  # noqa: E402
+from stork_jupyter.widgets import AnalysisTable, Browser, JobsPane  # noqa: E402
+from stork_jupyter.widgets.browser import NOT_YET  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = ("sales_analysis.ipynb", "feature_pipeline.ipynb", "log_processing.ipynb")
+
+
+@dataclass
+class Migrated:
+    project: Path
+    shared: Path  #: the destination folder
+    store_url: str
+
+    def store(self) -> MetadataStore:
+        return MetadataStore(self.store_url)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project with its data generated (never changed by a test)."""
+    project = tmp_path_factory.mktemp("pristine") / "notebooks"
+    project.mkdir()
+    for name in (*EXAMPLES, "make_data.py"):
+        shutil.copy2(REPO / "notebooks" / name, project / name)
+    subprocess.run([sys.executable, str(project / "make_data.py")], check=True,
+                   capture_output=True, timeout=120)
+    return project
+
+
+def _migrate(pristine: Path, base: Path, names: tuple[str, ...]) -> Migrated:
+    project = base / "notebooks"
+    shutil.copytree(pristine, project)
+    shared = base / "shared"
+    store_url = f"sqlite:///{base / 'meta.db'}"
+    for name in names:
+        migrate(project / name, str(shared), output=project / name.replace(
+            ".ipynb", ".migrated.ipynb"), store=store_url)
+    return Migrated(project, shared, store_url)
+
+
+@pytest.fixture(scope="module")
+def migrated(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Migrated:
+    """All three examples migrated to a folder; the tests of this fixture only read."""
+    return _migrate(pristine, tmp_path_factory.mktemp("migrated"), EXAMPLES)
+
+
+@pytest.fixture
+def sales(pristine: Path, tmp_path: Path) -> Migrated:
+    """Only the sales example migrated, in a copy a test may change (undo, analyse)."""
+    return _migrate(pristine, tmp_path, ("sales_analysis.ipynb",))
+
+
+@pytest.fixture
+def browser(migrated: Migrated) -> Iterator[Browser]:
+    b = Browser(store=migrated.store_url, project_root=migrated.project)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _row_index(table, column: int, text: str) -> int:
+    return next(i for i, row in enumerate(table.shown()) if row[column] == text)
+
+
+def _errors(*outputs) -> list[str]:
+    return [o.get("text", "") for out in outputs for o in out.outputs]
+
+
+# -- opening ----------------------------------------------------------------------------
+
+
+def test_opens_on_the_migrated_store_with_counts_and_newest_first(browser, migrated):
+    with migrated.store() as store:
+        counts = [store.count(cls) for cls in (Dataset, Job, Record)]
+        newest = store.list(Dataset, limit=20)
+    assert counts[0] >= 10 and counts[1] == 3 and counts[2] >= 15
+    assert browser.tabs.titles == (f"Datasets ({counts[0]})", f"Jobs ({counts[1]})",
+                                   f"Records ({counts[2]})")
+    table = browser.datasets.table
+    assert [row[1] for row in table.shown()] == [d.source_path for d in newest]
+    assert table.header_labels()[0] == "id ▼"
+    assert table.summary.value == f"rows 1–{min(20, counts[0])} of {counts[0]}"
+    assert "data/sales.csv" in {row[1] for row in table.shown()}
+    # nothing selected yet: the detail says so, and nothing went wrong
+    assert "Select a dataset" in browser.datasets.info.value
+    assert _errors(browser.messages, browser.datasets.messages, table.messages) == []
+
+
+# -- datasets ---------------------------------------------------------------------------
+
+
+def test_selecting_a_dataset_shows_its_detail_and_a_preview_from_its_new_location(
+        browser, migrated):
+    table = browser.datasets.table
+    table.select(_row_index(table, 1, "data/sales.csv"))
+    dataset = table.value
+    assert dataset.source_path == "data/sales.csv"
+    info = browser.datasets.info.value
+    target = migrated.shared / "sales_analysis" / "data" / "sales.csv"
+    for expected in (dataset.sha256, f"{dataset.size:,} bytes", "Schema", "Locations (1)",
+                     str(target), "Moved by (1 job)", "sales_analysis.migrated.ipynb"):
+        assert expected in info, expected
+    # no schema or row count is recorded for a folder destination: shown as a dash
+    assert "—" in info and "not recorded" in info
+    # the preview read the new location with pandas, as the migrated notebook does
+    preview = browser.datasets.preview.value
+    assert f"pd.read_csv(&#x27;{target}&#x27;, nrows=10)" in preview
+    header = target.read_text().splitlines()[0].split(",")
+    assert all(f">{column}<br>" in preview for column in header), preview[:400]
+    assert "Cannot preview" not in preview
+    # the selected row is highlighted, the others not
+    colors = {cell.style.button_color for cell in table._cells[_row_index(
+        table, 1, "data/sales.csv")]}
+    assert colors == {"var(--jp-brand-color3, #bbdefb)"}
+
+
+def test_a_recorded_schema_is_shown_field_by_field(migrated, tmp_path):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    shutil.copy(migrated.store_url.removeprefix("sqlite:///"), tmp_path / "copy.db")
+    with MetadataStore(url) as store:
+        sales = store.list(Dataset, source_path="data/sales.csv", limit=1)[0]
+        store.upsert_dataset(sales.project_id, sales.source_path, row_count=180,
+                             schema=[{"name": "region", "type": "text"},
+                                     {"name": "quantity", "type": "bigint"}])
+    b = Browser(store=url, project_root=migrated.project)
+    try:
+        table = b.datasets.table
+        row = _row_index(table, 1, "data/sales.csv")
+        assert table.shown()[row][4] == "180"
+        table.select(row)
+        info = b.datasets.info.value
+        assert "<td style='text-align:left'>region</td><td style='text-align:left'>text" in info
+        assert "quantity" in info and "bigint" in info and "not recorded" not in info
+    finally:
+        b.close()
+
+
+def test_previews_of_text_json_lines_and_npy_datasets(browser):
+    table = browser.datasets.table
+    table.filter.value = "app-01"
+    [(_, path, *_)] = table.shown()
+    assert path == "data/logs/app-01.log"
+    table.select(0)
+    assert "<pre" in browser.datasets.preview.value
+    assert "handled request" in browser.datasets.preview.value or "INFO" in (
+        browser.datasets.preview.value)
+    table.filter.value = "events.jsonl"
+    table.select(0)
+    assert "lines=True, nrows=10" in browser.datasets.preview.value
+    table.filter.value = "embeddings"
+    table.select(0)
+    assert "array of shape" in browser.datasets.preview.value
+
+
+def test_a_missing_location_is_an_error_in_the_preview_not_an_exception(tmp_path):
+    preview = preview_location(str(tmp_path / "gone.csv"), "csv")
+    assert not preview.ok and "does not exist" in preview.error
+    assert "Cannot preview" in preview.to_html()
+    assert preview_location(str(tmp_path / "x.pkl"), "pickle").message.startswith(
+        "pickle files are not opened")
+
+
+def test_text_filter_and_paging_of_datasets(browser, migrated):
+    table = browser.datasets.table
+    table.filter.value = "features"
+    shown = table.shown()
+    assert shown and all("features" in row[1] for row in shown)
+    assert table.summary.value == f"rows 1–{len(shown)} of {len(shown)}"
+    table.filter.value = "FEATURES part"  # every term, any case
+    assert {row[1] for row in table.shown()} == {
+        "data/features/part-000.csv", "data/features/part-001.csv",
+        "data/features/part-002.csv"}
+    table.filter.value = "no such dataset"
+    assert table.shown() == [] and table.summary.value == "no rows"
+    table.filter.value = ""
+    table.page_size.value = 10
+    with migrated.store() as store:
+        total = store.count(Dataset)
+        ids = [d.id for d in store.list(Dataset, limit=None)]
+    assert [int(r[0]) for r in table.shown()] == ids[:10]
+    assert table.prev.disabled and not table.next.disabled
+    table.next.click()
+    assert [int(r[0]) for r in table.shown()] == ids[10:20]
+    assert table.summary.value == f"rows 11–{min(20, total)} of {total}"
+    table.prev.click()
+    assert [int(r[0]) for r in table.shown()] == ids[:10]
+
+
+def test_sorting_by_a_column_and_back(browser):
+    table = browser.datasets.table
+    table.headers["size"].click()
+    sizes = [d.size for d in table.page.rows]
+    assert sizes == sorted(sizes) and table.header_labels()[3] == "size ▲"
+    table.headers["size"].click()
+    assert [d.size for d in table.page.rows] == sorted(sizes, reverse=True)[:len(sizes)]
+    assert table.header_labels()[3] == "size ▼" and table.header_labels()[0] == "id"
+    table.headers["source_path"].click()
+    paths = [row[1] for row in table.shown()]
+    assert paths == sorted(paths)
+    table.headers["id"].click()
+    ids = [int(r[0]) for r in table.shown()]
+    assert ids == sorted(ids, reverse=True)
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+
+def test_selecting_a_job_shows_its_transfers_and_disabled_resume(browser, migrated):
+    jobs = browser.jobs
+    table = jobs.table
+    assert {row[2] for row in table.shown()} == {"completed"}
+    table.select(_row_index(table, 4, "sales_analysis.migrated.ipynb"))
+    job = table.value
+    info = jobs.info.value
+    for expected in (f"Job {job.id}: migrate · completed", str(migrated.shared), "took",
+                     "datasets 4", "<progress value='1.000'"):
+        assert expected in info, expected
+    shown = jobs.transfers.shown()
+    assert {row[1] for row in shown} == {"data/sales.csv", "data/regions.json",
+                                         "data/products.csv", "data/returns.csv"}
+    assert all(row[3] == "completed" and row[4] == "100%" for row in shown)
+    assert jobs.transfers_title.value.count("Transfers (4)") == 1
+    assert jobs.resume.disabled and jobs.cancel.disabled
+    assert jobs.resume.tooltip == NOT_YET == jobs.cancel.tooltip
+    assert jobs.undo.layout.display is None  # the migration can be undone
+    # the transfers table has its own status filter
+    jobs.transfers.status.value = "failed"
+    assert jobs.transfers.shown() == []
+    jobs.transfers.status.value = ""
+    assert len(jobs.transfers.shown()) == 4
+    # another job: its own transfers, filters reset
+    table.select(_row_index(table, 4, "feature_pipeline.migrated.ipynb"))
+    assert all(row[1].startswith("data/") for row in jobs.transfers.shown())
+    assert "data/sales.csv" not in {row[1] for row in jobs.transfers.shown()}
+
+
+def test_job_status_filter(browser):
+    table = browser.jobs.table
+    table.status.value = "failed"
+    assert table.shown() == [] and table.summary.value == "no rows"
+    table.status.value = "completed"
+    assert len(table.shown()) == 3
+    table.filter.value = "log_processing"
+    assert [row[4] for row in table.shown()] == ["log_processing.migrated.ipynb"]
+
+
+# -- records ----------------------------------------------------------------------------
+
+
+def test_selecting_a_record_shows_the_cell_before_and_after_as_a_diff(browser, migrated):
+    table = browser.records.table
+    table.filter.value = "regions.json"
+    assert table.shown()
+    table.select(0)
+    record = table.value
+    info = browser.records.info.value
+    assert f"cell {record.cell_index} ({record.cell_id}), line {record.line}" in info
+    assert "class=\"diff\"" in info and "diff_chg" in info
+    assert "original" in info and "rewritten" in info
+    assert "data/regions.json" in info
+    # the rewritten side names the new location (long lines wrap in the diff: join them)
+    text = re.sub(r"[\s>]", "", re.sub(r"<[^>]+>", "", info).replace("&nbsp;", " "))
+    assert f'open("{migrated.shared}/sales_analysis/data/regions.json")' in text
+    assert browser.records.undo.layout.display is None
+
+
+# -- actions ----------------------------------------------------------------------------
+
+
+def test_undo_from_the_records_tab_restores_the_notebook(sales):
+    migrated_nb = sales.project / "sales_analysis.migrated.ipynb"
+    original = nbformat.read(sales.project / "sales_analysis.ipynb", as_version=4)
+    b = Browser(store=sales.store_url, project_root=sales.project)
+    try:
+        pane = b.records
+        pane.table.select(0)
+        assert pane.undo.description == "Undo migration…"
+        pane.undo.click()  # the first click only arms it
+        assert pane.undo.description == "Confirm: restore sales_analysis.migrated.ipynb"
+        assert "data/sales.csv" not in _sources(nbformat.read(migrated_nb, as_version=4))
+        pane.undo.click()
+        restored = nbformat.read(migrated_nb, as_version=4)
+        assert _sources(restored) == _sources(original)
+        assert "restored" in "".join(_errors(b.messages))
+        # the tabs were refreshed: every record now undone, no undo offered any more
+        assert {row[5] for row in pane.table.shown()} == {"undone"}
+        assert pane.undo.layout.display == "none"
+        b.jobs.table.select(0)
+        assert b.jobs.undo.layout.display == "none"
+    finally:
+        b.close()
+
+
+def _sources(nb) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_analyze_action_shows_the_analysis_of_the_current_notebook(sales):
+    notebook = sales.project / "sales_analysis.ipynb"
+    b = Browser(store=sales.store_url, project_root=sales.project, notebook=notebook)
+    try:
+        assert b.analyze_button.description == "Analyze sales_analysis.ipynb"
+        assert not b.analyze_button.disabled
+        b.analyze_button.click()
+        [table, _hide] = b.analysis.children
+        assert isinstance(table, AnalysisTable)
+        shown = table.table.shown()
+        assert shown[0][:3] == ("3 (sales-03)", "1", "pandas.read_csv")
+        assert any(row[5] == "out/summary.parquet" and row[3] == "write" for row in shown)
+        table.table.status.value = "write"
+        assert {row[3] for row in table.table.shown()} == {"write"}
+        table.table.select(0)
+        assert "to_parquet" in table.detail.value
+        # the analysis was recorded: one more job, shown after the refresh
+        assert b.tabs.titles[1] == "Jobs (2)"
+        assert b.jobs.table.shown()[0][1] == "analyze"
+        _hide.click()
+        assert b.analysis.children == ()
+    finally:
+        b.close()
+    assert Browser(store=sales.store_url, project_root=sales.project).analyze_button.disabled
+
+
+def test_errors_show_in_the_widget_and_the_ui_keeps_working(browser, monkeypatch):
+    table = browser.records.table
+
+    def broken(*args, **kwargs):
+        raise StoreError("The metadata store at sqlite:///x failed: disk I/O error.")
+
+    monkeypatch.setattr(browser.store, "list", broken)
+    browser.refresh_button.click()
+    assert _errors(table.messages) == [
+        "The metadata store at sqlite:///x failed: disk I/O error.\n"]
+    monkeypatch.undo()
+    browser.refresh_button.click()
+    assert _errors(table.messages) == [] and table.shown()
+    # an unexpected exception keeps its traceback, in the Output, not in the kernel
+    monkeypatch.setattr(browser.datasets, "_detail_html", lambda row: 1 / 0)
+    browser.datasets.table.select(0)
+    [text] = _errors(browser.datasets.messages)
+    assert "ZeroDivisionError" in text and "Traceback" in text
+
+
+# -- fallbacks --------------------------------------------------------------------------
+
+
+def test_plain_text_and_html_travel_with_the_widget_view(browser):
+    bundle = browser._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html",
+                           "application/vnd.jupyter.widget-view+json"}
+    assert bundle["text/plain"].startswith("Stork metadata store sqlite:///")
+    assert "data/sales.csv" in bundle["text/plain"] and "data/sales.csv" in bundle["text/html"]
+    assert "<table class='stork-table'>" in bundle["text/html"]
+
+
+def test_analysis_table_falls_back_to_the_magics_text_and_html(sales):
+    from stork_jupyter.analysis import analyze_notebook
+
+    analysis = analyze_notebook(sales.project / "sales_analysis.ipynb")
+    table = AnalysisTable(analysis)
+    bundle = table._repr_mimebundle_()
+    assert bundle["text/plain"] == analysis_text(analysis)
+    assert bundle["text/html"] == analysis_html(analysis)
+    assert len(table.table.shown()) == min(20, len(analysis.accesses))
+    table.close()
+
+
+def test_magics_browse_and_jobs_in_a_shell(sales, monkeypatch, tmp_path):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from stork_jupyter.magics import StorkMagics
+
+    monkeypatch.chdir(sales.project)
+    shell = InteractiveShell.instance()
+    shell.register_magics(StorkMagics)
+    try:
+        with capture_output() as captured:
+            shell.run_line_magic("stork", f"browse --store {sales.store_url} --page-size 5")
+        [browse] = captured.outputs
+        assert "Stork metadata store" in browse.data["text/plain"]
+        assert "application/vnd.jupyter.widget-view+json" in browse.data
+        with capture_output() as captured:  # a terminal: the text table
+            shell.run_line_magic("stork", f"jobs --store {sales.store_url}")
+        [jobs] = captured.outputs
+        assert "application/vnd.jupyter.widget-view+json" not in jobs.data
+        assert "sales_analysis.migrated.ipynb" in jobs.data["text/plain"]
+        monkeypatch.setattr(StorkMagics, "_widgets_likely", lambda self: True)
+        with capture_output() as captured:  # a kernel: the widget, with the same tables
+            shell.run_line_magic("stork", f"jobs --store {sales.store_url}")
+        [widget] = captured.outputs
+        assert "application/vnd.jupyter.widget-view+json" in widget.data
+        assert widget.data["text/plain"] == jobs.data["text/plain"]
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_jobs_pane_owning_its_store_closes_it(sales):
+    store = MetadataStore(sales.store_url)
+    pane = JobsPane(store, owns_store=True)
+    closed = []
+    store.close = lambda: closed.append(True)  # type: ignore[method-assign]
+    pane.close()
+    pane.close()  # twice is harmless
+    assert closed == [True]
+
+
+# -- a large store ------------------------------------------------------------------------
+
+N = 100_000
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MetadataStore]:
+    folder = tmp_path_factory.mktemp("big")
+    with MetadataStore(f"sqlite:///{folder / 'big.db'}") as store:
+        project = store.ensure_project(folder)
+        store.insert_many(Job(project_id=project.id, kind="migrate", status="completed",
+                              notebook=f"nb{i}.ipynb") for i in range(50))
+        store.insert_many(Record(
+            job_id=i % 50 + 1, project_id=project.id, notebook=f"notebooks/nb{i % 500}.ipynb",
+            cell_id=f"c{i % 40}", cell_index=i % 40, line=i % 7 + 1, api="pandas.read_csv",
+            status="undone" if i % 10 == 0 else "applied",
+            original_source=f"df = pd.read_csv('data/file{i}.csv')",
+            new_source=f"df = pd.read_csv('s3://bucket/data/file{i}.csv')")
+            for i in range(N))
+        yield store
+
+
+def test_a_large_store_is_paged_never_read_whole(big_store, monkeypatch):
+    calls: list[tuple[str, int | None]] = []
+    real_list = big_store.list
+
+    def spy(cls, **kwargs):
+        calls.append((cls.__name__, kwargs.get("limit", 50)))
+        return real_list(cls, **kwargs)
+
+    monkeypatch.setattr(big_store, "list", spy)
+    b = Browser(store=big_store)
+    try:
+        table = b.records.table
+        assert b.tabs.titles[2] == f"Records ({N:,})"
+        assert table.summary.value == f"rows 1–20 of {N:,}"
+        assert [int(r[0]) for r in table.shown()] == list(range(N, N - 20, -1))
+        table.next.click()
+        assert [int(r[0]) for r in table.shown()] == list(range(N - 20, N - 40, -1))
+        table.last.click()
+        assert [int(r[0]) for r in table.shown()] == list(range(20, 0, -1))
+        assert table.summary.value == f"rows 99,981–{N:,} of {N:,}" and table.next.disabled
+        table.first.click()
+        table.headers["id"].click()  # oldest first, straight from the store
+        assert [int(r[0]) for r in table.shown()][:3] == [1, 2, 3]
+        table.status.value = "undone"
+        assert table.summary.value == f"rows 1–20 of {N // 10:,}"
+        assert {r[5] for r in table.shown()} == {"undone"}
+        table.status.value = ""
+        # another column sorts the page shown, and says so
+        table.headers["notebook"].click()
+        notebooks = [r[1] for r in table.shown()]
+        assert notebooks == sorted(notebooks) and "sorts the rows of this page" in (
+            table.note.value)
+        table.headers["id"].click()
+        # a text filter scans forward in chunks and pages through its matches
+        table.source.budget = 60.0  # (running out of time: the next test)
+        table.filter.value = "file12345.csv"
+        assert [r[0] for r in table.shown()] == ["12346"]
+        table.filter.value = "nb7.ipynb c7"
+        first = table.shown()
+        assert len(first) == 20 and all(r[1] == "notebooks/nb7.ipynb" for r in first)
+        table.next.click()
+        assert all(r[1] == "notebooks/nb7.ipynb" for r in table.shown())
+        assert {r[0] for r in table.shown()}.isdisjoint({r[0] for r in first})
+        table.select(0)
+        assert "notebooks/nb7.ipynb" in b.records.info.value
+    finally:
+        b.close()
+    record_reads = [limit for name, limit in calls if name == "Record"]
+    assert record_reads and None not in record_reads and max(record_reads) <= 2000
+
+
+def test_a_search_that_runs_out_of_time_says_so_and_goes_on(big_store):
+    b = Browser(store=big_store)
+    try:
+        table = b.records.table
+        table.source.budget = 0.0  # one chunk per step
+        table.filter.value = "file0.csv"  # the oldest row: found last, newest first
+        assert table.shown() == [] and table.next.description == "search on ›"
+        assert "searched 2,000 of 100,000 rows" in table.note.value
+        for _ in range(N // 2000):
+            if table.shown():
+                break
+            table.next.click()
+        assert [r[0] for r in table.shown()] == ["1"]
+        assert table.summary.value == "rows 1–1 of 1" and table.next.description == "next ›"
+    finally:
+        b.close()
+
+
+# -- previews from S3 and PostgreSQL -------------------------------------------------------
+
+
+def test_preview_reads_a_dataset_migrated_to_s3(pristine, tmp_path, s3_endpoint):
+    project = tmp_path / "notebooks"
+    shutil.copytree(pristine, project)
+    store_url = f"sqlite:///{tmp_path / 'meta.db'}"
+    migrate(project / "sales_analysis.ipynb", f"{s3_endpoint.url}/lake",
+            output=project / "out.ipynb", store=store_url)
+    shutil.rmtree(project / "data")  # the preview cannot have read the local copy
+    b = Browser(store=store_url, project_root=project)
+    try:
+        table = b.datasets.table
+        table.select(_row_index(table, 1, "data/sales.csv"))
+        preview = b.datasets.preview.value
+        assert f"pd.read_csv(&#x27;{s3_endpoint.url}/lake/" in preview
+        assert ">region<br>" in preview and "Cannot preview" not in preview
+    finally:
+        b.close()
+
+
+def test_preview_of_a_postgresql_table(pg_dsn):
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "Sales data" (region text, amount bigint)')
+        conn.execute("""INSERT INTO "Sales data" VALUES ('N', 1), ('S', 2), ('E', 3)""")
+    preview = preview_location(pg_dsn, "csv", rows=2, table_name="Sales data")
+    assert preview.ok, preview.error
+    assert preview.columns == [("region", "str"), ("amount", "int64")] or (
+        [c for c, _ in preview.columns] == ["region", "amount"])
+    assert len(preview.rows) == 2
+    assert "LIMIT 2" in preview.code and '"Sales data"' in preview.code
+    missing = preview_location(pg_dsn, "csv", table_name="no_such_table")
+    assert not missing.ok and "no_such_table" in missing.error

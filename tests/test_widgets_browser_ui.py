@@ -1,0 +1,232 @@
+"""Done when (issue 6): in a real JupyterLab and a real browser, ``%stork browse`` shows
+the store of a migrated example; clicking a dataset row shows its schema.
+
+The test starts JupyterLab from this virtualenv on 127.0.0.1 at a free port with a
+token, in a temporary root (its own config, data, runtime and workspace folders, the
+"Jupyter news" announcements disabled), and drives Debian's chromium with Python
+Playwright. Every wait is bounded; the server is stopped in a ``finally``. A
+screenshot goes to ``test-artifacts/widgets-browser.png``.
+
+File destinations record no schema or row count (only PostgreSQL will): after the
+real migration the test records one for ``data/sales.csv`` with ``upsert_dataset``,
+as a PostgreSQL migration would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from stork_jupyter.migrate import migrate
+from stork_jupyter.store import Dataset, MetadataStore
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SERVER_START_TIMEOUT = 60  # seconds
+UI_TIMEOUT_MS = 60_000  # one wait in the page: the kernel starts and imports pandas
+SCHEMA = [{"name": "date", "type": "date"}, {"name": "order_id", "type": "bigint"},
+          {"name": "product_id", "type": "bigint"}, {"name": "region", "type": "text"},
+          {"name": "quantity", "type": "bigint"}, {"name": "unit_price", "type": "double precision"}]
+ROW_COUNT = 180
+
+
+@dataclass
+class Lab:
+    base: str
+    token: str
+    root: Path
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(proc: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
+                f"{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    """JupyterLab serving ``tmp_path/root``; stopped (and its kernels with it) afterwards."""
+    root = tmp_path / "root"
+    root.mkdir()
+    config = tmp_path / "jupyter-config"
+    (config / "labconfig").mkdir(parents=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config),
+           "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    env.pop("STORK_STORE", None)
+    env.pop("JPY_SESSION_NAME", None)
+    port = _free_port()
+    token = secrets.token_hex(16)
+    log = tmp_path / "jupyterlab.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}"],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for_server(proc, f"{base}/api/status?token={token}", log)
+        yield Lab(base, token, root, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _run_first_cell(page) -> None:
+    """Run the notebook's first cell; again if the request got lost while the kernel
+    was still connecting (its prompt stays ``[ ]``), at most three times."""
+    from playwright.sync_api import expect
+
+    cell = page.locator(".jp-Notebook .jp-CodeCell").first
+    prompt = cell.locator(".jp-InputPrompt")
+    for attempt in range(3):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=5_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
+def _migrated_project(root: Path) -> tuple[Path, str]:
+    """The sales example migrated to a folder, with a schema recorded for sales.csv."""
+    project = root / "project"
+    project.mkdir()
+    for name in ("sales_analysis.ipynb", "make_data.py"):
+        shutil.copy2(REPO / "notebooks" / name, project / name)
+    subprocess.run([sys.executable, str(project / "make_data.py")], check=True,
+                   capture_output=True, timeout=120)
+    store_url = f"sqlite:///{root / 'meta.db'}"
+    migrate(project / "sales_analysis.ipynb", str(root / "shared"),
+            output=project / "sales_analysis.migrated.ipynb", store=store_url)
+    with MetadataStore(store_url) as store:
+        [sales] = store.list(Dataset, source_path="data/sales.csv", limit=1)
+        store.upsert_dataset(sales.project_id, sales.source_path, schema=SCHEMA,
+                             row_count=ROW_COUNT)
+    return project, store_url
+
+
+def test_browse_in_jupyterlab_shows_a_datasets_schema(lab: Lab):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (apt-get install "
+                    "chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    project, store_url = _migrated_project(lab.root)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"%load_ext stork_jupyter\n%stork browse --store {store_url}")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, project / "browse.ipynb")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "widgets-browser.png"
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(f"{lab.base}/lab/tree/project/browse.ipynb?reset&token={lab.token}")
+            page.wait_for_selector("#jp-main-dock-panel")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
+            # the status bar says Idle once the kernel's connection is up (the toolbar's
+            # indicator may say so earlier, and a request sent then can get lost)
+            expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first).to_be_visible()
+            _run_first_cell(page)
+
+            widget = page.locator(".stork-browser")
+            expect(widget).to_be_visible()
+            expect(widget.locator(".lm-TabBar-tab", has_text="Datasets (4)")).to_be_visible()
+            row = widget.get_by_role("button", name="data/sales.csv", exact=True)
+            expect(row).to_be_visible()
+            row.click()
+
+            detail = widget.locator(".stork-detail").first
+            expect(detail).to_contain_text("Schema")
+            for field in SCHEMA:
+                expect(detail.locator("td", has_text=field["name"]).first).to_be_visible()
+            expect(detail).to_contain_text("double precision")
+            expect(detail).to_contain_text(f"{ROW_COUNT}")
+            expect(detail).to_contain_text("Locations (1)")
+            # the preview read the first rows from the new location
+            preview = widget.locator(".stork-preview").first
+            expect(preview).to_contain_text("pd.read_csv(")
+            expect(preview).to_contain_text("unit_price")
+            detail.locator("h5", has_text="Schema").scroll_into_view_if_needed()
+            page.screenshot(path=str(shot))
+            preview.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "widgets-browser-preview.png"))
+
+            # the job that moved it: its transfers, resume greyed out until it exists
+            widget.locator(".lm-TabBar-tab", has_text="Jobs (1)").click()
+            jobs = widget.locator(".stork-detail:visible").first
+            widget.get_by_role("button", name="sales_analysis.migrated.ipynb",
+                               exact=True).first.click()
+            expect(jobs).to_contain_text("Transfers (4)")
+            expect(jobs.get_by_role("button", name="data/sales.csv", exact=True)).to_be_visible()
+            expect(jobs.get_by_role("button", name="Resume")).to_be_disabled()
+            widget.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "widgets-browser-jobs.png"))
+
+            # a record: its cell before and after, side by side
+            widget.locator(".lm-TabBar-tab", has_text="Records (7)").click()
+            widget.locator(".stork-grid:visible .stork-cell").first.click()
+            records = widget.locator(".stork-detail:visible").first
+            expect(records.locator(".stork-diff table.diff")).to_be_visible()
+            expect(records.locator(".stork-diff")).to_contain_text("rewritten")
+            page.screenshot(path=str(ARTIFACTS / "widgets-browser-records.png"))
+        finally:
+            browser.close()
+            expect.set_options(timeout=None)
+    assert shot.stat().st_size > 10_000
