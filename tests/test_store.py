@@ -162,12 +162,12 @@ def test_roundtrip_every_entity(store: MetadataStore, project: Project) -> None:
             project_id=project.id,
             kind="migrate",
             notebook="analysis.ipynb",
-            destination="postgresql://u:pw@h/db?password=pw&schema=s",
+            destination="postgresql://u:" + "pw@h/db?password=pw&schema=s",
             status="running",
             progress=0.25,
             started_at=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc),
             counts={"datasets": 3, "bytes": 10},
-            options={"layout": "flat", "to": "postgresql://u:pw@h/db"},
+            options={"layout": "flat", "to": "postgresql://u:" + "pw@h/db"},
         ),
     )
     assert job.destination == "postgresql://u@h/db?schema=s"
@@ -180,7 +180,7 @@ def test_roundtrip_every_entity(store: MetadataStore, project: Project) -> None:
         Location(
             dataset_id=dataset.id,
             datastore_id=datastore.id,
-            url="postgresql://u:pw@h/db",
+            url="postgresql://u:" + "pw@h/db",
             table_name="sales",
             job_id=job.id,
         ),
@@ -366,6 +366,106 @@ def test_list_by_job_id(store: MetadataStore) -> None:
     assert {t.job_id for t in store.list(Transfer, job_id=second.id)} == {second.id}
 
 
+def _searchable(store: MetadataStore) -> dict[str, int]:
+    """Jobs whose text holds LIKE's special characters; their ids by notebook."""
+    notebooks = {
+        "a%b.ipynb": None,
+        "axb.ipynb": "x_y failed",
+        "A_B.ipynb": "100% done",
+        "back\\slash.ipynb": None,
+        "plain.ipynb": "Disk FULL",
+    }
+    return {
+        nb: store.save(Job(kind="migrate", notebook=nb, error=error)).id  # type: ignore[misc]
+        for nb, error in notebooks.items()
+    }
+
+
+def test_search_is_a_literal_substring_in_any_case(store: MetadataStore) -> None:
+    ids = _searchable(store)
+    a_pct, axb, a_us, back, plain = ids.values()
+
+    def found(search: str, **kwargs) -> list[int]:
+        return sorted(j.id for j in store.list(Job, search=search, limit=None, **kwargs))
+
+    # % and _ are the characters themselves, not wildcards; so is the escape character
+    assert found("%") == [a_pct, a_us]
+    assert found("a%b") == [a_pct]
+    assert found("_") == [axb, a_us]
+    assert found("a_b") == [a_us]  # not axb: _ is no wildcard
+    assert found("\\") == [back]
+    assert found("k\\s") == [back]
+    assert found("%%") == found("\\%") == []
+    # any case, in any text column (notebook, error, kind, ...) by default
+    assert found("disk full") == [plain]
+    assert found("A%B") == [a_pct]
+    assert found("MIGRATE") == sorted(ids.values())
+    assert found("") == found(None) == sorted(ids.values())  # type: ignore[arg-type]
+    assert found("no such text") == []
+    # search_in: only those columns, any of them
+    assert found("done", search_in=["notebook"]) == []
+    assert found("done", search_in=["error"]) == [a_us]
+    assert found("a", search_in=["notebook", "error"]) == sorted(ids.values())
+    assert found("x", search_in=("error",)) == [axb]
+    assert found(str(plain), search_in=["id"]) == [plain]  # other columns: as text
+    assert found("x", search_in=[]) == []
+    # with the equality filters and paging
+    assert [j.id for j in store.list(Job, search="a", search_in=["notebook"], limit=2)] == [
+        plain,
+        back,
+    ]
+    assert store.count(Job, search="_") == 2
+    assert store.count(Job, search="_", error=None) == 0
+    assert store.count(Job, search="ipynb", search_in=["notebook"], status="pending") == 5
+    assert store.count(Job, search="") == 5
+    with pytest.raises(StoreError, match="no field 'nope'"):
+        store.list(Job, search="a", search_in=["notebook", "nope"])
+    with pytest.raises(StoreError, match="no field 'nope'"):
+        store.count(Job, search="a", search_in=["nope"])
+
+
+def test_order_by_any_column_with_the_id_breaking_ties(store: MetadataStore) -> None:
+    notebooks = ["b", "a", None, "b", "a", "c", None, "b"]
+    ids = [store.save(Job(kind="migrate", notebook=nb)).id for nb in notebooks]
+    key = dict(zip(ids, notebooks, strict=True))
+
+    def ordered(**kwargs) -> list[int]:
+        return [j.id for j in store.list(Job, limit=None, **kwargs)]  # type: ignore[misc]
+
+    named = [i for i in ids if key[i] is not None]
+    unnamed = [i for i in ids if key[i] is None]
+    ascending = sorted(named, key=lambda i: (key[i], i)) + unnamed
+    descending = sorted(named, key=lambda i: (key[i], i), reverse=True) + unnamed[::-1]
+    assert ordered(order_by="notebook") == ascending
+    # empty values last either way; ties newest first when descending
+    assert ordered(order_by="notebook", descending=True) == descending
+    assert [key[i] for i in descending] == ["c", "b", "b", "b", "a", "a", None, None]
+    # pages of 3 put together are the whole order: nothing twice, nothing lost
+    for desc, expected in ((False, ascending), (True, descending)):
+        pages = [
+            j.id
+            for offset in range(0, len(ids), 3)
+            for j in store.list(Job, order_by="notebook", descending=desc, limit=3, offset=offset)
+        ]
+        assert pages == expected
+    # with a search and a filter
+    assert ordered(order_by="notebook", search="b", search_in=["notebook"]) == [
+        i for i in ascending if key[i] == "b"
+    ]
+    # the id, and the old order names
+    assert ordered() == ordered(order="newest") == ordered(descending=True) == ids[::-1]
+    assert ordered(order="oldest") == ordered(order_by="id") == ordered(descending=False) == ids
+    assert ordered(order_by="id", descending=True) == ids[::-1]
+    # a JSON column sorts by its text
+    assert len(ordered(order_by="options")) == len(ids)
+    with pytest.raises(StoreError, match="no field 'nope' to order by"):
+        store.list(Job, order_by="nope")
+    with pytest.raises(StoreError, match="not both"):
+        store.list(Job, order="oldest", order_by="notebook")
+    with pytest.raises(StoreError, match="Unknown order"):
+        store.list(Job, order="random", order_by="notebook")
+
+
 def test_100k_rows_then_one_page(store: MetadataStore, project: Project) -> None:
     total = 100_000
     inserted = store.insert_many(
@@ -405,6 +505,24 @@ def test_100k_rows_then_one_page(store: MetadataStore, project: Project) -> None
             "ORDER BY id DESC LIMIT 25"
         ).all()
     assert any("ix_stork_job_status" in str(row) for row in plan)
+
+    # a search and a sort by another column, also in SQL: one page comes back
+    statements.clear()
+    matches = [i for i in range(total) if i % 7 == 3 and STATUSES[i % len(STATUSES)] != "failed"]
+    by_status = sorted(matches, key=lambda i: (STATUSES[i % len(STATUSES)], i), reverse=True)
+    page = store.list(
+        Job,
+        search="NB3",
+        search_in=["notebook"],
+        status=[s for s in STATUSES if s != "failed"],
+        order_by="status",
+        descending=True,
+        limit=25,
+        offset=1000,
+    )
+    assert [job.id for job in page] == [i + 1 for i in by_status[1000:1025]]
+    assert store.count(Job, search="nb3.IPYNB") == total // 7 + (total % 7 > 3)
+    assert len(statements) == 2 and "LIMIT" in statements[0] and "OFFSET" in statements[0]
 
 
 # -- helpers for the doors -------------------------------------------------------------
@@ -530,3 +648,33 @@ def test_postgresql_store(pg_url: str, tmp_path: Path) -> None:
 
     with MetadataStore(pg_url) as reopened:  # the schema is found, not recreated
         assert reopened.count(Job) == 31
+
+
+def test_postgresql_search_and_order(pg_url: str) -> None:
+    with MetadataStore(pg_url) as store:
+        ids = _searchable(store)
+        a_pct, axb, a_us, back, plain = ids.values()
+
+        def found(search: str, **kwargs) -> list[int]:
+            return sorted(j.id for j in store.list(Job, search=search, limit=None, **kwargs))  # type: ignore[misc]
+
+        assert found("%") == [a_pct, a_us]
+        assert found("a_b") == [a_us]
+        assert found("\\") == [back]
+        assert found("disk full") == [plain]
+        assert found("done", search_in=["error"]) == [a_us]
+        assert found(str(plain), search_in=["id", "options"]) == [plain]
+        assert store.count(Job, search="_") == 2
+        # NULLS LAST both ways, as on SQLite (PostgreSQL's default puts them first
+        # when descending); ties by id
+        by_error = [j.id for j in store.list(Job, order_by="error", descending=True, limit=None)]
+        assert by_error[-2:] == [back, a_pct]
+        by_error = [j.id for j in store.list(Job, order_by="error", limit=None)]
+        assert by_error[-2:] == [a_pct, back]
+        pages = [
+            j.id
+            for offset in (0, 2, 4)
+            for j in store.list(Job, order_by="kind", descending=True, limit=2, offset=offset)
+        ]
+        assert pages == sorted(ids.values(), reverse=True)
+        assert len(store.list(Job, order_by="options", limit=None)) == 5

@@ -15,20 +15,25 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    JSON,
+    String,
     Table,
+    cast,
     create_engine,
     delete,
     event,
+    false,
     func,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from ..config import redact_url, resolve_store_url
 from ..errors import MissingDependencyError, NotFoundError, StoreError
@@ -53,6 +58,8 @@ from .schema import SCHEMA_VERSION, TABLES, meta_table, metadata
 T = TypeVar("T", bound=Entity)
 
 ORDERS = ("newest", "oldest")
+#: Escapes ``%``, ``_`` and itself in a search, so the user's text matches literally.
+_LIKE_ESCAPE = "\\"
 _INSERT_CHUNK = 1000
 # Any constant: serialises schema creation between processes opening one PostgreSQL store.
 _PG_SCHEMA_LOCK = 0x5707_4B01
@@ -291,20 +298,29 @@ class MetadataStore:
         limit: int | None = 50,
         offset: int = 0,
         status: str | Sequence[str] | None = None,
-        order: str = "newest",
+        order: str | None = None,
+        order_by: str | None = None,
+        descending: bool | None = None,
+        search: str | None = None,
+        search_in: Sequence[str] | None = None,
         **filters: Any,
     ) -> builtins.list[T]:
-        """One page of objects, newest (highest id) first unless ``order="oldest"``.
+        """One page of objects, newest (highest id) first unless told otherwise.
 
         ``status`` and each filter (``notebook=...``, ``job_id=...``) test equality;
         a list or tuple value means "any of", ``None`` means IS NULL.
-        ``limit=None`` returns every match.
+        ``search`` keeps the rows where the text occurs, in any case, in one of the
+        ``search_in`` columns (default: every text column); see ``count``.
+        ``order_by`` sorts by any column, ascending unless ``descending``; empty
+        values come last either way and the id breaks ties, so pages are stable.
+        Without it, ``order="newest"`` (the default) or ``"oldest"`` sorts by id,
+        as does ``descending`` alone. ``limit=None`` returns every match.
         """
         table = _table(cls)
-        if order not in ORDERS:
-            raise StoreError(f"Unknown order {order!r}; use 'newest' or 'oldest'.")
-        query = select(table).where(*_conditions(cls, table, status, filters))
-        query = query.order_by(table.c.id.desc() if order == "newest" else table.c.id.asc())
+        query = select(table).where(
+            *_conditions(cls, table, status, filters), *_search(cls, table, search, search_in)
+        )
+        query = query.order_by(*_ordering(cls, table, order, order_by, descending))
         if limit is not None:
             query = query.limit(max(0, int(limit)))
         if offset:
@@ -314,12 +330,26 @@ class MetadataStore:
         return [cls(**row) for row in rows]
 
     def count(
-        self, cls: type[T], *, status: str | Sequence[str] | None = None, **filters: Any
+        self,
+        cls: type[T],
+        *,
+        status: str | Sequence[str] | None = None,
+        search: str | None = None,
+        search_in: Sequence[str] | None = None,
+        **filters: Any,
     ) -> int:
-        """How many objects match (same filters as ``list``)."""
+        """How many objects match (same filters and search as ``list``).
+
+        ``search`` is a case-insensitive substring, taken literally (``%`` and ``_``
+        are not wildcards), that must occur in at least one of the ``search_in``
+        columns; by default every text column of the entity. Other columns named
+        there are compared as text. An empty ``search`` keeps every row.
+        """
         table = _table(cls)
         query = select(func.count()).select_from(table)
-        query = query.where(*_conditions(cls, table, status, filters))
+        query = query.where(
+            *_conditions(cls, table, status, filters), *_search(cls, table, search, search_in)
+        )
         with self._begin() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -533,6 +563,71 @@ def _conditions(
         else:
             conditions.append(column == _convert(cls, name, value))
     return conditions
+
+
+def _search(
+    cls: type[Entity], table: Table, search: str | None, search_in: Sequence[str] | None
+) -> builtins.list[ColumnElement[bool]]:
+    """The condition of a search: ``search`` in any case in one of the columns, literally."""
+    if search_in is not None:
+        if isinstance(search_in, str):
+            search_in = [search_in]
+        _check_columns(cls, table, dict.fromkeys(search_in))
+    if not search:
+        return []
+    if search_in is None:
+        columns = [c for c in table.c if isinstance(c.type, String)]
+    else:
+        columns = [table.c[name] for name in dict.fromkeys(search_in)]
+    if not columns:
+        return [false()]
+    escaped = (
+        search.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    pattern = f"%{escaped}%"
+    return [
+        or_(
+            *(
+                (c if isinstance(c.type, String) else cast(c, String)).ilike(
+                    pattern, escape=_LIKE_ESCAPE
+                )
+                for c in columns
+            )
+        )
+    ]
+
+
+def _ordering(
+    cls: type[Entity],
+    table: Table,
+    order: str | None,
+    order_by: str | None,
+    descending: bool | None,
+) -> builtins.list[UnaryExpression[Any]]:
+    """ORDER BY terms: the column (empty values last), then the id the same way."""
+    if order is not None:
+        if order not in ORDERS:
+            raise StoreError(f"Unknown order {order!r}; use 'newest' or 'oldest'.")
+        if order_by is not None or descending is not None:
+            raise StoreError("Give order='newest'/'oldest' or order_by/descending, not both.")
+        descending = order == "newest"
+    elif descending is None:
+        descending = order_by is None  # newest first by default
+    name = order_by or "id"
+    if name not in table.c:
+        raise StoreError(f"A {cls.entity} has no field {name!r} to order by.")
+    ids = table.c.id.desc() if descending else table.c.id.asc()
+    if name == "id":
+        return [ids]
+    column = table.c[name]
+    # JSON has no order in PostgreSQL: compare its text.
+    key: Any = cast(column, String) if isinstance(column.type, JSON) else column
+    term = key.desc() if descending else key.asc()
+    if column.nullable:  # NULLS LAST on both backends (their defaults differ)
+        term = term.nulls_last()
+    return [term, ids]
 
 
 def _validate(obj: Entity) -> None:

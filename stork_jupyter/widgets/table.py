@@ -3,12 +3,13 @@
 ``DataTable`` shows one page of rows that a *source* returns for a ``Query``
 (offset, limit, sort, text filter, status). Two sources:
 
-- ``StoreSource`` pages through ``MetadataStore.list``/``count`` (limit/offset and
-  equality filters). A set of rows up to ``full_below`` (5,000) is read whole, so
-  sort and text filter are exact on it; above that only the store's own order (by id)
-  is available: the pages come straight from limit/offset, another column sorts the
-  page shown (and says so), and a text filter scans forward in chunks under a time
-  budget, remembering where it stopped. Nothing reads a 100,000-row store whole.
+- ``StoreSource`` asks ``MetadataStore.list``/``count`` for exactly the page shown:
+  the store filters (equality, status), searches (the text, in any case, in the
+  searched columns) and sorts (by the column, the id breaking ties) in SQL, with
+  LIMIT/OFFSET, so every page is exact and nothing reads a 100,000-row store whole.
+  A column the store does not hold (a value derived from a row, e.g. how long a
+  transfer took) cannot be sorted there: the pages keep the store's order (newest
+  first) and that column sorts the page shown, which the note under the table says.
 - ``ListSource`` holds rows already in memory (the analysis of one notebook).
 
 Rows are a grid of flat buttons, so clicking anywhere on a row selects it; the
@@ -17,9 +18,8 @@ selected row is the table's ``value`` trait: ``table.observe(f, names="value")``
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import ipywidgets as widgets
@@ -92,10 +92,9 @@ class Page:
     """One page of rows and what is known about the rest."""
 
     rows: list[Any]
-    total: int | None  #: rows matching the query; None while a search has not finished
-    has_more: bool  #: a next page exists (or a search can continue)
-    partial: bool = False  #: a search stopped on its time budget; fetching again continues
-    note: str = ""  #: shown under the table, e.g. how a large store was sorted
+    total: int  #: rows matching the query
+    has_more: bool  #: a next page exists
+    note: str = ""  #: shown under the table, e.g. that only the page shown was sorted
 
 
 class PageSource(Protocol):
@@ -174,113 +173,62 @@ def _column(columns: Sequence[Column], key: str | None) -> Column | None:
     return next((c for c in columns if c.key == key), None)
 
 
-@dataclass
-class _Scan:
-    """How far a text search over a large store got, so the next page continues it."""
-
-    key: tuple
-    position: int = 0  #: rows of the store read so far
-    done: bool = False
-    matches: list[Any] = field(default_factory=list)
-
-
 class StoreSource:
     """Pages of one entity from a ``MetadataStore``, through its ``list``/``count`` API.
 
+    Each fetch is one ``list`` of ``limit`` rows and, unless that was the last page,
+    one ``count``: the store filters, searches and sorts. Nothing is cached, so a
+    fetch always shows the store as it is.
+
     :param filters: equality filters always applied (e.g. ``job_id=3`` for a job's
         transfers); change them with ``set_filters``.
-    :param search: fields the text filter looks in.
-    :param full_below: a matching set up to this size is read whole (exact sort/search).
-    :param chunk: rows read per store call by a search over a larger set.
-    :param budget: seconds one search step may take before it shows what it found.
+    :param search: fields the text filter looks in; those the store does not hold are
+        left out (when none is left, the store searches every text column).
     """
 
     def __init__(self, store: MetadataStore, cls: type[Entity], columns: Sequence[Column], *,
-                 search: Sequence[str] = (), filters: dict[str, Any] | None = None,
-                 full_below: int = 5000, chunk: int = 2000, budget: float = 0.35):
+                 search: Sequence[str] = (), filters: dict[str, Any] | None = None):
         self.store = store
         self.cls = cls
         self.columns = list(columns)
         self.search = list(search) or [c.key for c in self.columns]
         self.filters = dict(filters or {})
-        self.full_below = full_below
-        self.chunk = chunk
-        self.budget = budget
-        self._cache: tuple[tuple, list[Any]] | None = None
-        self._scan: _Scan | None = None
+        #: the entity's fields: the store's columns (names equal field names)
+        self.fields = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
 
     def set_filters(self, **filters: Any) -> None:
         self.filters = dict(filters)
-        self.invalidate()
 
     def invalidate(self) -> None:
-        """Forget cached rows and searches (after the store changed)."""
-        self._cache = None
-        self._scan = None
+        """Nothing cached: every fetch reads the store."""
+
+    def sortable_in_store(self, column: Column | None) -> bool:
+        """Whether the store can sort by ``column`` (its value is a field, not derived)."""
+        return column is not None and column.get is None and column.key in self.fields
 
     def fetch(self, query: Query) -> Page:
         filters = dict(self.filters)
         if query.status is not None:
             filters["status"] = query.status
-        scope = self.store.count(self.cls, **filters)
-        if scope <= self.full_below:
-            return self._fetch_whole(query, filters)
+        text = query.text or None
+        search_in = [key for key in self.search if key in self.fields] or None
         column = _column(self.columns, query.sort)
-        by_id = query.sort in (None, "id")
-        order = "oldest" if by_id and not query.descending else "newest"
-        if query.text.strip():
-            page = self._fetch_search(query, filters, order, scope)
+        in_store = self.sortable_in_store(column)
+        rows = self.store.list(
+            self.cls, limit=query.limit, offset=query.offset,
+            order_by=column.key if in_store and column is not None else "id",
+            descending=query.descending if in_store else True,
+            search=text, search_in=search_in, **filters)
+        if query.limit > 0 and len(rows) < query.limit and (rows or query.offset == 0):
+            total = query.offset + len(rows)  # the last page: no need to count
         else:
-            rows = self.store.list(self.cls, limit=query.limit, offset=query.offset,
-                                   order=order, **filters)
-            page = Page(rows, scope, query.offset + query.limit < scope)
-        if not by_id and column is not None:
+            total = self.store.count(self.cls, search=text, search_in=search_in, **filters)
+        page = Page(rows, total, query.offset + query.limit < total)
+        if column is not None and not in_store:
             page.rows = sort_rows(page.rows, column, query.descending)
-            page.note = (f"{scope:,} rows: pages follow the store's order (newest first); "
+            page.note = (f"{total:,} rows: pages follow the store's order (newest first); "
                          f"{column.label} sorts the rows of this page.")
         return page
-
-    def _fetch_whole(self, query: Query, filters: dict[str, Any]) -> Page:
-        key = (tuple(sorted(filters.items(), key=lambda kv: kv[0])), query.text, query.sort,
-               query.descending)
-        key = tuple(map(repr, key))
-        if self._cache is None or self._cache[0] != key:
-            rows = self.store.list(self.cls, limit=None, **filters)
-            match = _matcher(query.text, self.columns, self.search)
-            rows = [r for r in rows if match(r)]
-            rows = sort_rows(rows, _column(self.columns, query.sort), query.descending)
-            self._cache = (key, rows)
-        rows = self._cache[1]
-        end = query.offset + query.limit
-        return Page(rows[query.offset:end], len(rows), end < len(rows))
-
-    def _fetch_search(self, query: Query, filters: dict[str, Any], order: str,
-                      scope: int) -> Page:
-        key = tuple(map(repr, (sorted(filters.items()), query.text, order)))
-        scan = self._scan if self._scan is not None and self._scan.key == key else _Scan(key)
-        self._scan = scan
-        match = _matcher(query.text, self.columns, self.search)
-        need = query.offset + query.limit + 1  # one more: is there a next page?
-        deadline = time.monotonic() + self.budget
-        first = True  # every step reads at least one chunk, whatever the budget
-        while len(scan.matches) < need and not scan.done and (
-                first or time.monotonic() < deadline):
-            first = False
-            rows = self.store.list(self.cls, limit=self.chunk, offset=scan.position,
-                                   order=order, **filters)
-            scan.position += len(rows)
-            scan.done = len(rows) < self.chunk or scan.position >= scope
-            scan.matches.extend(r for r in rows if match(r))
-        end = query.offset + query.limit
-        rows = scan.matches[query.offset:end]
-        if scan.done:
-            return Page(rows, len(scan.matches), end < len(scan.matches))
-        if len(scan.matches) >= need:
-            return Page(rows, None, True,
-                        note=f"searched {scan.position:,} of {scope:,} rows so far")
-        return Page(rows, None, True, partial=True,
-                    note=f"searched {scan.position:,} of {scope:,} rows; "
-                         "press “Search on” to look further")
 
 
 class DataTable(Composite):
@@ -350,7 +298,7 @@ class DataTable(Composite):
         self.page_size.observe(self._on_page_size, names="value")
         self.first.on_click(lambda _b: self._go(0))
         self.prev.on_click(lambda _b: self._go(self.query.offset - self.query.limit))
-        self.next.on_click(self._on_next)
+        self.next.on_click(lambda _b: self.next_page())
         self.last.on_click(self._on_last)
 
         toolbar = [self.filter, *([self.status] if self.status else [])]
@@ -368,7 +316,7 @@ class DataTable(Composite):
         if reload:
             self.source.invalidate()
         page = self.source.fetch(self.query)
-        if not page.rows and self.query.offset > 0 and page.total is not None:
+        if not page.rows and self.query.offset > 0:
             # the rows went away (a filter, a delete): show the last page there is
             last = max(0, (page.total - 1) // self.query.limit * self.query.limit)
             self.query = replace(self.query, offset=last)
@@ -405,9 +353,7 @@ class DataTable(Composite):
         q, page = self.query, self.page
         self.summary.value = _summary(q, page)
         self.first.disabled = self.prev.disabled = q.offset == 0
-        self.next.disabled = not page.has_more
-        self.next.description = "search on ›" if page.partial else "next ›"
-        self.last.disabled = page.total is None or not page.has_more
+        self.next.disabled = self.last.disabled = not page.has_more
         self.note.value = f"<small>{page.note}</small>" if page.note else ""
 
     def _new_row(self, index: int) -> list[widgets.Button]:
@@ -474,7 +420,7 @@ class DataTable(Composite):
         self.refresh(reload=True)
 
     def next_page(self) -> None:
-        self._on_next(None)
+        self._go(self.query.offset + self.query.limit)
 
     def prev_page(self) -> None:
         self._go(self.query.offset - self.query.limit)
@@ -482,12 +428,6 @@ class DataTable(Composite):
     def _go(self, offset: int) -> None:
         self.query = replace(self.query, offset=max(0, offset))
         self.refresh()
-
-    def _on_next(self, _button: Any) -> None:
-        if self.page.partial:  # the same page again: the search goes on from where it was
-            self.refresh()
-        else:
-            self._go(self.query.offset + self.query.limit)
 
     def _on_last(self, _button: Any) -> None:
         if self.page.total:
@@ -557,9 +497,6 @@ def _row_key(row: Any) -> Any:
 
 def _summary(q: Query, page: Page) -> str:
     if not page.rows:
-        return "no rows" if page.total == 0 or page.total is None else (
-            f"no rows here (of {page.total:,})")
+        return "no rows" if page.total == 0 else f"no rows here (of {page.total:,})"
     first, last = q.offset + 1, q.offset + len(page.rows)
-    if page.total is None:
-        return f"rows {first:,}–{last:,} of the matches found so far"
     return f"rows {first:,}–{last:,} of {page.total:,}"
