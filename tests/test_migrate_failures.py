@@ -101,7 +101,8 @@ def strict_s3() -> Iterator[str]:
 
 def test_bad_credentials(project, s3_endpoint, strict_s3, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", strict_s3)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA" + "NOTAKNOWNKEY0000"  # split: no key-shaped literal in the repo)
+    # built from parts: no key-shaped literal in the repo
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA" + "NOTAKNOWNKEY0000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     line = _migrate_fails(project, f"{s3_endpoint.url}/lake", "refused the credentials")
     assert "not-the-secret" not in line
