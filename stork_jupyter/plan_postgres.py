@@ -51,13 +51,17 @@ class PostgresPlanner:
                                details={"like": ARTEFACT_FORMATS[a.api]})]
         if a.mode == "read" and a.path in self.artefacts and a.path in written:
             table, like = self.artefacts[a.path]
+            if a.api not in TABLE_READS or in_loop:
+                return (f"{a.path} is written as a table by pandas; only a pandas read of it "
+                        "(outside a loop) can be migrated")
             extra = sorted(set(literal) - _ARTEFACT_READ_OPTIONS)
             if extra or dynamic:
                 return (f"reading the table written from {a.path} with {', '.join(extra + dynamic)}"
                         " is not supported; only usecols, nrows, index_col and columns")
             return [AccessEdit(**edit, action="table_artefact_read", table=table,
                                details={"kwargs": literal})]
-        if a.api in TABLE_READS and a.mode == "read" and not in_loop:
+        if a.api in TABLE_READS and a.mode == "read" and not in_loop and a.path not in written:
+            # (a file the notebook wrote itself is read back from where it wrote it)
             if dynamic:
                 return f"the option(s) {', '.join(dynamic)} are only known at run time"
             return self._table_read(a, edit, literal, moved)

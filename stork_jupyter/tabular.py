@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -182,6 +183,10 @@ class Column:
     #: read it as this SQL type (``text``) to keep exact values: nullable ints beyond 2**53
     #: would otherwise pass through float64 in read_sql_query
     cast: str | None = None
+    #: a categorical column's categories, in the file's order (unused ones included),
+    #: and whether they are ordered; None when the read gives categories by sorting
+    categories: list[Any] | None = None
+    ordered: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = {"name": self.name, "sql_name": self.sql_name, "pg_type": self.pg_type,
@@ -190,6 +195,9 @@ class Column:
             data["none"] = True
         if self.cast:
             data["cast"] = self.cast
+        if self.categories is not None:
+            data["categories"] = list(self.categories)
+            data["ordered"] = self.ordered
         return data
 
 
@@ -304,10 +312,15 @@ class _Acc:
 
     kinds: set[str] = field(default_factory=set)
     dts: set[str] = field(default_factory=set)  #: datetime dtypes seen
+    numeric: set[str] = field(default_factory=set)  #: numeric dtypes seen (int32, float32...)
     nulls: int = 0
     first_dtype: str | None = None  #: dtype of the first chunk (for all-missing columns)
     user: str | None = None  #: dtype fixed by the call (dtype=...)
     cats: set[str] = field(default_factory=set)  #: categories' dtypes (categorical)
+    #: categories in order of appearance over the chunks (as pyarrow unifies them), and
+    #: whether they are ordered; None once one cannot be written as a literal
+    categories: list[Any] | None = field(default_factory=list)
+    ordered: bool = False
     ext: set[str] = field(default_factory=set)  #: nullable extension dtypes (Int64...)
     none: bool = False  #: missing values are None in an object column
     big: bool = False  #: an integer beyond 2**53 in absolute value
@@ -393,6 +406,10 @@ def _decide(name: Any, acc: _Acc, fmt: str, path: Path, text_dtype: str) -> str:
         raise TabularError(f"{path}: column {name!r} is categorical in some parts of the "
                            "file only")
     if kinds <= {"int", "uint", "float"}:
+        if fmt == "arrow" and len(acc.numeric) == 1:
+            file_dtype = next(iter(acc.numeric))  # the file's own type (int32, float32...)
+            if not (has_null and file_dtype[0] in "iu"):  # ints with gaps: float64
+                return file_dtype
         if kinds == {"int"} and not has_null:
             return "int64"
         if kinds == {"uint"} and not has_null:
@@ -780,6 +797,8 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
                     (top.max() > 2**53) or (str(s.dtype)[0] != "U" and top.min() < -(2**53)))
             if _is_user_dtype(col, s, user_dtypes):
                 acc.user = str(s.dtype)
+                if str(s.dtype) == "category":  # dtype="category": the categories are inferred
+                    acc.cats.add(str(s.dtype.categories.dtype))  # (int64, str...)
                 continue
             kind, detail = _kind(s, text_dtype)
             acc.kinds.add(kind)
@@ -790,8 +809,11 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
                 acc.none = True
             if kind == "dt":
                 acc.dts.add(detail or "")
+            elif kind in ("int", "uint", "float"):
+                acc.numeric.add(str(s.dtype))
             elif kind == "category":
                 acc.cats.add(detail or "")
+                _add_categories(acc, s.dtype)
             elif kind == "mixed" and src.fmt != "csv":
                 acc.bad = (f"holds values that cannot be stored in one typed column "
                            f"({detail}); nested or mixed values are not supported")
@@ -810,7 +832,8 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
         columns.append(Column(col, sql_name, _pg_type_from_str(dtype, acc, col, src), dtype,
                               acc.nulls, none=acc.none and dtype == "object",
                               cast="text" if acc.big and acc.nulls and re.fullmatch(
-                                  r"U?Int\d+", dtype) else None))
+                                  r"U?Int\d+", dtype) else None,
+                              **_category_fields(dtype, acc, src)))
     schema = TableSchema(columns, rows, hints=hints)
     if index_fields:
         schema.index = [names[order.index(f)] for f in index_fields]
@@ -821,7 +844,7 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
 def _pg_type_from_str(dtype: str, acc: _Acc, name: Any, src: _Source) -> str:
     pd = _pd()
     if dtype == "category":
-        cats = next(iter(acc.cats)) if acc.cats else "object"
+        cats = next(iter(acc.cats)) if len(acc.cats) == 1 else "object"
         return _pg_type_for(pd.api.types.pandas_dtype(cats) if cats != "str" else "str",
                             name, src.path)
     if dtype == "object" and acc.user is None:
@@ -831,6 +854,29 @@ def _pg_type_from_str(dtype: str, acc: _Acc, name: Any, src: _Source) -> str:
         if not kinds:
             return "text"
     return _pg_type_for(dtype, name, src.path)
+
+
+def _add_categories(acc: _Acc, dtype) -> None:
+    """Add a chunk's categories to those seen (new ones at the end, as pyarrow unifies
+    the dictionaries of a file's row groups)."""
+    if acc.categories is None:
+        return
+    acc.ordered = acc.ordered or bool(dtype.ordered)
+    for value in dtype.categories.tolist():
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or (
+                isinstance(value, float) and not math.isfinite(value)):
+            acc.categories = None  # no literal for it: left to astype("category")
+            return
+        if value not in acc.categories:
+            acc.categories.append(value)
+
+
+def _category_fields(dtype: str, acc: _Acc, src: _Source) -> dict[str, Any]:
+    """The categories a categorical column of a parquet/feather file keeps (a CSV read
+    with dtype="category" sorts them, as astype("category") does on the way back)."""
+    if dtype != "category" or src.fmt != "arrow" or acc.categories is None:
+        return {}
+    return {"categories": list(acc.categories), "ordered": acc.ordered}
 
 
 def _user_dtypes(src: _Source) -> Any:
@@ -913,12 +959,14 @@ def _schema_of_frame(df, src: _Source, text_dtype: str, hints: dict[str, Any]) -
             acc.none = bool(acc.nulls) and any(v is None for v in s[s.isna()].tolist())
         if isinstance(s.dtype, pd.CategoricalDtype):
             acc.cats.add(str(s.dtype.categories.dtype))
+            _add_categories(acc, s.dtype)
             dtype = "category"
         big = False
         if re.fullmatch(r"U?Int\d+", dtype) and acc.nulls and len(s.dropna()):
             big = bool(s.dropna().abs().max() > 2**53)
         columns.append(Column(col, sql_name, _pg_type_from_str(dtype, acc, col, src), dtype,
-                              acc.nulls, none=acc.none, cast="text" if big else None))
+                              acc.nulls, none=acc.none, cast="text" if big else None,
+                              **_category_fields(dtype, acc, src)))
     return TableSchema(columns, len(df), index, index_names, hints=hints)
 
 
@@ -1185,11 +1233,17 @@ class ReadBack:
     fillna: list[str] = field(default_factory=list)  #: object columns: None -> NaN
     rename: dict[str, Any] = field(default_factory=dict)  #: sql_name -> pandas label
     index_names: list[Any] | None = None  #: rename_axis(...) for a stored index
+    #: categorical columns with their file's categories: sql_name -> (categories, ordered)
+    categories: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)
 
-    def post_code(self) -> str:
+    def post_code(self, pandas_name: str = "pandas") -> str:
         code = ""
         if self.astype:
             code += f".astype({self.astype!r})"
+        if self.categories:
+            code += ".astype({" + ", ".join(
+                f"{c!r}: {pandas_name}.CategoricalDtype({cats!r}, ordered={ordered!r})"
+                for c, (cats, ordered) in self.categories.items()) + "})"
         if self.fillna:
             code += ".fillna({" + ", ".join(f"{c!r}: float('nan')" for c in self.fillna) + "})"
         if self.rename:
@@ -1202,6 +1256,10 @@ class ReadBack:
     def apply(self, df):
         if self.astype:
             df = df.astype(self.astype)
+        if self.categories:
+            pd = _pd()
+            df = df.astype({c: pd.CategoricalDtype(cats, ordered=ordered)
+                            for c, (cats, ordered) in self.categories.items()})
         if self.fillna:
             df = df.fillna({c: float("nan") for c in self.fillna})
         if self.rename:
@@ -1228,20 +1286,24 @@ def read_back(schema: TableSchema, columns: list[str] | None = None) -> ReadBack
                 rb.fillna.append(c.sql_name)  # read_sql gives None where pandas had NaN
             if not c.nulls:
                 dtype[c.sql_name] = "object"  # no nulls: it came back as bool
+        elif c.categories is not None:
+            rb.categories[c.sql_name] = (list(c.categories), c.ordered)
         elif c.dtype != natural or c.nulls:
             dtype[c.sql_name] = c.dtype
         if c.cast:
             rb.casts[c.sql_name] = c.cast
         if c.sql_name != c.name:
             rb.rename[c.sql_name] = c.name
-    if dtype:
-        rb.kwargs["dtype"] = dtype
     if schema.index and all(i in [c.sql_name for c in wanted] for i in schema.index):
         rb.kwargs["index_col"] = schema.index if len(schema.index) > 1 else schema.index[0]
         if any(n != i for n, i in zip(schema.index_names, schema.index, strict=True)):
             rb.index_names = list(schema.index_names)
         for i in schema.index:
             rb.astype.pop(i, None)
+            if rb.categories.pop(i, None) is not None:  # the post-code sees columns only
+                dtype[i] = "category"
+    if dtype:
+        rb.kwargs["dtype"] = dtype
     return rb
 
 

@@ -23,7 +23,7 @@ class NotTranslatable(Exception):
 def py_literal(value: Any) -> str:
     """Python source for a literal, double-quoted like most notebooks (black's style)."""
     if isinstance(value, str):
-        return f'"{value}"' if '"' not in value and "\\" not in value and "\n" not in value \
+        return f'"{value}"' if '"' not in value and "\\" not in value and value.isprintable() \
             else repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(v) for v in value) + "]"
@@ -126,8 +126,9 @@ def file_shape(api: str) -> str | None:
 
 
 def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: dict,
-                  kwargs: dict[str, Any]) -> str:
-    """``pd.read_sql_query(SELECT ..., STORK_PG, ...)`` giving what the read call gave."""
+                  kwargs: dict[str, Any], api: str | None = None) -> str:
+    """``pd.read_sql_query(SELECT ..., STORK_PG, ...)`` giving what the read call
+    ``api(path, **kwargs)`` gave."""
     from ..tabular import TableSchema, read_back
 
     schema = TableSchema.from_json(table_schema)
@@ -139,12 +140,37 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
             wanted[key] = [labels.get(c, c) if isinstance(c, str) else c for c in wanted[key]]
     selected = selected_columns(names, wanted)
     rb = read_back(schema, selected)
+    if kwargs.get("nrows") == 0 and api in ("pandas.read_csv", "pandas.read_table"):
+        # no rows to infer from: read_csv gives object columns, but for a dtype= asked
+        user = kwargs.get("dtype")
+        rb.kwargs["dtype"] = {c: (user.get(schema.column(c).name, "object") if isinstance(
+            user, dict) else user or "object") for c in selected}
+        rb.astype.clear()
     query = select_query(schema_name, table, names, wanted, rb.casts)
     args = [repr(query), "STORK_PG"]
-    extra = dict(rb.kwargs)
-    user_index = index_col(kwargs, [schema.column(c).name for c in selected])
-    if user_index is not None:
-        extra["index_col"] = user_index
-    for key, value in extra.items():
+    for key, value in rb.kwargs.items():
         args.append(f"{key}={py_literal(value)}")
-    return f"{pandas_name}.read_sql_query({', '.join(args)}){rb.post_code()}"
+    post = rb.post_code(pandas_name)
+    kept = [schema.column(c).name for c in selected]
+    user_index = index_col(kwargs, kept)
+    dtypes = [schema.column(i).dtype for i in schema.index] if "index_col" in rb.kwargs else []
+    if user_index is not None:
+        levels = user_index if isinstance(user_index, list) else [user_index]
+        if any(n not in kept for n in levels):
+            raise NotTranslatable(f"index_col names columns the read does not keep: {levels}")
+        sql_levels = [selected[kept.index(n)] for n in levels]
+        dtypes = [schema.column(c).dtype for c in sql_levels]
+        fixed = set(rb.astype) | set(rb.fillna) | set(rb.categories)
+        if sql_levels == levels and not fixed & set(sql_levels):
+            args.append(f"index_col={py_literal(user_index)}")
+        else:  # set by label once the columns have their names and dtypes back
+            post += f".set_index({py_literal(user_index)})"
+    if len(dtypes) == 1 and dtypes[0] in _NARROW_INTS:
+        # pandas makes a RangeIndex (int64) of an integer column of consecutive values;
+        # the read gave an index of the column's own dtype
+        post += f".pipe(lambda f: f.set_axis(f.index.astype({py_literal(dtypes[0])})))"
+    return f"{pandas_name}.read_sql_query({', '.join(args)}){post}"
+
+
+#: NumPy integer dtypes other than int64, which ``set_index`` can turn into a RangeIndex.
+_NARROW_INTS = frozenset({"int8", "int16", "int32", "uint8", "uint16", "uint32", "uint64"})

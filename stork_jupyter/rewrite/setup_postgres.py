@@ -62,19 +62,23 @@ def stork_glob(pattern):
         return sorted(k for k in keys if fnmatch.fnmatchcase(k, pattern))
 '''
 _TO_TABLE = '''
-def stork_to_table(frame, table, like, index=True):
-    """Keep, as a table, the frame a later read of the written file gives back."""
+def stork_to_table(data, table, like):
+    """Keep, as a table, the frame a later read of the written file gives back (data:
+    the text to_csv() or the bytes to_parquet() gave instead of writing the file)."""
     if like == "csv":
-        frame = pandas.read_csv(io.StringIO(frame.to_csv(index=index)))
+        frame = pandas.read_csv(io.StringIO(data))
     else:
-        frame = pandas.read_parquet(io.BytesIO(frame.to_parquet(index=index)))
-    levels = []
-    if not frame.index.equals(pandas.RangeIndex(len(frame))) or frame.index.name is not None:
+        frame = pandas.read_parquet(io.BytesIO(data))
+    levels, span = [], None
+    if isinstance(frame.index, pandas.RangeIndex):  # kept as numbers, not as a column
+        if (frame.index.start, frame.index.step, frame.index.name) != (0, 1, None):
+            span = [frame.index.start, frame.index.step, frame.index.name]
+    else:
         levels = list(frame.index.names)
         frame = frame.rename_axis([f"_stork_index_{i}" for i in range(len(levels))])
         frame = frame.reset_index()
     meta = {"labels": list(frame.columns), "dtypes": [str(t) for t in frame.dtypes],
-            "index": levels}
+            "index": levels, "range": span, "like": like}
     out = frame.set_axis([str(c) for c in frame.columns], axis=1)
     out.insert(0, "_stork_row", range(len(out)))
     out.to_sql(table, STORK_PG, schema=STORK_SCHEMA, if_exists="replace", index=False)
@@ -100,9 +104,14 @@ def stork_from_table(table, usecols=None, nrows=None, index_col=None, columns=No
     frame = pandas.read_sql_query(query, STORK_PG).drop(columns="_stork_row")
     frame = frame.set_axis(meta["labels"], axis=1)
     frame = frame.astype(dict(zip(meta["labels"], meta["dtypes"])))
-    if meta["index"]:
+    if len(meta["index"]) == 1:  # pandas.Index: set_index would make a RangeIndex of 0, 1...
+        frame.index = pandas.Index(frame.pop(meta["labels"][0])).rename(meta["index"][0])
+    elif meta["index"]:
         frame = frame.set_index(meta["labels"][: len(meta["index"])])
         frame = frame.rename_axis(meta["index"])
+    elif meta.get("range"):
+        start, step, name = meta["range"]
+        frame.index = pandas.RangeIndex(start, start + step * len(frame), step, name=name)
     if usecols is not None:
         names = {frame.columns[c] if isinstance(c, int) else c for c in usecols}
         frame = frame[[c for c in frame.columns if c in names]]
@@ -112,6 +121,9 @@ def stork_from_table(table, usecols=None, nrows=None, index_col=None, columns=No
         keys = index_col if isinstance(index_col, list) else [index_col]
         keys = [frame.columns[k] if isinstance(k, int) else k for k in keys]
         frame = frame.set_index(keys if isinstance(index_col, list) else keys[0])
+        if meta.get("like") == "csv":  # read_csv leaves an index without header unnamed
+            frame = frame.rename_axis([None if isinstance(n, str) and n.startswith("Unnamed: ")
+                                       else n for n in frame.index.names])
     return frame
 '''
 

@@ -160,7 +160,8 @@ class _EditCalls(cst.CSTTransformer):
                 self.needs.add("pandas")
             try:
                 code = pg.read_sql_code(pandas, self.pg_schema, edit.table or "",
-                                        edit.details["schema"], edit.details["kwargs"])
+                                        edit.details["schema"], edit.details["kwargs"],
+                                        api=edit.api)
             except pg.NotTranslatable as e:
                 raise RewriteError(f"{edit.code}: {e}") from None
             return cst.parse_expression(code)
@@ -173,13 +174,13 @@ class _EditCalls(cst.CSTTransformer):
             self.needs.add("stork_to_table")
             if not isinstance(call.func, cst.Attribute):
                 raise RewriteError(f"{edit.code}: not a DataFrame method call")
-            frame = self.module.code_for_node(call.func.value)
-            index = next((self.module.code_for_node(a.value) for a in call.args
-                          if a.keyword and a.keyword.value == "index"), "True")
+            # the writer call itself, without its path: to_csv() gives the text and
+            # to_parquet() the bytes it would have written, with all its options and
+            # defaults (the index as it would have been written)
+            writer = _without_path(call, _path_arg_index(call, _spec(edit.api)), edit)
             return cst.parse_expression(
-                f"stork_to_table({frame}, {pg.py_literal(edit.table)}, "
-                f"{pg.py_literal(edit.details['like'])}, "
-                f"index={index})")
+                f"stork_to_table({cst.Module([]).code_for_node(writer)}, "
+                f"{pg.py_literal(edit.table)}, {pg.py_literal(edit.details['like'])})")
         spec = _spec(edit.api)
         index = _path_arg_index(call, spec)
         if index is None:
@@ -235,6 +236,39 @@ class _EditCalls(cst.CSTTransformer):
                 and not _is_module_glob(call):
             raise RewriteError("Path.glob() is not rewritten yet")
         return _with_arg(call, index, _string(pattern, call.args[index].value))
+
+
+#: Writer options with no effect on what a later read of the file gives, and that a
+#: writer without a path does not take.
+_NO_EFFECT_ON_READ = frozenset({"storage_options", "compression", "encoding", "errors", "mode"})
+
+
+def _without_path(call: cst.Call, path_index: int | None, edit: AccessEdit) -> cst.Call:
+    """``df.to_csv(path, sep=";")`` -> ``df.to_csv(sep=";")``; refused when the other
+    arguments cannot do without the path (positional) or the write is not a whole
+    file (appending, partitions)."""
+    if path_index is None:
+        raise RewriteError(f"no path argument in {edit.code}")
+    args = []
+    for i, arg in enumerate(call.args):
+        if i == path_index:
+            continue
+        if arg.keyword is None and arg.star != "**":
+            raise RewriteError(f"{edit.code}: give the writer's options by keyword to "
+                               "migrate it")
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name == "mode" and not (isinstance(arg.value, cst.SimpleString)
+                                   and arg.value.evaluated_value in ("w", "wb", "x", "xb")):
+            raise RewriteError(f"{edit.code}: mode={cst.Module([]).code_for_node(arg.value)} "
+                               "adds to the file; a table is replaced on each write")
+        if name == "partition_cols":
+            raise RewriteError(f"{edit.code}: partition_cols writes a folder of files, "
+                               "not one table")
+        if name not in _NO_EFFECT_ON_READ:
+            args.append(arg)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return call.with_changes(args=args)
 
 
 def _module_of(call: cst.Call) -> str | None:
