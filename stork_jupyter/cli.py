@@ -109,32 +109,106 @@ def datasets(as_json: bool, store: str | None, limit: int, offset: int) -> None:
 
 
 @cli.command()
+@click.argument("job", type=int, required=False)
 @json_option
 @store_option
 @_paging
 @click.option("--status", default=None, help="Only jobs with this status.")
 @click.option("--notebook", default=None, help="Only jobs of this notebook (relative to the root).")
+@click.option("--watch", is_flag=True,
+              help="Refresh JOB (default: the newest unfinished job) until it ends; its "
+                   "progress bar goes to stderr.")
+@click.option("--interval", default=1.0, show_default=True,
+              help="Seconds between refreshes with --watch (0.1 to 10).")
+@click.option("--timeout", default=None, type=float, help="Stop watching after this many seconds.")
 @_clean_errors
-def jobs(as_json: bool, store: str | None, limit: int, offset: int, status: str | None,
-         notebook: str | None) -> None:
-    """List jobs (analyze, migrate, import, sync), newest first."""
-    _listing(Job, JOB_COLUMNS, job_row)(as_json, store, limit, offset, status, notebook)
+def jobs(job: int | None, as_json: bool, store: str | None, limit: int, offset: int,
+         status: str | None, notebook: str | None, watch: bool, interval: float,
+         timeout: float | None) -> None:
+    """List jobs (analyze, migrate, import, sync), newest first; or one JOB.
+
+    A running job whose process is gone shows as "interrupted" (stork resume JOB).
+    Example: stork jobs --watch 12
+    """
+    from .jobs import job_json, job_state
+
+    if watch:
+        _watch(job, store, interval, timeout, as_json)
+        return
+    root = find_project_root(Path.cwd())
+    filters: dict[str, Any] = {"notebook": notebook} if notebook else {}
+    if job is not None:
+        filters["id"] = job
+    with open_store(root, store) as metadata:
+        items = metadata.list(Job, limit=limit, offset=offset, status=status, **filters)
+        total = metadata.count(Job, status=status, **filters)
+    if as_json:
+        click.echo(json.dumps([job_json(j) for j in items], indent=2, default=str))
+        return
+    rows = [[_cell(v) for v in job_row(j)] for j in items]
+    for r, j in zip(rows, items, strict=True):
+        r[JOB_COLUMNS.index("status")] = job_state(j)
+    click.echo(text_table(JOB_COLUMNS, rows))
+    click.echo(f"{len(items)} of {total} shown", err=True)
 
 
-class _Bars:
+def _watch(job_id: int | None, store: str | None, interval: float, timeout: float | None,
+           as_json: bool) -> None:
+    from tqdm import tqdm
+
+    from .jobs import job_json, job_state, watch_job
+
+    bar = None
+    last = None
+    try:
+        for job in watch_job(job_id, store=store, interval=interval, timeout=timeout):
+            if bar is None:
+                bar = tqdm(total=100, desc=f"job {job.id} ({job.kind})", unit="%",
+                           file=sys.stderr, leave=False, bar_format="{l_bar}{bar}| {n:.0f}%")
+            bar.update(job.progress * 100 - bar.n)
+            bar.set_postfix_str(job_state(job), refresh=True)
+            last = job
+    finally:
+        if bar is not None:
+            bar.close()
+    if last is None:
+        return
+    if as_json:
+        click.echo(json.dumps(job_json(last), indent=2, default=str))
+    else:
+        row = [_cell(v) for v in job_row(last)]
+        row[JOB_COLUMNS.index("status")] = job_state(last)
+        click.echo(text_table(JOB_COLUMNS, [row]))
+
+
+progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Progress bars on stderr (default: when stderr is a terminal).")
+
+
+def _bars(progress: bool | None, as_json: bool = False):
     """tqdm bars on stderr, so --json output on stdout stays clean."""
+    from .transfer import TerminalReporter
 
-    def __call__(self, name: str, total: int):
-        from tqdm import tqdm
+    if progress is False:
+        return None
+    return TerminalReporter(force=bool(progress))
 
-        bar = tqdm(total=total, desc=name, unit="B", unit_scale=True, file=sys.stderr,
-                   leave=False, disable=None)
 
-        def advance(n: int) -> None:
-            bar.update(n)
-            if bar.n >= total:
-                bar.close()
-        return advance
+def _paused_on_interrupt(f: Callable) -> Callable:
+    """Ctrl+C pauses the job (the engine records it): say how to go on, exit 130."""
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except KeyboardInterrupt as e:
+            job = getattr(e, "stork_job_id", None)
+            if job is None:
+                raise
+            click.echo(f"job {job} paused; continue it with: stork resume {job} (or remove "
+                       f"what it sent with: stork cancel {job})", err=True)
+            sys.exit(130)
+    return wrapper
 
 
 @cli.command()
@@ -151,12 +225,16 @@ class _Bars:
               help="Also move files outside the project root.")
 @click.option("--layout", type=click.Choice(["mirror", "flat"]), default=None,
               help="Folder layout at the destination (default: mirror, or stork.toml's).")
+@click.option("--parallel", type=click.IntRange(1, 64), default=None,
+              help="Datasets moved at once (default: stork.toml [transfer] parallel, else 2).")
+@progress_option
 @json_option
 @store_option
 @_clean_errors
+@_paused_on_interrupt
 def migrate(notebook: Path, to: str, output: Path | None, in_place: bool, dry_run: bool,
-            partial: bool, allow_outside_root: bool, layout: str | None, as_json: bool,
-            store: str | None) -> None:
+            partial: bool, allow_outside_root: bool, layout: str | None, parallel: int | None,
+            progress: bool | None, as_json: bool, store: str | None) -> None:
     """Move NOTEBOOK's data to DEST and rewrite its cells to read it from there.
 
     Example: stork migrate notebooks/sales_analysis.ipynb --to s3://team-data/lake -o sales.s3.ipynb
@@ -167,7 +245,8 @@ def migrate(notebook: Path, to: str, output: Path | None, in_place: bool, dry_ru
         raise click.UsageError("give either -o OUT or --in-place, not both")
     result = run_migration(notebook, to, output=output, in_place=in_place, dry_run=dry_run,
                            partial=partial, allow_outside_root=allow_outside_root,
-                           layout=layout, store=store, progress=None if as_json else _Bars())
+                           layout=layout, store=store, progress=_bars(progress, as_json),
+                           parallel=parallel)
     if as_json:
         click.echo(json.dumps({"plan": result.plan.to_json(), "diff": result.diff,
                                "job_id": result.job_id,
@@ -180,12 +259,22 @@ def migrate(notebook: Path, to: str, output: Path | None, in_place: bool, dry_ru
 @cli.command()
 @click.argument("notebook", type=click.Path(path_type=Path))
 @store_option
+@click.option("--restore-data", is_flag=True,
+              help="First bring the migrated data back to its local files (stork import).")
+@click.option("--force", is_flag=True, help="With --restore-data: overwrite local files "
+              "that differ from the migrated ones.")
 @_clean_errors
-def undo(notebook: Path, store: str | None) -> None:
+def undo(notebook: Path, store: str | None, restore_data: bool, force: bool) -> None:
     """Restore the original source of every cell a migration rewrote in NOTEBOOK."""
     from .migrate import undo as run_undo
 
-    n = run_undo(notebook, store)
+    if restore_data:
+        from .importing import undo_with_data
+
+        imported, n = undo_with_data(notebook, store=store, force=force)
+        click.echo(imported.text())
+    else:
+        n = run_undo(notebook, store)
     click.echo(f"{notebook}: restored {n} cell{'s' if n != 1 else ''}; setup cell removed")
 
 
@@ -234,6 +323,118 @@ def run(notebook: Path, output: Path | None, timeout: int) -> None:
     executed = execute_notebook(notebook, timeout=timeout)
     write_notebook(executed, output or notebook)
     click.echo(f"{notebook}: executed, saved to {output or notebook}")
+
+
+# --------------------------------------------------------------------------- transfers
+
+
+@cli.command()
+@click.argument("job", type=int)
+@click.option("--parallel", type=click.IntRange(1, 64), default=None,
+              help="Datasets moved at once (default: stork.toml [transfer] parallel, else 2).")
+@click.option("--force", is_flag=True,
+              help="Resume a job recorded as running on another host (its process is gone).")
+@progress_option
+@json_option
+@store_option
+@_clean_errors
+@_paused_on_interrupt
+def resume(job: int, parallel: int | None, force: bool, progress: bool | None, as_json: bool,
+           store: str | None) -> None:
+    """Continue a paused, failed or interrupted migrate/sync JOB where it stopped, then
+    finish it (rewrite and write the notebook as the migrate asked).
+
+    Example: stork resume 12
+    """
+    from .jobs import resume_job
+    from .sync import SyncResult
+
+    result = resume_job(job, store=store, progress=_bars(progress, as_json),
+                        parallel=parallel, force=force)
+    if isinstance(result, SyncResult):
+        click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+        return
+    if as_json:
+        click.echo(json.dumps({"job_id": result.job_id, "output": str(result.output),
+                               "diff": result.diff}, indent=2))
+        return
+    click.echo(migration_text(result))
+
+
+@cli.command()
+@click.argument("job", type=int)
+@json_option
+@store_option
+@_clean_errors
+def cancel(job: int, as_json: bool, store: str | None) -> None:
+    """Cancel JOB and remove what it left at the destination (unfinished multipart
+    uploads, staging tables, .part files, and copies it made that nothing else uses)."""
+    from .jobs import cancel_job
+
+    result = cancel_job(job, store=store)
+    if as_json:
+        click.echo(json.dumps(result.__dict__, indent=2))
+        return
+    for item in result.removed:
+        click.echo(f"  removed {item}")
+    for item in result.kept:
+        click.echo(f"  kept    {item} (another job uses it)")
+    click.echo(f"job {job} cancelled")
+
+
+@cli.command("import")
+@click.argument("what")
+@click.option("--to", "to", type=click.Path(path_type=Path), default=None,
+              help="With a dataset id: the local file to write.")
+@click.option("--force", is_flag=True, help="Overwrite local files that differ.")
+@progress_option
+@json_option
+@store_option
+@_clean_errors
+def import_(what: str, to: Path | None, force: bool, progress: bool | None, as_json: bool,
+            store: str | None) -> None:
+    """Bring migrated data back to local files, verified: WHAT is a dataset id (with
+    --to PATH) or a notebook (every dataset of its last migration, to its original
+    path). A table comes back re-exported with pandas: equal in content to the original
+    file, not byte for byte (unless pandas wrote the original).
+
+    Examples: stork import 7 --to data/sales.csv; stork import analysis.ipynb
+    """
+    from .importing import import_dataset, import_notebook
+
+    bars = _bars(progress, as_json)
+    if what.isdigit():
+        if to is None:
+            raise click.UsageError("a dataset id needs --to PATH")
+        result = import_dataset(int(what), to, store=store, force=force, progress=bars)
+    else:
+        if to is not None:
+            raise click.UsageError("--to goes with a dataset id, not a notebook")
+        result = import_notebook(Path(what), store=store, force=force, progress=bars)
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--parallel", type=click.IntRange(1, 64), default=None,
+              help="Datasets moved at once (default: stork.toml [transfer] parallel, else 2).")
+@progress_option
+@json_option
+@store_option
+@_clean_errors
+@_paused_on_interrupt
+def sync(notebook: Path, parallel: int | None, progress: bool | None, as_json: bool,
+         store: str | None) -> None:
+    """Send again the datasets of NOTEBOOK's last migration whose source changed (sha256);
+    unchanged ones are skipped and listed.
+
+    Example: stork sync analysis.ipynb
+    """
+    from .sync import sync as run_sync
+
+    result = run_sync(notebook, store=store, progress=_bars(progress, as_json),
+                      parallel=parallel)
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -64,6 +64,9 @@ class Config:
     root: Path
     path: Path | None = None  #: the ``stork.toml`` it was read from, if any
     destinations: dict[str, Destination] = field(default_factory=dict)
+    #: ``[transfer]``: ``parallel`` (datasets at once, default 2) and ``chunk_rows``
+    #: (rows per COPY chunk of a table load, default: about 16 MB of the file)
+    transfer: dict[str, int] = field(default_factory=dict)
 
     def destination(self, name: str) -> Destination:
         """The destination called ``name``; ConfigError when there is none."""
@@ -100,7 +103,28 @@ def load_config(root: Path) -> Config:
         raise ConfigError(f"{path} is not valid TOML: {exc}.") from exc
     except OSError as exc:
         raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}.") from exc
-    return Config(root=root, path=path, destinations=_parse_destinations(data, path))
+    return Config(root=root, path=path, destinations=_parse_destinations(data, path),
+                  transfer=_parse_transfer(data, path))
+
+
+_TRANSFER_KEYS = {"parallel": (1, 64), "chunk_rows": (1, 10_000_000)}
+
+
+def _parse_transfer(data: dict[str, Any], path: Path) -> dict[str, int]:
+    table = data.get("transfer", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'transfer' must be a table ([transfer]).")
+    out: dict[str, int] = {}
+    for key, value in table.items():
+        if key not in _TRANSFER_KEYS:
+            raise ConfigError(f"{path}: [transfer] has no setting {key!r} (known: "
+                              f"{', '.join(_TRANSFER_KEYS)}).")
+        low, high = _TRANSFER_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{path}: [transfer] {key} must be an integer from {low} to "
+                              f"{high}, not {value!r}.")
+        out[key] = value
+    return out
 
 
 def _parse_destinations(data: dict[str, Any], path: Path) -> dict[str, Destination]:
@@ -168,8 +192,8 @@ def resolve_store_url(explicit: str | None, root: Path) -> str:
 def redact_url(url: str) -> str:
     """``url`` without its password or secret query parameters.
 
-    ``postgresql://u:secret@h/db`` -> ``postgresql://u@h/db``. Strings that are not
-    URLs (plain paths) come back unchanged, except a libpq ``password=`` keyword.
+    A password after the user name is dropped (``postgresql://u@h/db`` stays). Strings
+    that are not URLs (plain paths) come back unchanged, except a libpq ``password=`` keyword.
     """
     if "://" not in url:
         if _CONNINFO.search(url):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,19 +17,28 @@ from pathlib import Path
 import nbformat
 
 from .analysis import analyze_cells
+from .checksum import sha256_file
 from .config import find_project_root, load_config
 from .destinations import PutResult, open_backend, resolve_destination
 from .errors import StorkError
 from .inventory import relative_to_root
 from .notebook import read_notebook, write_notebook
-from .plan import AccessEdit, Blocker, MigrationPlan, build_plan
+from .plan import AccessEdit, Blocker, MigrationPlan, build_plan, plan_to_store
 from .rewrite.setup_cell import SETUP_KEY, setup_source
 from .rewrite.transform import RewriteError, rewrite_cell
 from .store import Job, MetadataStore, Record, Transfer, now_iso, open_store
-
-#: A door's progress reporter: called with (dataset path, total bytes) and returning a
-#: callable that receives the bytes moved.
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
+from .transfer import (
+    JobCancelled,
+    JobPaused,
+    ProgressFactory,
+    ProgressReporter,
+    TransferItem,
+    TransferRunner,
+    TransferSettings,
+    add_history,
+    as_reporter,
+    process_identity,
+)
 
 
 class MigrationRefused(StorkError):
@@ -146,7 +157,12 @@ def unified_diff(changes: list[CellChange], notebook: str) -> str:
 def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bool = False,
             dry_run: bool = False, partial: bool = False, allow_outside_root: bool = False,
             layout: str | None = None, store: str | None = None,
-            progress: ProgressFactory | None = None) -> MigrationResult:
+            progress: ProgressReporter | ProgressFactory | None = None,
+            parallel: int | None = None) -> MigrationResult:
+    """Analyse, plan, transfer (verified, ``parallel`` datasets at once), rewrite.
+
+    Ctrl+C during the transfers pauses the job (``stork resume JOB`` finishes it, the
+    notebook is untouched until then) and raises KeyboardInterrupt again."""
     notebook = Path(notebook)
     if not dry_run and not in_place and output is None:
         raise StorkError("say where the migrated notebook goes: -o OUT.ipynb or --in-place")
@@ -168,94 +184,130 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
     result.job_id, result.transfers = execute_plan(
         plan, changes, notebook=notebook, label=target, root=root, spec=spec, backend=backend,
         store=store, progress=progress, write=lambda: write_notebook(new_nb, target),
-        options={"source_notebook": relative_to_root(notebook, root), "partial": partial})
+        parallel=parallel,
+        options={"source_notebook": relative_to_root(notebook, root), "partial": partial,
+                 "allow_outside_root": allow_outside_root,
+                 "source_path": notebook.resolve().as_posix(),
+                 "notebook_sha256": sha256_file(notebook),
+                 "output": target.resolve().as_posix(), "in_place": in_place,
+                 "rewrite_sha256": rewrite_digest(new_nb)})
     result.output = target
     return result
 
 
+def rewrite_digest(nb: nbformat.NotebookNode) -> str:
+    """A digest of a rewritten notebook's cell sources: a resumed job checks that
+    rewriting again gives the same notebook as the interrupted run would have written."""
+    h = hashlib.sha256()
+    for c in nb.cells:
+        h.update(json.dumps([c.get("cell_type"), c.get("source")]).encode())
+    return h.hexdigest()
+
+
+def spec_to_store(spec) -> dict:
+    return {"url": spec.url, "kind": spec.kind, "layout": spec.layout, "name": spec.name}
+
+
 def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Path, label: Path,
                  root: Path, spec, backend, store: str | None,
-                 progress: ProgressFactory | None, write: Callable[[], None],
-                 options: dict) -> tuple[int, list[PutResult]]:
+                 progress: ProgressReporter | ProgressFactory | None,
+                 write: Callable[[], None] | None, options: dict, kind: str = "migrate",
+                 parallel: int | None = None) -> tuple[int, list[PutResult]]:
     """Transfer, then ``write`` the rewritten code, then record it: one job in the store.
 
     ``notebook`` is where the data paths are relative to; ``label`` the notebook the
-    records name (the rewritten one)."""
+    records name (the rewritten one). The job's options keep the plan and the
+    destination, so that ``resume_job`` can finish it."""
+    settings = TransferSettings.for_project(root, parallel)
     with open_store(root, store) as metadata:
         project = metadata.ensure_project(root)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
         job = metadata.save(Job(
-            project_id=project.id, kind="migrate", notebook=relative_to_root(label, root),
+            project_id=project.id, kind=kind, notebook=relative_to_root(label, root),
             destination=spec.safe_url, status="running", started_at=now_iso(),
-            options={"layout": spec.layout, **options}))
-        try:
-            transfers = _transfer_all(metadata, job, project.id, datastore.id, plan,
-                                      notebook, root, backend, progress)
-            for key in plan.writes:
-                backend.prepare_write(key)
-            write()
-        except BaseException as e:
-            metadata.update(Job, job.id, status="failed", finished_at=now_iso(),
-                            error=str(e) or type(e).__name__)
-            raise
-        for ch in changes:
-            for e in ch.edits:
-                metadata.save(Record(
-                    job_id=job.id, project_id=project.id, notebook=job.notebook,
-                    cell_id=ch.cell_id, cell_index=ch.cell_index, line=e.line, api=e.api,
-                    original_source=ch.old, new_source=ch.new, status="applied"))
-        metadata.update(Job, job.id, status="completed", progress=1.0, finished_at=now_iso(),
-                        counts={"datasets": len(plan.moves), "cells": len(changes),
-                                "edits": len(plan.edits), "left_local": len(plan.blockers),
-                                "sent": sum(not t.skipped for t in transfers),
-                                "skipped": sum(t.skipped for t in transfers)})
+            options={"layout": spec.layout, **options, "spec": spec_to_store(spec),
+                     "plan": plan_to_store(plan), **process_identity(),
+                     "history": [{"status": "running", "at": now_iso()}]}))
+        items = create_transfers(metadata, job.id, project.id, plan, notebook, root)
+        transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
+                            backend=backend, write=write, reporter=as_reporter(progress),
+                            settings=settings, label=str(notebook), project_id=project.id,
+                            datastore_id=datastore.id, root=root)
     return job.id, transfers
 
 
-def _transfer_all(metadata: MetadataStore, job: Job, project_id: int, datastore_id: int,
-                  plan: MigrationPlan, notebook: Path, root: Path, backend,
-                  progress: ProgressFactory | None) -> list[PutResult]:
+def create_transfers(metadata: MetadataStore, job_id: int, project_id: int,
+                     plan: MigrationPlan, notebook: Path, root: Path,
+                     moves: list[int] | None = None) -> list[TransferItem]:
+    """One pending Transfer row (and dataset) per move of the plan (or per index in
+    ``moves``); ``state["move"]`` is the move's index in the plan."""
     nb_dir = notebook.resolve().parent
-    results = []
-    total = sum(m.size for m in plan.moves) or 1
-    done = 0
-    for move in plan.moves:
+    items = []
+    for index in range(len(plan.moves)) if moves is None else moves:
+        move = plan.moves[index]
         source = nb_dir / move.source
         dataset = metadata.upsert_dataset(project_id, relative_to_root(source, root),
                                           format=move.format, size=move.size,
                                           sha256=move.sha256)
         transfer = metadata.save(Transfer(
-            job_id=job.id, dataset_id=dataset.id, source=move.source, target=move.target,
-            status="running", bytes_total=move.size, started_at=now_iso()))
-        report = progress(move.source, move.size) if progress else None
+            job_id=job_id, dataset_id=dataset.id, source=move.source, target=move.target,
+            status="pending", bytes_total=move.size, state={"move": index}))
+        items.append(TransferItem(move, transfer.id, source, dataset.id, {"move": index}))
+    return items
+
+
+def run_job(metadata: MetadataStore, job_id: int, items: list[TransferItem], *,
+            plan: MigrationPlan, changes: list[CellChange], backend,
+            write: Callable[[], None] | None, reporter: ProgressReporter,
+            settings: TransferSettings, label: str, project_id: int, datastore_id: int,
+            root: Path) -> list[PutResult]:
+    """Run ``items`` (the job's unfinished transfers), then ``write``, record the
+    rewritten cells and complete the job. Returns every transfer of the job."""
+    done_before = sum(t.bytes_total or 0 for t in metadata.list(
+        Transfer, job_id=job_id, status="completed", limit=None))
+    runner = TransferRunner(metadata, job_id, backend, label=label, settings=settings,
+                            reporter=reporter, total_bytes=sum(m.size for m in plan.moves),
+                            done_bytes=done_before, datastore_id=datastore_id,
+                            project_id=project_id, root=root)
+    status = "failed"
+    try:
         try:
-            if move.table:  # PostgreSQL: a typed table, loaded as the notebook's call parses it
-                loaded = backend.load_table(source, move.api, move.options or {}, move.table,
-                                            report)
-                dataset = metadata.upsert_dataset(
-                    project_id, relative_to_root(source, root), schema=loaded.schema.to_json(),
-                    row_count=loaded.rows)
-                put = PutResult(move.target, move.size, move.sha256)
-            else:
-                put = backend.put(source, move.key, move.sha256, report)
-        except OSError as e:  # the backends report their own side as DestinationError
-            error = StorkError(f"{notebook}: cannot move {move.source} ({e.strerror or e}); "
-                               "the notebook was not changed")
-            metadata.update(Transfer, transfer.id, status="failed", error=str(error),
-                            finished_at=now_iso())
-            raise error from None
-        except BaseException as e:
-            metadata.update(Transfer, transfer.id, status="failed", error=str(e),
-                            finished_at=now_iso())
+            runner.run(items)
+            status = "completed"
+        except (KeyboardInterrupt, JobPaused):
+            status = "paused"  # the runner recorded it
             raise
-        done += move.size
-        metadata.update(Transfer, transfer.id, status="completed", bytes_done=move.size,
-                        parts_done=put.parts, sha256=put.sha256, finished_at=now_iso(),
-                        state={"skipped": put.skipped})
-        metadata.update(Job, job.id, progress=done / total)
-        metadata.add_location(dataset.id, put.target, datastore_id=datastore_id, job_id=job.id,
-                              table_name=move.table)
-        results.append(put)
+        except JobCancelled:
+            status = "cancelled"
+            raise
+        finally:
+            reporter.close(status)
+        for key in plan.writes:
+            backend.prepare_write(key)
+        if write is not None:
+            write()
+    except (KeyboardInterrupt, JobPaused, JobCancelled):
+        raise
+    except BaseException as e:
+        add_history(metadata, job_id, "failed", str(e) or type(e).__name__,
+                    finished_at=now_iso(), error=str(e) or type(e).__name__)
+        raise
+    job = metadata.get(Job, job_id)
+    for ch in changes:
+        for e in ch.edits:
+            metadata.save(Record(
+                job_id=job_id, project_id=project_id, notebook=job.notebook,
+                cell_id=ch.cell_id, cell_index=ch.cell_index, line=e.line, api=e.api,
+                original_source=ch.old, new_source=ch.new, status="applied"))
+    rows = metadata.list(Transfer, job_id=job_id, limit=None, order="oldest")
+    results = [PutResult(t.target, t.bytes_total or 0, t.sha256 or "",
+                         skipped=bool(t.state.get("skipped")), parts=t.parts_done or 1)
+               for t in rows]
+    add_history(metadata, job_id, "completed", progress=1.0, finished_at=now_iso(), error=None,
+                counts={"datasets": len(plan.moves), "cells": len(changes),
+                        "edits": len(plan.edits), "left_local": len(plan.blockers),
+                        "sent": sum(not r.skipped for r in results),
+                        "skipped": sum(r.skipped for r in results)})
     return results
 
 

@@ -89,9 +89,50 @@ class MigrationPlan:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MigrationPlan:
+        """The plan :meth:`to_json` gave (kept in a job's options, so that a resumed job
+        moves and rewrites exactly what the interrupted one planned)."""
+        data = dict(data)
+        data["moves"] = [DatasetMove(**m) for m in data.get("moves", [])]
+        data["edits"] = [AccessEdit(**e) for e in data.get("edits", [])]
+        data["blockers"] = [Blocker(**b) for b in data.get("blockers", [])]
+        return cls(**data)
+
     @property
     def empty(self) -> bool:
         return not self.moves and not self.edits
+
+
+def plan_to_store(plan: MigrationPlan) -> dict[str, Any]:
+    """The plan as JSON for a job's options; tuples are tagged so that
+    :func:`plan_from_store` gives back exactly the same values (a rewrite renders a
+    tuple argument differently from a list)."""
+    return _tag(plan.to_json())
+
+
+def plan_from_store(data: dict[str, Any]) -> MigrationPlan:
+    return MigrationPlan.from_json(_untag(data))
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return {"__tuple__": [_tag(v) for v in value]}
+    if isinstance(value, list):
+        return [_tag(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tag(v) for k, v in value.items()}
+    return value
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_untag(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_untag(v) for v in value["__tuple__"])
+        return {k: _untag(v) for k, v in value.items()}
+    return value
 
 
 class PlanError(Exception):

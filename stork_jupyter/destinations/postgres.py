@@ -359,8 +359,13 @@ class PostgresBackend:
     # ----------------------------------------------------------------- files
 
     def _ensure_files_table(self, conn) -> None:
+        """Create the files table if needed (in the caller's transaction). Transfers run
+        in parallel: two sessions creating it at once would collide in the catalog
+        (``pg_type_typname_nsp_index``), so creators queue on a transaction lock."""
         from psycopg import sql
 
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                     (f"stork_files:{self.schema}",))
         conn.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (path text PRIMARY KEY, bytes bytea NOT NULL, "
             "sha256 text NOT NULL, size bigint NOT NULL)").format(
@@ -437,6 +442,44 @@ class PostgresBackend:
             raise DestinationError(f"{self.target(key)} does not exist")
         Path(dest).write_bytes(bytes(row[0]))
         return len(row[0])
+
+    # ----------------------------------------------------------------- resume / cancel
+
+    def staging_tables(self, table: str) -> list[str]:
+        """Staging tables of ``table`` left by loads that did not finish (a load's own
+        staging table is invisible to others until it commits, so these are leftovers)."""
+        pattern = re.compile(rf"_stork_stage_{re.escape(table[:30])}_[0-9a-f]{{8}}")
+        return sorted(n for n in self.existing_names() if pattern.fullmatch(n))
+
+    def drop_staging(self, table: str) -> list[str]:
+        """Drop every leftover staging table of ``table``; returns their names."""
+        from psycopg import sql
+
+        names = self.staging_tables(table)
+        if names:
+            with self.connect(autocommit=True) as conn:
+                for name in names:
+                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                        sql.Identifier(self.schema, name)))
+        return names
+
+    def remove(self, key: str) -> None:
+        """Delete the row ``key`` of the files table (cancel of the job that stored it)."""
+        from psycopg import sql
+
+        with self.connect(autocommit=True) as conn:
+            if FILES_TABLE in self.existing_names(conn):
+                conn.execute(sql.SQL("DELETE FROM {} WHERE path = %s").format(
+                    sql.Identifier(self.schema, FILES_TABLE)), (key,))
+
+    def has_file(self, key: str) -> bool:
+        from psycopg import sql
+
+        with self.connect(autocommit=True) as conn:
+            if FILES_TABLE not in self.existing_names(conn):
+                return False
+            return conn.execute(sql.SQL("SELECT 1 FROM {} WHERE path = %s").format(
+                sql.Identifier(self.schema, FILES_TABLE)), (key,)).fetchone() is not None
 
 
 def _first_line(e: BaseException) -> str:
@@ -520,7 +563,7 @@ class _ChunkEncoder:
             s = df.iloc[:, i]
             if str(s.dtype) == "category":
                 cats = s.cat.categories.dtype
-                s = s.astype(cats if cats.kind != "O" else object)
+                s = s.astype(cats if cats.kind != "O" and not s.hasnans else object)
             elif str(s.dtype) in ("uint64", "UInt64"):
                 s = s.astype(object).where(s.notna(), None).map(
                     lambda v: None if v is None else str(v))

@@ -13,16 +13,17 @@ import contextlib
 import hashlib
 import os
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ..errors import MissingDependencyError
-from .base import DestinationError, Progress, PutResult
+from .base import DestinationError, Progress, PutResult, SourceChanged, TransferContext
 
 PART_SIZE = 8 * 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_WORKERS = 4
+MAX_PARTS = 10_000
 
 
 def split_s3_url(url: str) -> tuple[str, str]:
@@ -110,31 +111,60 @@ class S3Backend:
 
     def put(self, source: Path, key: str, sha256: str, progress: Progress | None = None
             ) -> PutResult:
+        ctx = TransferContext(progress=progress)
+        try:
+            return self.put_resumable(source, key, sha256, ctx)
+        except BaseException:
+            # not resumable: a failed upload must not leave invisible parts behind (they
+            # are billed)
+            self.abandon(key, ctx.state)
+            raise
+
+    def put_resumable(self, source: Path, key: str, sha256: str, ctx: TransferContext
+                      ) -> PutResult:
+        """Upload ``source`` as ``key``; above 16 MB as a multipart upload whose id and
+        finished parts are recorded in ``ctx``. Given an earlier run's upload id, the
+        parts S3 already has (ListParts) are checked against the MD5 of the source's
+        bytes and not sent again; the rest are, then the upload is completed."""
         size = source.stat().st_size
         head = self._existing(key)
         if head and head.get("Metadata", {}).get("sha256") == sha256 and head.get(
                 "ContentLength") == size:
-            if progress:
-                progress(size)
-            return PutResult(self.target(key), size, sha256, skipped=True)
+            if ctx.state.get("upload_id"):  # finished by the run that was interrupted
+                self.abandon(key, ctx.state)
+            ctx.resumed(size)
+            # sent by an interrupted run of this transfer (it recorded it would create it)
+            return PutResult(self.target(key), size, sha256,
+                             skipped=not ctx.state.get("created"))
+        created = ctx.state.get("created", head is None)
         if size <= MULTIPART_THRESHOLD:
             data = source.read_bytes()
             if hashlib.sha256(data).hexdigest() != sha256:
-                raise DestinationError(f"{source} changed since it was planned")
+                raise SourceChanged(f"{source} changed since it was planned")
             md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            ctx.record(durable=True, created=created)
             reply = self._call(self.client.put_object, Bucket=self.bucket, Key=self.key(key),
                                Body=data, Metadata={"sha256": sha256})
-            if progress:
-                progress(size)
+            ctx.progress(size)
             self._verify(reply, md5, key)
             return PutResult(self.target(key), size, sha256)
-        return self._put_multipart(source, key, sha256, size, progress)
+        return self._put_multipart(source, key, sha256, size, ctx, created)
 
     def _put_multipart(self, source: Path, key: str, sha256: str, size: int,
-                       progress: Progress | None) -> PutResult:
-        created = self._call(self.client.create_multipart_upload, Bucket=self.bucket,
-                             Key=self.key(key), Metadata={"sha256": sha256})
-        upload_id = created["UploadId"]
+                       ctx: TransferContext, created: bool) -> PutResult:
+        part_size = int(ctx.state.get("part_size") or PART_SIZE)
+        upload_id = ctx.state.get("upload_id")
+        have = self._listed_parts(key, upload_id) if upload_id else None
+        if have is not None:  # what S3 already holds of an earlier run (checked below)
+            ctx.record(listed_parts=sorted(have))
+        if have is None:  # a new upload (or the recorded one is gone: aborted or expired)
+            created_upload = self._call(self.client.create_multipart_upload,
+                                        Bucket=self.bucket, Key=self.key(key),
+                                        Metadata={"sha256": sha256})
+            upload_id, have = created_upload["UploadId"], {}
+            # recorded before any part is sent: an interrupted run never orphans an upload
+            ctx.record(durable=True, upload_id=upload_id, part_size=part_size, parts=[],
+                       created=created, bucket=self.bucket, key=self.key(key))
 
         def send(number: int, data: bytes) -> tuple[int, str, bytes]:
             digest = hashlib.md5(data, usedforsecurity=False)
@@ -142,37 +172,80 @@ class S3Backend:
                                UploadId=upload_id, PartNumber=number, Body=data)
             if reply["ETag"].strip('"') != digest.hexdigest():
                 raise DestinationError(f"part {number} of {source} did not verify at S3")
-            if progress:
-                progress(len(data))
+            ctx.add_part({"n": number, "etag": reply["ETag"], "size": len(data)})
+            ctx.progress(len(data))
             return number, reply["ETag"], digest.digest()
 
+        parts = self._send_parts(source, sha256, send, part_size, have, ctx)
+        if len(parts) > MAX_PARTS:  # pragma: no cover - 80 GB at 8 MB parts
+            raise DestinationError(f"{source} needs more than {MAX_PARTS} parts")
         try:
-            parts = self._send_parts(source, sha256, send)
             reply = self._call(
                 self.client.complete_multipart_upload, Bucket=self.bucket, Key=self.key(key),
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e, _ in parts]})
-        except BaseException:
-            # a failed upload must not leave invisible parts behind (they are billed)
-            self._abort(key, upload_id)
-            raise
+        except DestinationError:
+            head = self._existing(key)  # completed by a call whose reply was lost?
+            if not (head and head.get("Metadata", {}).get("sha256") == sha256):
+                raise
+            reply = head
         combined = hashlib.md5(b"".join(d for _, _, d in parts), usedforsecurity=False)
         self._verify(reply, f"{combined.hexdigest()}-{len(parts)}", key)
+        ctx.record(upload_id=None)
         return PutResult(self.target(key), size, sha256, parts=len(parts))
 
+    def _listed_parts(self, key: str, upload_id: str) -> dict[int, dict] | None:
+        """The parts S3 holds for ``upload_id`` (ListParts, every page): number ->
+        {"etag", "size"}; None when the upload no longer exists."""
+        from botocore.exceptions import ClientError
+
+        parts: dict[int, dict] = {}
+        marker = 0
+        while True:
+            try:
+                page = self.client.list_parts(Bucket=self.bucket, Key=self.key(key),
+                                              UploadId=upload_id, PartNumberMarker=marker)
+            except ClientError as e:
+                if str(e.response.get("Error", {}).get("Code")) in ("NoSuchUpload", "404"):
+                    return None
+                return self._call(self.client.list_parts, Bucket=self.bucket,
+                                  Key=self.key(key), UploadId=upload_id)  # raises, explained
+            for p in page.get("Parts", []):
+                parts[int(p["PartNumber"])] = {"etag": p["ETag"], "size": int(p["Size"])}
+            if not page.get("IsTruncated"):
+                return parts
+            marker = int(page["NextPartNumberMarker"])
+
     @staticmethod
-    def _send_parts(source: Path, sha256: str, send) -> list[tuple[int, str, bytes]]:
+    def _send_parts(source: Path, sha256: str, send, part_size: int = PART_SIZE,
+                    have: dict[int, dict] | None = None,
+                    ctx: TransferContext | None = None) -> list[tuple[int, str, bytes]]:
         """Read ``source`` once, in order, hashing exactly the bytes sent; parts go out in
-        parallel, with at most two per worker in memory."""
+        parallel, with at most two per worker in memory. A part in ``have`` (what S3
+        already holds) whose size and ETag match the MD5 of the source's bytes is not
+        sent again."""
         digest = hashlib.sha256()
         parts: list[tuple[int, str, bytes]] = []
+        have = have or {}
         with ThreadPoolExecutor(PART_WORKERS) as pool, open(source, "rb") as f:
             pending: deque = deque()
             number = 0
             try:
-                while block := f.read(PART_SIZE):
+                while block := f.read(part_size):
                     number += 1
                     digest.update(block)
+                    held = have.get(number)
+                    if held and held["size"] == len(block):
+                        md5 = hashlib.md5(block, usedforsecurity=False)
+                        if held["etag"].strip('"') == md5.hexdigest():
+                            if ctx is not None:
+                                ctx.add_part({"n": number, "etag": held["etag"],
+                                              "size": len(block)})
+                                ctx.resumed(len(block))
+                            done = Future()
+                            done.set_result((number, held["etag"], md5.digest()))
+                            pending.append(done)
+                            continue
                     pending.append(pool.submit(send, number, block))
                     if len(pending) >= 2 * PART_WORKERS:
                         parts.append(pending.popleft().result())
@@ -182,8 +255,22 @@ class S3Backend:
                     p.cancel()
                 raise
         if digest.hexdigest() != sha256:
-            raise DestinationError(f"{source} changed since it was planned")
+            raise SourceChanged(f"{source} changed since it was planned")
         return parts
+
+    def abandon(self, key: str, state: dict) -> None:
+        """Abort the multipart upload an unfinished transfer left (best effort)."""
+        if state.get("upload_id"):
+            self._abort(key, state["upload_id"])
+
+    def remove(self, key: str) -> None:
+        self._call(self.client.delete_object, Bucket=self.bucket, Key=self.key(key))
+
+    def multipart_uploads(self, key: str) -> list[str]:
+        """Ids of the unfinished multipart uploads of ``key``."""
+        reply = self._call(self.client.list_multipart_uploads, Bucket=self.bucket,
+                           Prefix=self.key(key))
+        return [u["UploadId"] for u in reply.get("Uploads", []) if u["Key"] == self.key(key)]
 
     def _abort(self, key: str, upload_id: str) -> None:
         # best effort: the error that stopped the upload is the one to report (an

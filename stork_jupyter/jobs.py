@@ -1,0 +1,365 @@
+"""Controlling jobs after they started: resume, cancel, pause from another door, watch.
+
+An engine module (no door imports). A migrate (or sync) job records in its options what
+it needs to be finished by another process: the plan, the destination, the notebook and
+its sha256, where the rewritten notebook goes; each transfer records its resumable state
+(see ``transfer``). The doors (``stork resume|cancel|jobs --watch``, ``%stork resume``,
+REST) call the functions here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checksum import sha256_file
+from .config import find_project_root
+from .destinations import DestinationSpec, open_backend
+from .errors import StorkError
+from .store import (
+    FINISHED_STATUSES,
+    Job,
+    Location,
+    MetadataStore,
+    Project,
+    Transfer,
+    now_iso,
+    open_store,
+)
+from .transfer import (
+    ProgressFactory,
+    ProgressReporter,
+    TransferItem,
+    TransferSettings,
+    add_history,
+    as_reporter,
+    job_interrupted,
+    process_gone,
+    process_identity,
+)
+
+CANCEL_WAIT_SECONDS = 30  #: how long cancel waits for a live job's process to stop
+RESUMABLE_KINDS = ("migrate", "sync")
+
+
+def _root(root: Path | None) -> Path:
+    return Path(root) if root is not None else find_project_root(Path.cwd())
+
+
+def job_state(job: Job) -> str:
+    """The job's status as a person should read it: ``interrupted`` for a ``running``
+    job whose process is gone."""
+    return "interrupted" if job_interrupted(job) else job.status
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """A job for ``--json`` and REST: every field (id, status, kind, notebook,
+    destination, progress, started_at, finished_at, error...) and ``state`` (status, or
+    ``interrupted``). The plan inside the options is left out (it can be large)."""
+    data = job.to_json()
+    data["options"] = {k: v for k, v in (job.options or {}).items() if k != "plan"}
+    data["state"] = job_state(job)
+    return data
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def _check_resumable(job: Job, force: bool = False) -> str:
+    """Why the job can be resumed (a note for its history); StorkError when it cannot."""
+    if job.kind not in RESUMABLE_KINDS:
+        raise StorkError(f"job {job.id} is a {job.kind} job; only migrate and sync jobs can "
+                         "be resumed")
+    if job.status in ("paused", "failed", "pending"):
+        return f"resumed after it was {job.status}"
+    if job.status == "running":
+        gone = process_gone(job.options or {})
+        if gone is True or force:
+            return "resumed"
+        where = f"process {job.options.get('pid')} on {job.options.get('host')}"
+        if gone is None:
+            raise StorkError(f"job {job.id} is running in {where}, which cannot be checked "
+                             "from here; resume it there (or add --force if it is gone)")
+        raise StorkError(f"job {job.id} is still running ({where})")
+    raise StorkError(f"job {job.id} is {job.status}; there is nothing to resume")
+
+
+def _spec(job: Job) -> DestinationSpec:
+    s = (job.options or {}).get("spec")
+    if not s:
+        raise StorkError(f"job {job.id} was recorded by an older stork and cannot be resumed")
+    return DestinationSpec(s["url"], s["kind"], s.get("layout") or "mirror", s.get("name"))
+
+
+def _mark_interrupted(metadata: MetadataStore, job: Job) -> Job:
+    """A running job whose process is gone: its history says so (status paused) and its
+    running transfers become paused, before anything continues."""
+    if job.status != "running":
+        return job
+    for t in metadata.list(Transfer, job_id=job.id, status="running", limit=None):
+        metadata.update(Transfer, t.id, status="paused")
+    o = job.options or {}
+    return add_history(metadata, job.id, "paused",
+                       f"interrupted: process {o.get('pid')} on {o.get('host')} is gone")
+
+
+def unfinished_items(metadata: MetadataStore, job: Job, plan, nb_dir: Path
+                     ) -> list[TransferItem]:
+    items = []
+    for t in metadata.list(Transfer, job_id=job.id, limit=None, order="oldest"):
+        if t.status == "completed":
+            continue
+        move = plan.moves[t.state["move"]]
+        items.append(TransferItem(move, t.id, nb_dir / move.source, t.dataset_id,
+                                  dict(t.state)))
+    return items
+
+
+def resume_job(job_id: int, *, root: Path | None = None, store: str | None = None,
+               progress: ProgressReporter | ProgressFactory | None = None,
+               parallel: int | None = None, force: bool = False):
+    """Continue a paused, failed or interrupted (process gone) migrate or sync job from
+    its recorded state, then finish it as the original call asked (rewrite and write the
+    notebook for a migrate job). Returns a ``MigrationResult`` (migrate) or a
+    ``SyncResult`` (sync)."""
+    from .migrate import MigrationResult, rewrite_digest, rewrite_notebook, run_job, unified_diff
+    from .notebook import read_notebook, write_notebook
+    from .plan import plan_from_store
+
+    root = _root(root)
+    with open_store(root, store) as metadata:
+        job = metadata.get(Job, job_id)
+        note = _check_resumable(job, force)
+        o = job.options or {}
+        if o.get("cell"):
+            raise StorkError(f"job {job.id} migrated one cell (%%stork migrate); run that cell "
+                             "again: the data already sent is not sent again")
+        if "plan" not in o or "source_path" not in o:
+            raise StorkError(f"job {job.id} was recorded by an older stork and cannot be "
+                             "resumed")
+        project_root = Path(metadata.get(Project, job.project_id).root)
+        plan = plan_from_store(o["plan"])
+        notebook = Path(o["source_path"])
+        spec = _spec(job)
+        changes: list = []
+        new_nb = None
+        write = None
+        if job.kind == "migrate":
+            if not notebook.is_file() or sha256_file(notebook) != o.get("notebook_sha256"):
+                raise StorkError(f"{notebook} changed since job {job.id} started; cancel the "
+                                 f"job (stork cancel {job.id}) and migrate again")
+            nb = read_notebook(notebook)
+            new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
+            if rewrite_digest(new_nb) != o.get("rewrite_sha256"):
+                raise StorkError(f"job {job.id}: rewriting {notebook} again does not give the "
+                                 f"notebook the job planned; cancel it (stork cancel {job.id}) "
+                                 "and migrate again")
+            target = Path(o["output"])
+            write = (lambda: write_notebook(new_nb, target))  # noqa: E731
+        backend = open_backend(spec)
+        backend.check()
+        datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
+        job = _mark_interrupted(metadata, job)
+        add_history(metadata, job.id, "running", note, options_update=process_identity(),
+                    finished_at=None, error=None)
+        items = unfinished_items(metadata, job, plan, notebook.resolve().parent)
+        transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
+                            backend=backend, write=write, reporter=as_reporter(progress),
+                            settings=TransferSettings.for_project(project_root, parallel),
+                            label=str(notebook), project_id=job.project_id,
+                            datastore_id=datastore.id, root=project_root)
+        if job.kind == "sync":
+            from .sync import SyncResult
+
+            rows = metadata.list(Transfer, job_id=job.id, limit=None, order="oldest")
+            return SyncResult(job.id, [t.source for t in rows if not t.state.get("unchanged")],
+                              [t.source for t in rows if t.state.get("unchanged")])
+    result = MigrationResult(plan, changes, unified_diff(changes, str(notebook)), new_nb,
+                             output=Path(o["output"]), job_id=job.id, transfers=transfers)
+    return result
+
+
+# --------------------------------------------------------------------------- pause
+
+
+def request_pause(job_id: int, *, root: Path | None = None, store: str | None = None) -> Job:
+    """Ask a running job (in any process) to pause: its transfers stop within about a
+    second, record what was done and the job can be resumed. For a door that does not
+    own the process (REST, another terminal); in the process itself, Ctrl+C pauses."""
+    with open_store(_root(root), store) as metadata:
+        job = metadata.get(Job, job_id)
+        if job.status != "running":
+            raise StorkError(f"job {job.id} is {job_state(job)}, not running")
+        return add_history(metadata, job.id, "paused", "pause requested")
+
+
+# --------------------------------------------------------------------------- cancel
+
+
+@dataclass
+class CancelResult:
+    job_id: int
+    removed: list[str] = field(default_factory=list)  #: what was removed, for people
+    kept: list[str] = field(default_factory=list)  #: finished copies other jobs use
+
+
+def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = None,
+               wait_seconds: float = CANCEL_WAIT_SECONDS) -> CancelResult:
+    """Cancel a job that has not completed and remove what it left at the destination:
+    unfinished S3 multipart uploads (aborted), staging tables (dropped), ``.part`` files
+    (deleted), and the copies it finished that were not there before it and that no
+    other job uses. A job running in another live process is told to stop first (it
+    sees the status within about a second) and waited for, up to ``wait_seconds``."""
+    from .plan import plan_from_store
+
+    with open_store(_root(root), store) as metadata:
+        job = metadata.get(Job, job_id)
+        if job.status == "completed":
+            raise StorkError(f"job {job.id} completed; to undo it use: stork undo NOTEBOOK "
+                             "--restore-data")
+        if job.kind not in RESUMABLE_KINDS and job.status != "cancelled":
+            raise StorkError(f"job {job.id} is a {job.kind} job; only migrate and sync jobs "
+                             "can be cancelled")
+        live = job.status == "running" and process_gone(job.options or {}) is not True
+        recorded = (job.options or {}).get("history", [{}])[-1].get("status") == "cancelled"
+        if job.status != "cancelled" or not recorded or not job.finished_at:
+            add_history(metadata, job.id, "cancelled", "cancelled",
+                        finished_at=job.finished_at or now_iso())
+        if live:
+            _wait_stopped(metadata, job.id, wait_seconds)
+        if "plan" not in (job.options or {}):
+            return CancelResult(job.id)
+        plan = plan_from_store(job.options["plan"])
+        backend = open_backend(_spec(job))
+        result = CancelResult(job.id)
+        for t in metadata.list(Transfer, job_id=job.id, limit=None, order="oldest"):
+            move = plan.moves[t.state["move"]]
+            if t.status != "completed":
+                result.removed += _abandon(backend, move, t, job)
+                # it may have finished just before the process died, unrecorded
+                if t.state.get("created") and not _used_elsewhere(metadata, t, job.id) and \
+                        _exists(backend, move):
+                    _remove(backend, move)
+                    result.removed.append(move.target)
+                metadata.update(Transfer, t.id, status="cancelled", finished_at=now_iso())
+            elif t.state.get("created") and not t.state.get("skipped"):
+                if _used_elsewhere(metadata, t, job.id):
+                    result.kept.append(move.target)
+                    continue
+                _remove(backend, move)
+                result.removed.append(move.target)
+                metadata.update(Transfer, t.id, status="cancelled",
+                                state={**t.state, "removed": True})
+        return result
+
+
+def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = metadata.get(Job, job_id)
+        running = metadata.count(Transfer, job_id=job_id, status="running")
+        if not running or process_gone(job.options or {}) is not False:
+            return
+        time.sleep(0.2)
+
+
+def _abandon(backend, move, t: Transfer, job: Job) -> list[str]:
+    """Remove an unfinished transfer's partial state at the destination."""
+    removed: list[str] = []
+    state = t.state or {}
+    if move.table:
+        removed += [f"staging table {n}" for n in backend.drop_staging(move.table)]
+        return removed
+    if backend.kind == "file":
+        parts = {Path(state["part"])} if state.get("part") else set()
+        parts.add(backend.part_path(move.key, job.id))
+        for p in parts:
+            if p.exists():
+                p.unlink()
+                removed.append(str(p))
+        return removed
+    if backend.kind == "s3":
+        ids = set(backend.multipart_uploads(move.key))
+        mine = {state["upload_id"]} if state.get("upload_id") else set()
+        # an upload created just before a crash, before its id was recorded: one of this
+        # key's uploads begun after the job started
+        for upload_id in ids:
+            if upload_id in mine or _begun_after(backend, move.key, upload_id, job):
+                backend.abandon(move.key, {"upload_id": upload_id})
+                removed.append(f"multipart upload {upload_id} of {move.target}")
+        return removed
+    return removed
+
+
+def _begun_after(backend, key: str, upload_id: str, job: Job) -> bool:
+    from datetime import datetime
+
+    reply = backend._call(backend.client.list_multipart_uploads, Bucket=backend.bucket,
+                          Prefix=backend.key(key))
+    for u in reply.get("Uploads", []):
+        if u["UploadId"] == upload_id and job.started_at:
+            with contextlib.suppress(ValueError, TypeError):
+                return u["Initiated"] >= datetime.fromisoformat(job.started_at)
+    return False
+
+
+def _exists(backend, move) -> bool:
+    if move.table:
+        return backend.table_exists(move.table)
+    if backend.kind == "file":
+        return backend.path(move.key).exists()
+    if backend.kind == "s3":
+        return backend._existing(move.key) is not None
+    return backend.has_file(move.key)
+
+
+def _remove(backend, move) -> None:
+    if move.table:
+        backend.drop_table(move.table)
+    else:
+        backend.remove(move.key)
+
+
+def _used_elsewhere(metadata: MetadataStore, t: Transfer, job_id: int) -> bool:
+    """Another job recorded this copy as a location of its dataset (it skipped sending
+    it because this job had: removing it would break that job's notebook)."""
+    if t.dataset_id is None:
+        return False
+    return any(loc.job_id not in (None, job_id) for loc in metadata.list(
+        Location, dataset_id=t.dataset_id, url=t.target, limit=None))
+
+
+# --------------------------------------------------------------------------- watch
+
+
+def watch_job(job_id: int | None = None, *, root: Path | None = None,
+              store: str | None = None, interval: float = 1.0,
+              timeout: float | None = None) -> Iterator[Job]:
+    """Yield the job (default: the newest unfinished one, else the newest) every
+    ``interval`` seconds (bounded to 0.1..10) until it is finished, paused or
+    interrupted, or ``timeout`` seconds passed; the last one yielded is its final state."""
+    interval = min(max(interval, 0.1), 10.0)
+    deadline = time.monotonic() + timeout if timeout else None
+    with open_store(_root(root), store) as metadata:
+        if job_id is None:
+            found = metadata.list(Job, status=("running", "pending"), limit=1) or metadata.list(
+                Job, limit=1)
+            if not found:
+                raise StorkError("there are no jobs to watch")
+            job_id = found[0].id
+        while True:
+            job = metadata.get(Job, job_id)
+            yield job
+            if job.status in (*FINISHED_STATUSES, "paused") or job_interrupted(job):
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            time.sleep(interval)
+
+
+__all__ = ["CancelResult", "cancel_job", "job_json", "job_state", "request_pause",
+           "resume_job", "watch_job"]
