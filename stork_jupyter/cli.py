@@ -375,11 +375,7 @@ def cancel(job: int, as_json: bool, store: str | None) -> None:
     if as_json:
         click.echo(json.dumps(result.__dict__, indent=2))
         return
-    for item in result.removed:
-        click.echo(f"  removed {item}")
-    for item in result.kept:
-        click.echo(f"  kept    {item} (another job uses it)")
-    click.echo(f"job {job} cancelled")
+    click.echo(result.text())
 
 
 @cli.command("import")

@@ -206,6 +206,11 @@ class CancelResult:
     removed: list[str] = field(default_factory=list)  #: what was removed, for people
     kept: list[str] = field(default_factory=list)  #: finished copies other jobs use
 
+    def text(self) -> str:
+        lines = [f"  removed {item}" for item in self.removed]
+        lines += [f"  kept    {item} (another job uses it)" for item in self.kept]
+        return "\n".join([*lines, f"job {self.job_id} cancelled"])
+
 
 def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = None,
                wait_seconds: float = CANCEL_WAIT_SECONDS) -> CancelResult:

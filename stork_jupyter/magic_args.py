@@ -35,7 +35,22 @@ def _build() -> _Parser:
     migrate.add_argument("--partial", action="store_true", help="migrate what can be")
     migrate.add_argument("--allow-outside-root", action="store_true")
     migrate.add_argument("--layout", choices=["mirror", "flat"], default=None)
-    _notebook_arg(sub.add_parser("undo", help="restore the cells a migration rewrote"))
+    undo = sub.add_parser("undo", help="restore the cells a migration rewrote")
+    _notebook_arg(undo)
+    undo.add_argument("--restore-data", action="store_true",
+                      help="also bring the migrated files back first")
+    undo.add_argument("--force", action="store_true", help="overwrite differing local files")
+    for name, text in (("resume", "continue a paused or interrupted job"),
+                       ("cancel", "cancel a job and remove what it left at the destination")):
+        job = sub.add_parser(name, help=text)
+        job.add_argument("job", type=int)
+        job.add_argument("--store", default=None)
+    imp = sub.add_parser("import", help="bring migrated data back to local files")
+    _notebook_arg(imp)
+    imp.add_argument("--dataset", type=int, default=None, help="one dataset id (with --to)")
+    imp.add_argument("--to", default=None, help="local path for --dataset")
+    imp.add_argument("--force", action="store_true", help="overwrite differing local files")
+    _notebook_arg(sub.add_parser("sync", help="re-send the datasets whose source changed"))
     _notebook_arg(sub.add_parser("verify", help="run the migrated notebook without its files"))
     jobs = sub.add_parser("jobs", help="recent jobs")
     jobs.add_argument("--limit", type=int, default=10)

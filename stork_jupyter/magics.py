@@ -64,9 +64,17 @@ class StorkMagics(Magics):
         from .report import migration_text
 
         notebook = self._notebook(args)
-        result = migrate(notebook, args.to, in_place=True, dry_run=args.dry_run,
-                         partial=args.partial, allow_outside_root=args.allow_outside_root,
-                         layout=args.layout, store=args.store)
+        try:
+            result = migrate(notebook, args.to, in_place=True, dry_run=args.dry_run,
+                             partial=args.partial, allow_outside_root=args.allow_outside_root,
+                             layout=args.layout, store=args.store,
+                             progress=self._progress("migrate"))
+        except KeyboardInterrupt as e:  # the kernel's interrupt pauses the job
+            job = getattr(e, "stork_job_id", None)
+            if job is None:
+                raise
+            _show(f"job {job} paused; {notebook} is unchanged. Continue with: %stork resume {job}")
+            return
         text = migration_text(result, args.dry_run)
         if not args.dry_run and result.changes:
             text += (f"\n{notebook} was rewritten on disk: reload it (File > Reload Notebook "
@@ -103,11 +111,65 @@ class StorkMagics(Magics):
             return None
 
     def _undo(self, args: Namespace) -> None:
-        from .migrate import undo
-
         notebook = self._notebook(args)
-        n = undo(notebook, args.store)
+        if args.restore_data:
+            from .importing import undo_with_data
+
+            imported, n = undo_with_data(notebook, store=args.store, force=args.force,
+                                         progress=self._progress("import"))
+            _show(imported.text())
+        else:
+            from .migrate import undo
+
+            n = undo(notebook, args.store)
         _show(f"{notebook}: restored {n} cell(s) and removed the setup cell; reload it from disk.")
+
+    def _resume(self, args: Namespace) -> None:
+        from .jobs import resume_job
+        from .report import migration_text
+
+        result = resume_job(args.job, root=Path.cwd(), store=args.store,
+                            progress=self._progress(f"job {args.job}"))
+        _show(result.text() if hasattr(result, "text") else migration_text(result))
+
+    def _cancel(self, args: Namespace) -> None:
+        from .jobs import cancel_job
+
+        result = cancel_job(args.job, root=Path.cwd(), store=args.store)
+        _show(result.text())
+
+    def _import(self, args: Namespace) -> None:
+        from .importing import import_dataset, import_notebook
+
+        progress = self._progress("import")
+        if args.dataset is not None:
+            if not args.to:
+                raise UsageError("%stork import --dataset ID needs --to PATH")
+            result = import_dataset(args.dataset, Path(args.to), root=Path.cwd(),
+                                    store=args.store, force=args.force, progress=progress)
+        else:
+            result = import_notebook(self._notebook(args), store=args.store, force=args.force,
+                                     progress=progress)
+        _show(result.text())
+
+    def _sync(self, args: Namespace) -> None:
+        from .sync import sync
+
+        result = sync(self._notebook(args), store=args.store, progress=self._progress("sync"))
+        _show(result.text())
+
+    def _progress(self, title: str):
+        """A progress widget in a notebook (one bar per dataset and one overall); in a
+        terminal IPython, the tqdm bars the CLI uses."""
+        if self._widgets_likely():
+            from .widgets import ProgressWidget
+
+            widget = ProgressWidget(title)
+            display(widget)
+            return widget
+        from .transfer import TerminalReporter
+
+        return TerminalReporter()
 
     def _verify(self, args: Namespace) -> None:
         from .verify import verify

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 from .analysis_table import AnalysisTable
 from .browser import Browser, DatasetsPane, JobsPane, RecordsPane, diff_html
+from .progress import ProgressWidget
 from .table import Column, DataTable, ListSource, Page, Query, StoreSource
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "JobsPane",
     "ListSource",
     "Page",
+    "ProgressWidget",
     "Query",
     "RecordsPane",
     "StoreSource",
