@@ -8,6 +8,7 @@ No browser here: ipywidgets run without a frontend, and each test reads the trai
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -35,7 +36,7 @@ from stork_jupyter.widgets import (  # noqa: E402
     StoreSource,
 )
 from stork_jupyter.widgets._base import duration  # noqa: E402
-from stork_jupyter.widgets.browser import NOT_YET, TRANSFER_COLUMNS  # noqa: E402
+from stork_jupyter.widgets.browser import TRANSFER_COLUMNS  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = ("sales_analysis.ipynb", "feature_pipeline.ipynb", "log_processing.ipynb")
@@ -257,8 +258,7 @@ def test_selecting_a_job_shows_its_transfers_and_disabled_resume(browser, migrat
                                          "data/products.csv", "data/returns.csv"}
     assert all(row[3] == "completed" and row[4] == "100%" for row in shown)
     assert jobs.transfers_title.value.count("Transfers (4)") == 1
-    assert jobs.resume.disabled and jobs.cancel.disabled
-    assert jobs.resume.tooltip == NOT_YET == jobs.cancel.tooltip
+    assert jobs.resume.disabled and jobs.cancel.disabled  # a completed job: nothing to do
     assert jobs.undo.layout.display is None  # the migration can be undone
     # the transfers table has its own status filter
     jobs.transfers.status.value = "failed"
@@ -269,6 +269,43 @@ def test_selecting_a_job_shows_its_transfers_and_disabled_resume(browser, migrat
     table.select(_row_index(table, 4, "feature_pipeline.migrated.ipynb"))
     assert all(row[1].startswith("data/") for row in jobs.transfers.shown())
     assert "data/sales.csv" not in {row[1] for row in jobs.transfers.shown()}
+
+
+def test_a_paused_job_is_resumed_and_another_cancelled_from_the_jobs_tab(pristine, tmp_path):
+    """A real migration paused by Ctrl+C (the transfer runner's test hook sends SIGINT to
+    its own process), then finished with the Resume button."""
+    project = tmp_path / "notebooks"
+    shutil.copytree(pristine, project)
+    store_url = f"sqlite:///{tmp_path / 'meta.db'}"
+    out = project / "sales.migrated.ipynb"
+    env = {**os.environ, "STORK_TEST_KILL_AFTER_BYTES": "1", "STORK_TEST_KILL_SIGNAL": "INT"}
+    for target in (out, project / "again.ipynb"):
+        run = subprocess.run(
+            [sys.executable, "-m", "stork_jupyter.cli", "migrate",
+             str(project / "sales_analysis.ipynb"), "--to", str(tmp_path / "shared"),
+             "-o", str(target), "--store", store_url, "--no-progress"],
+            env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 130, run.stderr
+    assert not out.exists()
+    b = Browser(store=store_url, project_root=project)
+    try:
+        jobs = b.jobs
+        paused = [row for row in jobs.table.page.rows if row.status == "paused"]
+        assert len(paused) == 2
+        jobs.table.select(_row_index(jobs.table, 0, str(paused[1].id)))
+        assert not jobs.resume.disabled and not jobs.cancel.disabled
+        jobs.resume.click()
+        assert not _errors(jobs.messages), _errors(jobs.messages)
+        assert out.exists() and "shared" in out.read_text()
+        with MetadataStore(store_url) as store:
+            assert store.get(Job, paused[1].id).status == "completed"
+        jobs.table.select(_row_index(jobs.table, 0, str(paused[0].id)))
+        jobs.cancel.click()
+        with MetadataStore(store_url) as store:
+            assert store.get(Job, paused[0].id).status == "cancelled"
+        assert not (project / "again.ipynb").exists()
+    finally:
+        b.close()
 
 
 def test_job_status_filter(browser):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+from IPython.display import display as display_widget
 
 from ..config import find_project_root, resolve_store_url
 from ..errors import NotFoundError
@@ -53,8 +54,7 @@ from ._base import (
 )
 from .table import Column, DataTable, StoreSource
 
-#: Why resume and cancel are greyed out: the transfer engine cannot pause yet.
-NOT_YET = "arrives with resumable transfers"
+RESUMABLE = ("paused", "failed")  #: and "interrupted": running, its process gone
 PREVIEW_ROWS = 10
 DETAIL_LIMIT = 50  #: locations / jobs listed in a dataset's detail at most
 
@@ -388,9 +388,13 @@ class JobsPane(_Pane):
 
     def __init__(self, store: MetadataStore, *, transfers_page_size: int = 10, **kwargs: Any):
         self.resume = widgets.Button(description="Resume", icon="play", disabled=True,
-                                     tooltip=NOT_YET, layout=widgets.Layout(width="auto"))
+                                     tooltip="continue a paused or interrupted job",
+                                     layout=widgets.Layout(width="auto"))
         self.cancel = widgets.Button(description="Cancel", icon="stop", disabled=True,
-                                     tooltip=NOT_YET, layout=widgets.Layout(width="auto"))
+                                     tooltip="stop the job and remove what it left behind",
+                                     layout=widgets.Layout(width="auto"))
+        self.resume.on_click(self._on_resume)
+        self.cancel.on_click(self._on_cancel)
         self.transfer_source = StoreSource(store, Transfer, TRANSFER_COLUMNS,
                                            search=("source", "target", "error"),
                                            filters={"job_id": -1})
@@ -423,11 +427,40 @@ class JobsPane(_Pane):
             widget.layout.display = display
         if j is None:
             return
+        from ..jobs import job_state
+
+        state = job_state(j)
+        self.resume.disabled = not (j.status in RESUMABLE or state == "interrupted")
+        self.cancel.disabled = j.status in ("completed", "cancelled") or j.kind == "analyze"
         self.transfer_source.set_filters(job_id=j.id)
         self.transfers.reset()
         n = self.transfers.page.total
         self.transfers_title.value = (f"<h5 style='margin:8px 0 2px'>Transfers "
                                       f"({n if n is not None else '…'})</h5>")
+
+    @guarded
+    def _on_resume(self, _button: Any) -> None:
+        """Finish the selected job here, with its progress shown under the table."""
+        from ..jobs import resume_job
+        from .progress import ProgressWidget
+
+        job = self.table.value
+        progress = ProgressWidget(f"job {job.id}")
+        with self.messages:
+            display_widget(progress)
+        result = resume_job(job.id, store=self.store.url, progress=progress)
+        self.refresh()
+        if hasattr(result, "output") and result.output:
+            self.info.value += (f"<p>Finished: {esc(str(result.output))} was written; "
+                                "reload it if it is open.</p>")
+
+    @guarded
+    def _on_cancel(self, _button: Any) -> None:
+        from ..jobs import cancel_job
+
+        result = cancel_job(self.table.value.id, store=self.store.url)
+        self.refresh()
+        self.info.value += f"<pre>{esc(result.text())}</pre>"
 
     def _undo_for(self, j: Job) -> tuple[str, int | None] | None:
         if j.kind != "migrate" or not j.notebook:
