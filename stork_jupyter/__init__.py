@@ -8,3 +8,8 @@ def load_ipython_extension(ipython):  # pragma: no cover - exercised through a r
     from .magics import StorkMagics
 
     ipython.register_magics(StorkMagics)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The jupyter_server extension: the REST API in ``stork_jupyter.server``."""
+    return [{"module": "stork_jupyter.server"}]
