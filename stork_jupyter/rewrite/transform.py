@@ -136,17 +136,8 @@ class _EditCalls(cst.CSTTransformer):
             if id(original) in self._with_items:
                 return call
             return cst.Call(func=cst.Attribute(value=call, attr=cst.Name("open")))
-        if shape == "read_bytes":
-            self.needs.add("stork_read")
-            return _with_arg(updated, index, cst.Call(
-                func=cst.Name("stork_read"), args=[cst.Arg(new_value)]))
-        if shape == "write_bytes":
-            self.needs.add("stork_write")
-            inner = _with_arg(updated, index, cst.Name("stork_file"))
-            return cst.Call(func=cst.Name("stork_write"), args=[
-                cst.Arg(new_value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
-                                   body=inner))])
+        if shape in ("read_bytes", "write_bytes"):
+            return self._through_helper(updated, index, new_value, shape)
         raise RewriteError(f"{edit.api} has no S3 form")
 
     def _postgres(self, original: cst.Call, call: cst.Call, edit: AccessEdit
@@ -196,18 +187,25 @@ class _EditCalls(cst.CSTTransformer):
         if shape == "open":
             self.needs.add("stork_open")
             return _with_arg(call, index, new_value).with_changes(func=cst.Name("stork_open"))
+        if shape in ("read_bytes", "write_bytes"):
+            return self._through_helper(call, index, new_value, shape)
+        raise RewriteError(f"{edit.api} has no PostgreSQL form")
+
+    def _through_helper(self, call: cst.Call, index: int, new_value: cst.BaseExpression,
+                        shape: str) -> cst.Call:
+        """Reads get ``stork_read(where)`` as their file; writes become
+        ``stork_write(where, lambda stork_file: call(stork_file, ...))`` (setup-cell helpers
+        that move the bytes, whatever the destination)."""
         if shape == "read_bytes":
             self.needs.add("stork_read")
             return _with_arg(call, index, cst.Call(func=cst.Name("stork_read"),
                                                    args=[cst.Arg(new_value)]))
-        if shape == "write_bytes":
-            self.needs.add("stork_write")
-            inner = _with_arg(call, index, cst.Name("stork_file"))
-            return cst.Call(func=cst.Name("stork_write"), args=[
-                cst.Arg(new_value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
-                                   body=inner))])
-        raise RewriteError(f"{edit.api} has no PostgreSQL form")
+        self.needs.add("stork_write")
+        inner = _with_arg(call, index, cst.Name("stork_file"))
+        return cst.Call(func=cst.Name("stork_write"), args=[
+            cst.Arg(new_value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
+                               body=inner))])
 
     def _is_access(self, call: cst.Call, edit: AccessEdit) -> bool:
         """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
