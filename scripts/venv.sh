@@ -43,8 +43,12 @@ _stork_venv() {
         echo "venv.sh: installing stork_jupyter[test] into $venv"
         # A current pip: the resolver of the pip bundled with older Pythons gives up on
         # the s3fs / aiobotocore / botocore pins.
-        "$venv/bin/python" -m pip install --quiet --upgrade pip
-        "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+        # (this machine's pip config names index folders that may not exist: drop
+        # pip's warning line for each, keep everything else it says)
+        "$venv/bin/python" -m pip install --quiet --upgrade pip \
+            2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+        "$venv/bin/python" -m pip install --quiet -e "$root[test]" \
+            2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
         echo "$want" >"$stamp"
     fi
 }
