@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,10 +174,6 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
 
     for a in analysis.accesses:
         where = (a.cell_index, a.cell_id, a.line, a.code)
-        if not a.resolved and _through_setup_helpers(a):
-            plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.code} already goes "
-                                "through the setup cell")
-            continue
         if a.resolved and a.path and _at_destination(a.path, nb_dir, dest_prefix):
             plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.path} is already at "
                                 "the destination")
@@ -290,17 +285,6 @@ def _at_destination(path: str, nb_dir: Path, dest_prefix: str) -> bool:
     if "://" not in path:
         path = posixpath.normpath(posixpath.join(nb_dir.as_posix(), path))
     return path.startswith(dest_prefix.rstrip("/") + "/")
-
-
-#: What a migrated S3 cell hands a data call instead of a path (see ``setup_cell``): the
-#: analysis cannot resolve it, but the access was migrated by an earlier run.
-_HELPER_ARG = re.compile(r"stork_read\(|stork_file$")
-_HELPER_RESULT = re.compile(r"the result of stork_(read|glob)\(\)")
-
-
-def _through_setup_helpers(a: DataAccess) -> bool:
-    return bool(a.path_code and _HELPER_ARG.match(a.path_code)
-                or a.reason and _HELPER_RESULT.match(a.reason))
 
 
 def _drop_conflicts(edits: list[AccessEdit], plan: MigrationPlan) -> list[AccessEdit]:

@@ -27,10 +27,13 @@ from ..notebook import MaskedCell, mask_ipython, read_notebook
 from . import catalog, paths
 from .access import Analysis, CellProblem, DataAccess
 from .values import (
+    SETUP_FILE_PARAMETER,
+    SETUP_HELPERS,
     Buffer,
     Func,
     Handle,
     Known,
+    Migrated,
     Multi,
     Ref,
     Unknown,
@@ -424,7 +427,9 @@ class NotebookAnalyzer:
         if isinstance(node, cst.Lambda):
             inner = Scope(parent=scope)
             for p in node.params.params:
-                inner.vars[p.name.value] = Unknown(f"a lambda parameter '{p.name.value}'")
+                name = p.name.value
+                inner.vars[name] = Migrated() if name == SETUP_FILE_PARAMETER else Unknown(
+                    f"a lambda parameter '{name}'")
             self.ev(node.body, inner)
             return Unknown("a lambda")
         if isinstance(node, cst.IfExp):
@@ -595,6 +600,8 @@ class NotebookAnalyzer:
         if isinstance(target, Ref):
             return self.call_function(node, catalog.canonical(target.qualname), args)
         if isinstance(target, Func):
+            if target.name in SETUP_HELPERS:
+                return Migrated()
             return Unknown(f"the result of {target.name}() is only known at run time")
         return Unknown(f"the result of '{self.code(node.func)}(...)' is only known at run time")
 
@@ -734,7 +741,7 @@ class NotebookAnalyzer:
                 return None  # e.g. df.to_csv() with no path returns a string
             path_value = found[1]
             path_code = self.code(found[0].value)
-        if isinstance(path_value, Buffer):
+        if isinstance(path_value, Buffer | Migrated):
             return None
         if isinstance(path_value, Handle):
             self.consume_handle(path_value, spec.api, spec.format)

@@ -73,11 +73,24 @@ class Buffer:
     """An in-memory buffer (io.StringIO...): reading it is not a data access."""
 
 
-Value = Known | Multi | Unknown | Ref | Func | Handle | Buffer
+@dataclass(frozen=True)
+class Migrated:
+    """Data reached through a migrated notebook's setup-cell helpers (``stork_read(...)``,
+    ``stork_glob(...)``...): already moved, so not an access to move again."""
+
+
+#: The setup-cell helpers whose results are :class:`Migrated` (see ``rewrite/``).
+SETUP_HELPERS = frozenset({"stork_read", "stork_open", "stork_glob", "stork_from_table"})
+#: The parameter ``stork_write(url, lambda stork_file: ...)`` hands to the writer.
+SETUP_FILE_PARAMETER = "stork_file"
+
+Value = Known | Multi | Unknown | Ref | Func | Handle | Buffer | Migrated
 
 
 def combine(fn: Callable[..., Any], *values: Value, what: str = "expression") -> Value:
     """Apply ``fn`` to known values; spread over ``Multi``; stop at the first unknown."""
+    if any(isinstance(v, Migrated) for v in values):
+        return Migrated()
     for v in values:
         if isinstance(v, Unknown):
             return v
@@ -120,6 +133,8 @@ def combine(fn: Callable[..., Any], *values: Value, what: str = "expression") ->
 
 def iterate(v: Value) -> Value:
     """The value of a loop variable iterating over ``v``."""
+    if isinstance(v, Migrated):
+        return v
     if isinstance(v, Known):
         seq = v.value
         if isinstance(seq, dict):
