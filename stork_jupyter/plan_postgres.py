@@ -108,7 +108,7 @@ class PostgresPlanner:
             self.plan.moves.append(DatasetMove(
                 a.path, table, self.backend.table_target(table), a.format,
                 absolute.stat().st_size, sha256_file(absolute), table=table, api=a.api,
-                options=options, schema=schema.to_json()))
+                options=options, schema=_planned(schema)))
         move = next(m for m in self.plan.moves if m.table == table)
         return [AccessEdit(**edit, action="table_read", table=table,
                            details={"kwargs": kwargs, "schema": move.schema})]
@@ -117,3 +117,13 @@ class PostgresPlanner:
         name = self.backend.table_name(posixpath.basename(path), self.taken)
         self.taken.add(name)
         return name
+
+
+def _planned(schema) -> dict:
+    """The schema as the plan keeps it: with the first pass's parse hints when they
+    survive JSON (string column labels), so the load need not infer it again."""
+    data = schema.to_json()
+    if all(isinstance(k, str) for hint in schema.hints.values() if isinstance(hint, dict)
+           for k in hint):
+        data["hints"] = schema.hints
+    return data

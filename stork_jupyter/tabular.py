@@ -227,7 +227,8 @@ class TableSchema:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableSchema:
         return cls([Column(**f) for f in data["fields"]], data["row_count"],
-                   list(data.get("index", [])), list(data.get("index_names", [])))
+                   list(data.get("index", [])), list(data.get("index_names", [])),
+                   dict(data.get("hints", {})))
 
     def column(self, sql_name: str) -> Column:
         for c in self.columns:

@@ -499,7 +499,8 @@ class TransferRunner:
             # COPY and commit cannot leave one, but be sure) goes, and the load restarts
             backend.drop_staging(move.table)
             loaded = backend.load_table(item.source, move.api, move.options or {}, move.table,
-                                        ctx.progress, chunksize=self.settings.chunk_rows)
+                                        ctx.progress, chunksize=self.settings.chunk_rows,
+                                        schema=_planned_schema(move, item.source))
             t.rows = loaded.rows
             if self.project_id is not None and self.root is not None:
                 from .inventory import relative_to_root
@@ -634,3 +635,18 @@ __all__ = ["DEFAULT_PARALLEL", "FactoryReporter", "JobCancelled", "JobPaused",
            "TerminalReporter", "TransferItem", "TransferProgress", "TransferRunner",
            "TransferSettings", "TransferStopped", "add_history", "as_reporter",
            "job_interrupted", "process_gone", "process_identity"]
+
+
+def _planned_schema(move, source: Path):
+    """The schema the plan inferred for these bytes, so the load reads the file once
+    more instead of twice. A file that changed since it was planned is refused, as the
+    other destinations refuse it: its rewrite was planned on the old content."""
+    from .checksum import sha256_file
+    from .destinations.base import SourceChanged
+    from .tabular import TableSchema
+
+    if sha256_file(source) != move.sha256:
+        raise SourceChanged(f"{source} changed since it was planned; migrate it again")
+    if not move.schema or "hints" not in move.schema:
+        return None
+    return TableSchema.from_json(move.schema)

@@ -259,16 +259,21 @@ class PostgresBackend:
 
     def load_table(self, source: Path, api: str, options: dict[str, Any], table: str,
                    progress: Callable[[int], None] | None = None,
-                   chunksize: int | None = None) -> LoadResult:
+                   chunksize: int | None = None,
+                   schema: TableSchema | None = None) -> LoadResult:
         """Load ``source`` as ``pandas.<api>(source, **options)`` parses it into
-        ``<schema>.<table>`` (replacing it), atomically; see the module docstring."""
+        ``<schema>.<table>`` (replacing it), atomically; see the module docstring.
+
+        ``schema``: the file's schema when a plan already inferred it (of these very
+        bytes), which spares the inference pass."""
         psycopg = _psycopg()
         from psycopg import sql
 
         source = Path(source)
         if not table or len(table.encode("utf-8")) > MAX_IDENT:
             raise DestinationError(f"{table!r} is not a valid table name")
-        schema = infer_schema(source, api, options, chunksize=chunksize)
+        if schema is None:
+            schema = infer_schema(source, api, options, chunksize=chunksize)
         for c in schema.columns:
             if c.pg_type not in PG_TYPES:  # never reached: the whitelist is the only source
                 raise DestinationError(f"{source}: column {c.name!r} has no PostgreSQL type")
