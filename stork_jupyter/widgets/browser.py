@@ -55,6 +55,9 @@ from ._base import (
 from .table import Column, DataTable, StoreSource
 
 RESUMABLE = ("paused", "failed")  #: and "interrupted": running, its process gone
+#: The job options worth a reader's eye (the rest: the stored plan, digests, pid...).
+_OPTIONS_SHOWN = ("layout", "partial", "allow_outside_root", "in_place", "output", "parallel",
+                  "cell")
 PREVIEW_ROWS = 10
 DETAIL_LIMIT = 50  #: locations / jobs listed in a dataset's detail at most
 
@@ -408,7 +411,12 @@ class JobsPane(_Pane):
 
     def _detail_html(self, j: Job) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in (j.counts or {}).items()) or EMPTY
-        options = ", ".join(f"{k}={v}" for k, v in (j.options or {}).items()) or EMPTY
+        # the stored plan, its digests and paths are for resuming, not for reading here
+        options = ", ".join(f"{k}={v}" for k, v in (j.options or {}).items()
+                            if k in _OPTIONS_SHOWN) or EMPTY
+        history = " → ".join(
+            h.get("status", "?") + (f" ({h['note']})" if h.get("note") else "")
+            for h in (j.options or {}).get("history", [])) or EMPTY
         error = (f"<span style='color:var(--jp-error-color1,#c00)'>{esc(j.error)}</span>"
                  if j.error else EMPTY)
         return (f"<h4 style='margin:4px 0'>Job {j.id}: {esc(j.kind)} · {esc(j.status)}</h4>"
@@ -418,7 +426,8 @@ class JobsPane(_Pane):
                     ("created", fmt_time(j.created_at)), ("started", fmt_time(j.started_at)),
                     ("finished", fmt_time(j.finished_at)),
                     ("took", fmt_duration(duration(j.started_at, j.finished_at))),
-                    ("counts", counts), ("options", options), ("error", error)],
+                    ("counts", counts), ("options", options), ("history", history),
+                    ("error", error)],
                     raw=("progress", "error")))
 
     def _show_extra(self, j: Job | None) -> None:
