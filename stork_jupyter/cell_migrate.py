@@ -5,12 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analysis import analyze_cells
 from .analysis.values import Value
-from .config import find_project_root, load_config
-from .destinations import open_backend, resolve_destination
-from .migrate import CellChange, MigrationRefused, ProgressFactory, execute_plan
-from .plan import Blocker, MigrationPlan, build_plan
+from .migrate import CellChange, MigrationRefused, ProgressFactory, execute_plan, plan_cells
+from .plan import MigrationPlan
 from .rewrite.setup_cell import setup_source
 from .rewrite.transform import rewrite_cell
 
@@ -32,14 +29,9 @@ def migrate_cell(source: str, to: str, *, notebook: Path | None, cwd: Path,
     The data paths are relative to the kernel's folder ``cwd``; when the notebook is
     unknown the mirror layout files them under ``<folder>/cell``."""
     label = notebook if notebook is not None else cwd / "cell.ipynb"
-    root = find_project_root(cwd)
-    spec = resolve_destination(to, load_config(root), layout)
-    backend = open_backend(spec)
-    analysis = analyze_cells([{"cell_type": "code", "source": source, "id": cell_id}], cwd,
-                             str(label), seed=seed)
-    plan = build_plan(analysis, label, root, spec, backend, allow_outside_root)
-    plan.blockers += [Blocker(p.cell_index, p.cell_id, p.line, "(cell)", p.message)
-                      for p in analysis.problems]
+    root, spec, backend, plan = plan_cells(
+        [{"cell_type": "code", "source": source, "id": cell_id}], label, cwd, to,
+        layout=layout, allow_outside_root=allow_outside_root, seed=seed)
     if plan.blockers and not partial:
         raise MigrationRefused("this cell", plan.blockers)
     if not plan.edits:

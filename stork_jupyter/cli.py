@@ -36,13 +36,22 @@ def _paging(f: Callable) -> Callable:
 
 
 def _clean_errors(f: Callable) -> Callable:
-    """Engine errors are the user's to fix: one line, no traceback."""
+    """The one place engine outcomes become CLI behaviour: an engine error is the user's
+    to fix (one line, no traceback); Ctrl+C during a transfer paused the job (the engine
+    recorded it): say how to go on, exit 130."""
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return f(*args, **kwargs)
         except StorkError as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt as e:
+            job = getattr(e, "stork_job_id", None)
+            if job is None:
+                raise
+            click.echo(f"job {job} paused; continue it with: stork resume {job} (or remove "
+                       f"what it sent with: stork cancel {job})", err=True)
+            sys.exit(130)
     return wrapper
 
 
@@ -195,22 +204,6 @@ def _bars(progress: bool | None, as_json: bool = False):
     return TerminalReporter(force=bool(progress))
 
 
-def _paused_on_interrupt(f: Callable) -> Callable:
-    """Ctrl+C pauses the job (the engine records it): say how to go on, exit 130."""
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except KeyboardInterrupt as e:
-            job = getattr(e, "stork_job_id", None)
-            if job is None:
-                raise
-            click.echo(f"job {job} paused; continue it with: stork resume {job} (or remove "
-                       f"what it sent with: stork cancel {job})", err=True)
-            sys.exit(130)
-    return wrapper
-
-
 @cli.command()
 @click.argument("notebook", type=click.Path(path_type=Path))
 @click.option("--to", "to", required=True, metavar="DEST",
@@ -231,7 +224,6 @@ def _paused_on_interrupt(f: Callable) -> Callable:
 @json_option
 @store_option
 @_clean_errors
-@_paused_on_interrupt
 def migrate(notebook: Path, to: str, output: Path | None, in_place: bool, dry_run: bool,
             partial: bool, allow_outside_root: bool, layout: str | None, parallel: int | None,
             progress: bool | None, as_json: bool, store: str | None) -> None:
@@ -338,7 +330,6 @@ def run(notebook: Path, output: Path | None, timeout: int) -> None:
 @json_option
 @store_option
 @_clean_errors
-@_paused_on_interrupt
 def resume(job: int, parallel: int | None, force: bool, progress: bool | None, as_json: bool,
            store: str | None) -> None:
     """Continue a paused, failed or interrupted migrate/sync JOB where it stopped, then
@@ -418,7 +409,6 @@ def import_(what: str, to: Path | None, force: bool, progress: bool | None, as_j
 @json_option
 @store_option
 @_clean_errors
-@_paused_on_interrupt
 def sync(notebook: Path, parallel: int | None, progress: bool | None, as_json: bool,
          store: str | None) -> None:
     """Send again the datasets of NOTEBOOK's last migration whose source changed (sha256);

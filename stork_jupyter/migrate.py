@@ -84,16 +84,26 @@ def plan_notebook(notebook: Path, to: str, *, layout: str | None = None,
                   allow_outside_root: bool = False, cells: list | None = None):
     """Analyse and plan; returns (nb, root, spec, backend, plan). Nothing moves."""
     nb = read_notebook(notebook)
-    root = find_project_root(notebook.resolve().parent)
+    root, spec, backend, plan = plan_cells(
+        cells if cells is not None else nb.cells, notebook, notebook.resolve().parent, to,
+        layout=layout, allow_outside_root=allow_outside_root)
+    return nb, root, spec, backend, plan
+
+
+def plan_cells(cells: list, label: Path, nb_dir: Path, to: str, *, layout: str | None = None,
+               allow_outside_root: bool = False, seed: dict | None = None):
+    """Analyse ``cells`` (paths relative to ``nb_dir``; ``seed``: names a kernel already
+    knows) and plan them for ``to``; returns (root, spec, backend, plan). Cells that could
+    not be analysed are blockers: they may read local files nobody saw."""
+    root = find_project_root(nb_dir)
     spec = resolve_destination(to, load_config(root), layout)
     backend = open_backend(spec)
-    analysis = analyze_cells(cells if cells is not None else nb.cells,
-                             notebook.resolve().parent, str(notebook))
-    plan = build_plan(analysis, notebook, root, spec, backend, allow_outside_root)
+    analysis = analyze_cells(cells, nb_dir, str(label), seed=seed)
+    plan = build_plan(analysis, label, root, spec, backend, allow_outside_root)
     for p in analysis.problems:
         plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
                                      f"the cell could not be analysed: {p.message}"))
-    return nb, root, spec, backend, plan
+    return root, spec, backend, plan
 
 
 def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination: str

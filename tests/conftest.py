@@ -189,13 +189,35 @@ def example_project(tmp_path: Path) -> Path:
 
     Returns the copied folder; the notebooks read ``data/`` and write ``out/`` in it.
     """
-    project = tmp_path / "notebooks"
+    return _make_example_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project with its data generated, shared by the session: never change
+    it (copy it first)."""
+    return _make_example_project(tmp_path_factory.mktemp("pristine"))
+
+
+@pytest.fixture(scope="session")
+def originals(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Each example executed once on its local data (in a scratch copy of the project):
+    the outputs every migrated copy must reproduce."""
+    from stork_jupyter.execute import execute_notebook
+
+    scratch = tmp_path_factory.mktemp("originals") / "notebooks"
+    shutil.copytree(pristine, scratch)
+    return {name: execute_notebook(scratch / name, timeout=120) for name in EXAMPLE_NOTEBOOKS}
+
+
+def _make_example_project(base: Path) -> Path:
+    project = base / "notebooks"
     project.mkdir()
     for name in (*EXAMPLE_NOTEBOOKS, "make_data.py"):
         shutil.copy2(NOTEBOOKS / name, project / name)
     proc = subprocess.run(
         [sys.executable, str(project / "make_data.py")],
-        cwd=tmp_path,
+        cwd=base,
         capture_output=True,
         text=True,
         timeout=120,

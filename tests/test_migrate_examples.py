@@ -9,8 +9,6 @@ project with ``stork migrate NB --to DEST -o OUT``, moves ``data/`` away, remove
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -30,25 +28,6 @@ ACCESS_KEY = "STORKE2EACCESSKEY7Q"
 SECRET_KEY = "stork-e2e-secret-5b9e1c4d7a"
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project with its data generated (never modified by a test)."""
-    project = tmp_path_factory.mktemp("pristine") / "notebooks"
-    project.mkdir()
-    for name in (*EXAMPLES, "make_data.py"):
-        shutil.copy2(REPO / "notebooks" / name, project / name)
-    subprocess.run([sys.executable, str(project / "make_data.py")], check=True,
-                   capture_output=True, timeout=120)
-    return project
-
-
-@pytest.fixture(scope="module")
-def originals(pristine: Path, tmp_path_factory: pytest.TempPathFactory
-              ) -> dict[str, nbformat.NotebookNode]:
-    """Each example executed once on its local data (in a scratch copy of the project)."""
-    scratch = tmp_path_factory.mktemp("originals") / "notebooks"
-    shutil.copytree(pristine, scratch)
-    return {name: execute_notebook(scratch / name, timeout=CELL_TIMEOUT) for name in EXAMPLES}
 
 
 @pytest.mark.parametrize("kind", ["folder", "s3"])

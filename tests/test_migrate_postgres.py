@@ -17,8 +17,6 @@ import json
 import pickle
 import secrets
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -176,25 +174,6 @@ def _check_store(project: Path, pg_dsn: str, schema: str, expected: dict[str, pd
 # --------------------------------------------------------------------------- examples
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project with its data generated (never modified by a test)."""
-    project = tmp_path_factory.mktemp("pristine") / "notebooks"
-    project.mkdir()
-    for name in (*EXAMPLES, "make_data.py"):
-        shutil.copy2(REPO / "notebooks" / name, project / name)
-    subprocess.run([sys.executable, str(project / "make_data.py")], check=True,
-                   capture_output=True, timeout=120)
-    return project
-
-
-@pytest.fixture(scope="module")
-def originals(pristine: Path, tmp_path_factory: pytest.TempPathFactory
-              ) -> dict[str, nbformat.NotebookNode]:
-    """Each example executed once on its local data (in a scratch copy of the project)."""
-    scratch = tmp_path_factory.mktemp("originals") / "notebooks"
-    shutil.copytree(pristine, scratch)
-    return {name: execute_notebook(scratch / name, timeout=CELL_TIMEOUT) for name in EXAMPLES}
 
 
 #: What each example loads as typed tables (the rest goes to the files table).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -52,16 +53,6 @@ class Migrated:
         return MetadataStore(self.store_url)
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project with its data generated (never changed by a test)."""
-    project = tmp_path_factory.mktemp("pristine") / "notebooks"
-    project.mkdir()
-    for name in (*EXAMPLES, "make_data.py"):
-        shutil.copy2(REPO / "notebooks" / name, project / name)
-    subprocess.run([sys.executable, str(project / "make_data.py")], check=True,
-                   capture_output=True, timeout=120)
-    return project
 
 
 def _migrate(pristine: Path, base: Path, names: tuple[str, ...]) -> Migrated:
@@ -678,14 +669,17 @@ def test_preview_reads_a_dataset_migrated_to_s3(pristine, tmp_path, s3_endpoint)
 
 def test_preview_of_a_postgresql_table(pg_dsn):
     psycopg = pytest.importorskip("psycopg")
+    schema = f"preview_{secrets.token_hex(4)}"  # the session's database is shared
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute('CREATE TABLE "Sales data" (region text, amount bigint)')
-        conn.execute("""INSERT INTO "Sales data" VALUES ('N', 1), ('S', 2), ('E', 3)""")
-    preview = preview_location(pg_dsn, "csv", rows=2, table_name="Sales data")
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'CREATE TABLE "{schema}"."Sales data" (region text, amount bigint)')
+        conn.execute(f"""INSERT INTO "{schema}"."Sales data" VALUES ('N', 1), ('S', 2), ('E', 3)""")
+    url = f"{pg_dsn}?schema={schema}"
+    preview = preview_location(url, "csv", rows=2, table_name="Sales data")
     assert preview.ok, preview.error
     assert preview.columns == [("region", "str"), ("amount", "int64")] or (
         [c for c, _ in preview.columns] == ["region", "amount"])
     assert len(preview.rows) == 2
     assert "LIMIT 2" in preview.code and '"Sales data"' in preview.code
-    missing = preview_location(pg_dsn, "csv", table_name="no_such_table")
+    missing = preview_location(url, "csv", table_name="no_such_table")
     assert not missing.ok and "no_such_table" in missing.error
