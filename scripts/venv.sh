@@ -38,7 +38,11 @@ _stork_venv() {
         fi
     fi
 
-    want="$(cat "$root/pyproject.toml" "$venv/bin/python" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+    # pyproject and the sidebar's sources: a change to either rebuilds (the install
+    # runs the labextension build through hatch-jupyter-builder)
+    want="$(cd "$root" && cat pyproject.toml "$venv/bin/python" labextension/package.json \
+        labextension/yarn.lock $(find labextension/src labextension/style -type f | sort) \
+        2>/dev/null | sha256sum | cut -d' ' -f1)"
     if [ "${STORK_REINSTALL:-0}" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "venv.sh: installing stork_jupyter[test] into $venv"
         # A current pip: the resolver of the pip bundled with older Pythons gives up on
@@ -49,6 +53,9 @@ _stork_venv() {
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
         "$venv/bin/python" -m pip install --quiet -e "$root[test]" \
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+        # The editable install copied the built panel into the venv; a symlink instead
+        # lets `jlpm build` in labextension/ take effect without reinstalling.
+        (cd "$root" && PATH="$venv/bin:$PATH" "$venv/bin/jupyter-builder" develop --overwrite . >/dev/null)
         echo "$want" >"$stamp"
     fi
 }

@@ -13,3 +13,8 @@ def load_ipython_extension(ipython):  # pragma: no cover - exercised through a r
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The jupyter_server extension: the REST API in ``stork_jupyter.server``."""
     return [{"module": "stork_jupyter.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The JupyterLab sidebar panel, built from ``labextension/`` into the package."""
+    return [{"src": "labextension", "dest": "stork-jupyter"}]
