@@ -14,127 +14,40 @@ as a PostgreSQL migration would.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
+from lab_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    UI_TIMEOUT_MS,
+    Lab,
+    run_first_cell,
+    start_lab,
+)
 
 from stork_jupyter.migrate import migrate
 from stork_jupyter.store import Dataset, MetadataStore
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-SERVER_START_TIMEOUT = 60  # seconds
-UI_TIMEOUT_MS = 60_000  # one wait in the page: the kernel starts and imports pandas
 SCHEMA = [{"name": "date", "type": "date"}, {"name": "order_id", "type": "bigint"},
           {"name": "product_id", "type": "bigint"}, {"name": "region", "type": "text"},
           {"name": "quantity", "type": "bigint"}, {"name": "unit_price", "type": "double precision"}]
 ROW_COUNT = 180
 
 
-@dataclass
-class Lab:
-    base: str
-    token: str
-    root: Path
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
-                f"{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    """JupyterLab serving ``tmp_path/root``; stopped (and its kernels with it) afterwards."""
-    root = tmp_path / "root"
-    root.mkdir()
-    config = tmp_path / "jupyter-config"
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config),
-           "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    env.pop("STORK_STORE", None)
-    env.pop("JPY_SESSION_NAME", None)
-    port = _free_port()
-    token = secrets.token_hex(16)
-    log = tmp_path / "jupyterlab.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}"],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for_server(proc, f"{base}/api/status?token={token}", log)
-        yield Lab(base, token, root, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _run_first_cell(page) -> None:
-    """Run the notebook's first cell; again if the request got lost while the kernel
-    was still connecting (its prompt stays ``[ ]``), at most three times."""
-    from playwright.sync_api import expect
-
-    cell = page.locator(".jp-Notebook .jp-CodeCell").first
-    prompt = cell.locator(".jp-InputPrompt")
-    for attempt in range(3):
-        cell.locator(".cm-content").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=5_000)
-            return
-        except AssertionError:
-            if attempt == 2:
-                raise
+    with start_lab(tmp_path) as running:
+        yield running
 
 
 def _migrated_project(root: Path) -> tuple[Path, str]:
@@ -183,7 +96,7 @@ def test_browse_in_jupyterlab_shows_a_datasets_schema(lab: Lab):
             # the status bar says Idle once the kernel's connection is up (the toolbar's
             # indicator may say so earlier, and a request sent then can get lost)
             expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first).to_be_visible()
-            _run_first_cell(page)
+            run_first_cell(page)
 
             widget = page.locator(".stork-browser")
             expect(widget).to_be_visible()
