@@ -149,10 +149,12 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         new_nb = None
         write = None
         if job.kind == "migrate":
-            if not notebook.is_file() or sha256_file(notebook) != o.get("notebook_sha256"):
-                raise StorkError(f"{notebook} changed since job {job.id} started; cancel the "
+            # the cells migrated: the notebook, or the copy of an open document's content
+            source = Path(o.get("cells_from") or notebook)
+            if not source.is_file() or sha256_file(source) != o.get("notebook_sha256"):
+                raise StorkError(f"{source} changed since job {job.id} started; cancel the "
                                  f"job (stork cancel {job.id}) and migrate again")
-            nb = read_notebook(notebook)
+            nb = read_notebook(source)
             new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
             if rewrite_digest(new_nb) != o.get("rewrite_sha256"):
                 raise StorkError(f"job {job.id}: rewriting {notebook} again does not give the "

@@ -81,9 +81,13 @@ class MigrationResult:
 
 
 def plan_notebook(notebook: Path, to: str, *, layout: str | None = None,
-                  allow_outside_root: bool = False, cells: list | None = None):
-    """Analyse and plan; returns (nb, root, spec, backend, plan). Nothing moves."""
-    nb = read_notebook(notebook)
+                  allow_outside_root: bool = False, cells: list | None = None,
+                  cells_from: Path | None = None):
+    """Analyse and plan; returns (nb, root, spec, backend, plan). Nothing moves.
+
+    ``cells_from``: a copy of the notebook (an open document's unsaved content) to read
+    instead of ``notebook``; data paths stay relative to ``notebook``'s folder."""
+    nb = read_notebook(cells_from if cells_from is not None else notebook)
     root, spec, backend, plan = plan_cells(
         cells if cells is not None else nb.cells, notebook, notebook.resolve().parent, to,
         layout=layout, allow_outside_root=allow_outside_root)
@@ -168,16 +172,25 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
             dry_run: bool = False, partial: bool = False, allow_outside_root: bool = False,
             layout: str | None = None, store: str | None = None,
             progress: ProgressReporter | ProgressFactory | None = None,
-            parallel: int | None = None) -> MigrationResult:
+            parallel: int | None = None, cells_from: Path | None = None,
+            record_as: Path | None = None) -> MigrationResult:
     """Analyse, plan, transfer (verified, ``parallel`` datasets at once), rewrite.
+
+    ``cells_from`` is a copy of the notebook to migrate instead of the saved file (the
+    content of an editor, unsaved edits included): the data paths stay relative to
+    ``notebook``, and a resumed job reads that copy again. ``record_as`` is the notebook
+    the job and its records name (default: the one written, ``output`` or ``notebook``).
 
     Ctrl+C during the transfers pauses the job (``stork resume JOB`` finishes it, the
     notebook is untouched until then) and raises KeyboardInterrupt again."""
     notebook = Path(notebook)
     if not dry_run and not in_place and output is None:
         raise StorkError("say where the migrated notebook goes: -o OUT.ipynb or --in-place")
+    if in_place and cells_from is not None:
+        raise StorkError("--in-place rewrites the saved notebook; it cannot take another copy")
+    source = Path(cells_from) if cells_from is not None else notebook
     nb, root, spec, backend, plan = plan_notebook(
-        notebook, to, layout=layout, allow_outside_root=allow_outside_root)
+        notebook, to, layout=layout, allow_outside_root=allow_outside_root, cells_from=source)
     if plan.blockers and not partial:
         raise MigrationRefused(str(notebook), plan.blockers)
     new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
@@ -192,13 +205,15 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
         return result
     backend.check()
     result.job_id, result.transfers = execute_plan(
-        plan, changes, notebook=notebook, label=target, root=root, spec=spec, backend=backend,
+        plan, changes, notebook=notebook, label=Path(record_as or target), root=root,
+        spec=spec, backend=backend,
         store=store, progress=progress, write=lambda: write_notebook(new_nb, target),
         parallel=parallel,
         options={"source_notebook": relative_to_root(notebook, root), "partial": partial,
                  "allow_outside_root": allow_outside_root,
                  "source_path": notebook.resolve().as_posix(),
-                 "notebook_sha256": sha256_file(notebook),
+                 "cells_from": source.resolve().as_posix() if cells_from else None,
+                 "notebook_sha256": sha256_file(source),
                  "output": target.resolve().as_posix(), "in_place": in_place,
                  "rewrite_sha256": rewrite_digest(new_nb)})
     result.output = target

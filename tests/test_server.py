@@ -474,13 +474,26 @@ async def test_refused_migration_is_a_409_with_its_blockers(api, project):
     assert job["status"] == "completed" and len(job["edits"]) == 1
 
 
-async def test_migrating_unsaved_changes_is_a_409(api, project):
+async def test_migrating_the_open_document_with_unsaved_changes(api, project):
+    before = (project / "nb.ipynb").read_bytes()
     content = model(project / "nb.ipynb")
-    content["cells"][2]["source"] = ["df = pd.read_csv('data/a.csv', nrows=1)"]
-    reply = await api("migrate", method="POST", expect=409,
+    unsaved = "df = pd.read_csv('data/a.csv', nrows=1)"
+    content["cells"][2]["source"] = [unsaved]
+    reply = await api("migrate", method="POST", expect=202,
                       body={"path": "nb.ipynb", "to": "local", "content": content})
-    assert "unsaved changes" in reply["message"]
-    assert not (project / "migrated").exists()
+    job = await wait_for(api, reply["job_id"])
+    assert job["status"] == "completed", job
+    # the edit is of the open document's cell, not the saved one; the file is untouched
+    [edit, _] = job["edits"]
+    assert edit["original_source"] == unsaved
+    dest = (project / "migrated").as_posix()
+    assert edit["new_source"] == f"df = pd.read_csv('{dest}/nb/data/a.csv', nrows=1)"
+    assert (project / "nb.ipynb").read_bytes() == before
+    assert job["setup_cell"]["before_cell_id"] == content["cells"][1]["id"]
+    # the copy it migrated stays beside the output (a paused job is resumed from it)
+    source = Path(job["options"]["cells_from"])
+    assert source.parent == Path(job["options"]["output"]).parent
+    assert read_nb(source).cells[2].source == unsaved
 
 
 async def test_a_notebook_without_data_has_nothing_to_migrate(api, project):

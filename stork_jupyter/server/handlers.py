@@ -20,9 +20,7 @@ import functools
 import json
 import math
 import re
-import shutil
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -38,12 +36,12 @@ from tornado import web
 
 from ..analysis import analyze_cells
 from ..config import LAYOUTS, destination_kind, find_project_root, load_config, resolve_store_url
+from ..document import OUTPUTS, DocumentMigration, setup_cell_of
 from ..errors import NotebookError, NotFoundError, StoreError, StorkError
 from ..inventory import record_analysis, relative_to_root
 from ..jobs import cancel_job, job_json, request_pause, resume_job
-from ..migrate import MigrationRefused, migrate, plan_notebook, rewrite_notebook, unified_diff
+from ..migrate import MigrationRefused, plan_notebook, rewrite_notebook, unified_diff
 from ..notebook import notebook_from_dict, read_notebook
-from ..rewrite.setup_cell import SETUP_KEY
 from ..store import (
     JOB_KINDS,
     RECORD_STATUSES,
@@ -64,9 +62,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_OFFSET = 2**31 - 1
 MAX_ID = 2**63 - 1
-#: Rewritten notebooks of REST migrations go to ``<project>/.stork/outputs/<run>/``: the
-#: user's file is never written; the frontend applies the job's edits to the open document.
-OUTPUTS = (".stork", "outputs")
 _NAME_MAX = 255  # bytes in one path component (Linux)
 _PATH_MAX = 4000
 
@@ -95,24 +90,15 @@ class _StartReporter(NullReporter):
     """A progress reporter that only learns the job id: the engine's runner calls
     ``start`` once the job exists, before anything moves."""
 
-    def __init__(self, started: Future, on_start: Callable[[int], None] | None, log: Any):
+    def __init__(self, started: Future):
         self.started = started
-        self.on_start = on_start
-        self.log = log
 
     def start(self, job_id, datasets) -> None:
-        if self.started.done():
-            return
-        if self.on_start is not None and job_id is not None:
-            try:
-                self.on_start(job_id)
-            except Exception as e:  # the job goes on; the door only logs it
-                self.log.warning("stork: job %s: %s", job_id, e)
-        self.started.set_result(job_id)
+        if not self.started.done():
+            self.started.set_result(job_id)
 
 
-def run_in_background(work: Callable[[NullReporter], Any], log: Any,
-                      on_start: Callable[[int], None] | None = None) -> Future:
+def run_in_background(work: Callable[[NullReporter], Any], log: Any) -> Future:
     """Run ``work(reporter)`` (a migration or a resume) in a thread of its own.
 
     The future resolves to the job id as soon as the engine created the job (its
@@ -123,7 +109,7 @@ def run_in_background(work: Callable[[NullReporter], Any], log: Any,
 
     def run() -> None:
         try:
-            result = work(_StartReporter(started, on_start, log))
+            result = work(_StartReporter(started))
         except Exception as e:
             if not started.done():
                 started.set_exception(e)
@@ -189,18 +175,9 @@ def _setup_cell(job: Job, allowed: list[Path]) -> dict[str, Any] | None:
     if not any(_inside(path, folder) for folder in allowed) or not path.is_file():
         return None
     try:
-        return _setup_cell_of(read_notebook(path))
+        return setup_cell_of(read_notebook(path))
     except NotebookError:
         return None
-
-
-def _setup_cell_of(nb: Any) -> dict[str, Any] | None:
-    for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {})
-        if meta.get(SETUP_KEY, {}).get("setup"):
-            return {"index": index, "cell_type": cell.cell_type, "source": cell.source,
-                    "metadata": dict(meta)}
-    return None
 
 
 def _cell_edits(records: list[Record]) -> list[dict[str, Any]]:
@@ -674,9 +651,10 @@ def _analyze(path: Path, rel: str, nb: Any, record: bool) -> dict[str, Any]:
 class MigrateHandler(StorkHandler):
     """``stork migrate NB --to DEST [--dry-run] [--partial]``.
 
-    A dry run answers with the plan, the cell changes and the diff (of ``content``, the
-    open document, when given). Otherwise the migration starts in the background and the
-    answer (202) is its job id as soon as the job exists; the rewritten notebook goes to
+    ``content``, when given, is the open document (unsaved edits included): it is what
+    gets planned and rewritten. A dry run answers with the plan, the cell changes and the
+    diff. Otherwise the migration starts in the background and the answer (202) is its
+    job id as soon as the job exists; the rewritten notebook goes to
     ``<project>/.stork/outputs/`` (``-o``), never over the user's file: the frontend
     applies the job's edits (``GET /stork/api/jobs/{id}``) to the open document."""
 
@@ -698,10 +676,8 @@ class MigrateHandler(StorkHandler):
         if dry_run:
             self.write_json(await self.blocking(_preview, path, rel, to, nb, partial, layout))
             return
-        if nb is not None:
-            await self.blocking(_check_saved, path, rel, nb)
-        run = _BackgroundMigration(path, root, to, partial, layout)
-        job_id = await asyncio.wrap_future(run_in_background(run, self.log, run.started))
+        run = DocumentMigration(path, to, content=nb, partial=partial, layout=layout)
+        job_id = await asyncio.wrap_future(run_in_background(run.run, self.log))
         if job_id is None:
             self.write_json({"job_id": None, "path": rel,
                              "message": f"{rel}: nothing to migrate"})
@@ -743,52 +719,9 @@ def _preview(path: Path, rel: str, to: str, nb: Any, partial: bool,
         "changes": [{"cell_index": c.cell_index, "cell_id": c.cell_id,
                      "original_source": c.old, "new_source": c.new} for c in changes],
         "diff": unified_diff(changes, rel),
-        "setup_cell": _setup_cell_of(new_nb) if changes else None,
+        "setup_cell": setup_cell_of(new_nb) if changes else None,
         "blockers": [asdict(b) for b in plan.blockers],
     }
-
-
-def _check_saved(path: Path, rel: str, nb: Any) -> None:
-    """A migration reads the saved file: the open document must not differ from it."""
-    saved = read_notebook(path)
-
-    def cells(n: Any) -> list[tuple[str, str]]:
-        return [(c.get("cell_type"), c.get("source", "")) for c in n.cells]
-
-    if cells(saved) != cells(nb):
-        raise _problem(409, f"{rel} has unsaved changes; save it, then migrate "
-                            "(a migration reads the saved notebook)")
-
-
-class _BackgroundMigration:
-    """``migrate NB --to DEST -o <project>/.stork/outputs/<run>/NB`` in a thread. Once the
-    job exists (``started``), it names the user's notebook rather than that output, so
-    its records do too: ``stork undo NB`` and the ``notebook`` filters find them. The
-    output stays (a paused job writes it when resumed) unless no job was created."""
-
-    def __init__(self, path: Path, root: Path, to: str, partial: bool, layout: str | None):
-        self.path, self.root, self.to = path, root, to
-        self.partial, self.layout = partial, layout
-        self.output = root.joinpath(*OUTPUTS, uuid.uuid4().hex, path.name)
-        self.job_id: int | None = None
-
-    def __call__(self, reporter: NullReporter) -> Any:
-        self.output.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            result = migrate(self.path, self.to, output=self.output, partial=self.partial,
-                             layout=self.layout, progress=reporter)
-        except Exception:
-            if self.job_id is None:
-                shutil.rmtree(self.output.parent, ignore_errors=True)
-            raise
-        if result.job_id is None:  # nothing to migrate: migrate wrote a plain copy
-            shutil.rmtree(self.output.parent, ignore_errors=True)
-        return result
-
-    def started(self, job_id: int) -> None:
-        self.job_id = job_id
-        with open_store(self.root) as store:
-            store.update(Job, job_id, notebook=relative_to_root(self.path, self.root))
 
 
 class NotFoundHandler(StorkHandler):

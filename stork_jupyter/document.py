@@ -1,0 +1,128 @@
+"""Migrations whose result an open document applies (the JupyterLab panel, the magic).
+
+The user's file is never written: the rewritten copy goes to
+``<project>/.stork/outputs/<run>/<name>`` and the editor applies the cell edits to its
+model, so that Ctrl+Z undoes them and nothing changes on disk until the user saves. The
+job and its records name the user's notebook, so ``stork undo`` and the notebook filters
+find them once it is saved.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .config import find_project_root
+from .migrate import CellChange, MigrationResult, migrate
+from .notebook import write_notebook
+from .rewrite.setup_cell import SETUP_KEY
+from .transfer import ProgressFactory, ProgressReporter, as_reporter
+
+#: where the rewritten copies of document migrations go, under the project root
+OUTPUTS = (".stork", "outputs")
+#: the copy of the open document's content a migration reads (resume reads it again)
+SOURCE_NAME = "source.ipynb"
+
+
+def cell_edit(cell_id: str | None, cell_index: int | None, original: str, new: str
+              ) -> dict[str, Any]:
+    """One cell's edit as the frontend applies it: found by id (else index), checked to
+    still hold ``original_source``, then given ``new_source``."""
+    return {"cell_id": cell_id, "cell_index": cell_index, "original_source": original,
+            "new_source": new}
+
+
+def cell_edits(changes: list[CellChange]) -> list[dict[str, Any]]:
+    return [cell_edit(c.cell_id, c.cell_index, c.old, c.new) for c in changes]
+
+
+def setup_cell_of(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
+    """The setup cell of a rewritten notebook, with where it goes: ``before_cell_id`` (the
+    id of the next cell, stable when the open document has more cells than the saved
+    file) and ``index`` (its position in the rewritten notebook)."""
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {})
+        if meta.get(SETUP_KEY, {}).get("setup"):
+            after = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
+            return {"index": index, "cell_type": cell.cell_type, "source": cell.source,
+                    "metadata": dict(meta),
+                    "before_cell_id": after.get("id") if after is not None else None}
+    return None
+
+
+@dataclass
+class DocumentResult:
+    """A completed (or empty) document migration: what the editor applies."""
+
+    result: MigrationResult
+    output: Path | None  #: the rewritten copy (None when there was nothing to migrate)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    setup_cell: dict[str, Any] | None = None
+
+    @property
+    def job_id(self) -> int | None:
+        return self.result.job_id
+
+
+class DocumentMigration:
+    """``migrate NB --to DEST -o <project>/.stork/outputs/<run>/NB`` for an open document.
+
+    ``content`` is the document's model (unsaved edits included); without it the saved
+    file is migrated. The output folder stays while its job may still be resumed, and is
+    removed when no job was created (a refusal, nothing to migrate)."""
+
+    def __init__(self, notebook: Path, to: str, *, content: nbformat.NotebookNode | None = None,
+                 partial: bool = False, layout: str | None = None, store: str | None = None,
+                 parallel: int | None = None):
+        self.notebook = Path(notebook).resolve()
+        self.to, self.content = to, content
+        self.partial, self.layout, self.store, self.parallel = partial, layout, store, parallel
+        self.root = find_project_root(self.notebook.parent)
+        self.run_dir = self.root.joinpath(*OUTPUTS, uuid.uuid4().hex)
+        self.output = self.run_dir / self.notebook.name
+
+    def run(self, progress: ProgressReporter | ProgressFactory | None = None) -> DocumentResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        cells_from = None
+        reporter = _JobWatch(as_reporter(progress))
+        try:
+            if self.content is not None:
+                cells_from = self.run_dir / SOURCE_NAME
+                write_notebook(self.content, cells_from)
+            result = migrate(self.notebook, self.to, output=self.output, partial=self.partial,
+                             layout=self.layout, store=self.store, progress=reporter,
+                             parallel=self.parallel, cells_from=cells_from,
+                             record_as=self.notebook)
+        except BaseException:
+            if reporter.job_id is None:  # no job to resume: nothing to keep
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
+        if result.job_id is None:  # nothing to migrate: migrate wrote a plain copy
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            return DocumentResult(result, None)
+        return DocumentResult(result, self.output, cell_edits(result.changes),
+                              setup_cell_of(result.notebook) if result.changes else None)
+
+
+class _JobWatch:
+    """Passes progress on to the door's reporter and learns the job id: a run that
+    created a job keeps its folder (a failed or paused job is resumed from it)."""
+
+    def __init__(self, inner: ProgressReporter):
+        self.inner = inner
+        self.job_id: int | None = None
+
+    def start(self, job_id, datasets) -> None:
+        self.job_id = job_id
+        self.inner.start(job_id, datasets)
+
+    def update(self, progress) -> None:
+        self.inner.update(progress)
+
+    def close(self, status) -> None:
+        self.inner.close(status)
