@@ -4,10 +4,14 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised through a real kernel
-    """``%load_ext stork_jupyter`` registers the ``%stork`` / ``%%stork`` magics."""
+    """``%load_ext stork_jupyter`` registers the ``%stork`` / ``%%stork`` magics and
+    opens the comm to the JupyterLab panel (when one listens)."""
+    from .frontend_comm import LINK
     from .magics import StorkMagics
 
     ipython.register_magics(StorkMagics)
+    if getattr(ipython, "kernel", None) is not None:
+        LINK.open()
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

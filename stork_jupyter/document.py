@@ -78,10 +78,11 @@ class DocumentMigration:
 
     def __init__(self, notebook: Path, to: str, *, content: nbformat.NotebookNode | None = None,
                  partial: bool = False, layout: str | None = None, store: str | None = None,
-                 parallel: int | None = None):
+                 parallel: int | None = None, allow_outside_root: bool = False):
         self.notebook = Path(notebook).resolve()
         self.to, self.content = to, content
         self.partial, self.layout, self.store, self.parallel = partial, layout, store, parallel
+        self.allow_outside_root = allow_outside_root
         self.root = find_project_root(self.notebook.parent)
         self.run_dir = self.root.joinpath(*OUTPUTS, uuid.uuid4().hex)
         self.output = self.run_dir / self.notebook.name
@@ -97,6 +98,7 @@ class DocumentMigration:
             result = migrate(self.notebook, self.to, output=self.output, partial=self.partial,
                              layout=self.layout, store=self.store, progress=reporter,
                              parallel=self.parallel, cells_from=cells_from,
+                             allow_outside_root=self.allow_outside_root,
                              record_as=self.notebook)
         except BaseException:
             if reporter.job_id is None:  # no job to resume: nothing to keep

@@ -60,11 +60,17 @@ class StorkMagics(Magics):
         _show(analysis_text(analysis), analysis_html(analysis))
 
     def _migrate(self, args: Namespace) -> None:
+        from .frontend_comm import LINK
         from .migrate import migrate
         from .report import migration_text
 
         notebook = self._notebook(args)
+        # With the JupyterLab panel listening, the open document takes the edits (unsaved,
+        # Ctrl+Z undoes them); otherwise the saved file is rewritten.
+        to_document = LINK.ready and not args.dry_run
         try:
+            if to_document:
+                return self._migrate_document(args, notebook, LINK)
             result = migrate(notebook, args.to, in_place=True, dry_run=args.dry_run,
                              partial=args.partial, allow_outside_root=args.allow_outside_root,
                              layout=args.layout, store=args.store,
@@ -79,6 +85,23 @@ class StorkMagics(Magics):
         if not args.dry_run and result.changes:
             text += (f"\n{notebook} was rewritten on disk: reload it (File > Reload Notebook "
                      "from Disk) before saving, or your open copy will overwrite it.")
+        _show(text)
+
+    def _migrate_document(self, args: Namespace, notebook: Path, link) -> None:
+        """Migrate the saved notebook, and send the cell edits to the panel, which applies
+        them to the open document (checking each cell still holds what was migrated)."""
+        from .document import DocumentMigration
+        from .report import migration_text
+
+        run = DocumentMigration(notebook, args.to, partial=args.partial, layout=args.layout,
+                                store=args.store, allow_outside_root=args.allow_outside_root)
+        done = run.run(progress=self._progress("migrate"))
+        text = migration_text(done.result)
+        if done.job_id is not None and done.edits:
+            link.send_edits(done.job_id, done.edits, done.setup_cell, done.output)
+            text += (f"\n{len(done.edits)} cell(s) rewritten in the open notebook (unsaved: "
+                     "save to keep them, Ctrl+Z in the notebook undoes them); "
+                     f"{notebook} on disk is unchanged.")
         _show(text)
 
     def _migrate_cell(self, args: Namespace, cell: str) -> None:

@@ -29,8 +29,9 @@ def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         km.shutdown_kernel(now=True)
 
 
-def run(kc, code: str) -> tuple[dict, list[dict]]:
-    """Execute ``code``; return the execute_reply content and the iopub outputs."""
+def run(kc, code: str, comms: list[dict] | None = None) -> tuple[dict, list[dict]]:
+    """Execute ``code``; return the execute_reply content and the iopub outputs (comm
+    messages the code sent go to ``comms``)."""
     msg_id = kc.execute(code)
     reply = kc.get_shell_msg(timeout=TIMEOUT)
     while reply["parent_header"].get("msg_id") != msg_id:
@@ -47,6 +48,8 @@ def run(kc, code: str) -> tuple[dict, list[dict]]:
             break
         if msg["msg_type"] in ("stream", "execute_result", "display_data", "error"):
             outputs.append(msg["content"])
+        if comms is not None and msg["msg_type"] in ("comm_open", "comm_msg", "comm_close"):
+            comms.append({"msg_type": msg["msg_type"], **msg["content"]})
     return reply["content"], outputs
 
 
@@ -108,3 +111,68 @@ def test_line_magic_rewrites_the_saved_notebook(kernel, tmp_path: Path):
     assert after.cells[0].metadata["stork"]["setup"] is True
     assert sources[2] == f"df = pd.read_csv('{tmp_path}/moved/nb/data/x.csv')"
     assert sources[3] == "%load_ext stork_jupyter\n%stork migrate --to out"  # left as is
+
+
+def send_comm(kc, comm_id: str, data: dict) -> None:
+    """What the JupyterLab panel sends on its comm (a frontend's comm_msg)."""
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data}))
+
+
+def test_line_magic_hands_the_edits_to_the_open_document(kernel, tmp_path: Path):
+    """With the panel listening on the comm, the saved file is left alone: the edits go
+    to the panel (which applies them to the open document, unsaved)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("a\n1\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import pandas as pd"),
+                nbformat.v4.new_code_cell("df = pd.read_csv('data/x.csv')  # x")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+
+    comms: list[dict] = []
+    run(kernel, "%load_ext stork_jupyter", comms)
+    [opened] = [c for c in comms if c["msg_type"] == "comm_open"]
+    assert opened["target_name"] == "stork_jupyter" and opened["data"]["type"] == "hello"
+    send_comm(kernel, opened["comm_id"], {"type": "ready", "path": "nb.ipynb"})
+
+    comms.clear()
+    reply, outputs = run(kernel, f"%stork migrate {path.name} --to {tmp_path / 'moved'}", comms)
+    assert reply["status"] == "ok", text_of(outputs)
+    assert "rewritten in the open notebook" in text_of(outputs)
+    assert path.read_bytes() == before  # nothing on disk changed
+    # (the progress widget's models talk on comms of their own)
+    [sent] = [c for c in comms
+              if c["msg_type"] == "comm_msg" and c["comm_id"] == opened["comm_id"]]
+    data = sent["data"]
+    assert data["type"] == "apply_edits" and data["path"] == "nb.ipynb"
+    assert data["edits"] == [{
+        "cell_id": nb.cells[1].id, "cell_index": 1,
+        "original_source": "df = pd.read_csv('data/x.csv')  # x",
+        "new_source": f"df = pd.read_csv('{tmp_path}/moved/nb/data/x.csv')  # x"}]
+    setup = data["setup_cell"]
+    assert setup["metadata"]["stork"]["setup"] is True
+    assert setup["before_cell_id"] == nb.cells[0].id and setup["index"] == 0
+    # the rewritten copy, the data and the job (naming the user's notebook) exist
+    output = Path(data["output"])
+    assert output.parent.parent == tmp_path / ".stork" / "outputs"
+    assert nbformat.read(output, as_version=4).cells[2].source == data["edits"][0]["new_source"]
+    assert (tmp_path / "moved" / "nb" / "data" / "x.csv").read_text() == "a\n1\n"
+    from stork_jupyter.store import Job, Record, open_store
+
+    with open_store(tmp_path) as store:
+        [job] = store.list(Job, limit=None)
+        assert (job.id, job.notebook, job.status) == (data["job_id"], "nb.ipynb", "completed")
+        assert [r.notebook for r in store.list(Record, limit=None)] == ["nb.ipynb"]
+
+    # the panel's answer reaches the kernel between cells
+    send_comm(kernel, opened["comm_id"], {"type": "applied", "job_id": job.id, "cells": 1})
+    _, outputs = run(kernel, "from stork_jupyter.frontend_comm import LINK; print(LINK.replies)")
+    assert f"'job_id': {job.id}" in text_of(outputs) and "'applied'" in text_of(outputs)
+
+
+def test_without_the_panel_the_comm_stays_unanswered(kernel, tmp_path: Path):
+    """No frontend answered the comm (as under nbclient): not ready, the file path."""
+    run(kernel, "%load_ext stork_jupyter")
+    _, outputs = run(kernel, "from stork_jupyter.frontend_comm import LINK; print(LINK.ready)")
+    assert text_of(outputs).strip() == "False"
