@@ -12,13 +12,18 @@ history. Ctrl+C (SIGINT) pauses a job cleanly.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from migrate_support import read_nb, small_project
 from resume_support import (
+    REPO,
     aws_env,
     created_uploads,
     get_job,
@@ -273,3 +278,40 @@ def recording_s3(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _no_stray_hook(monkeypatch):
     monkeypatch.delenv("STORK_TEST_KILL_AFTER_BYTES", raising=False)
+
+
+def test_open_document_migration_killed_midway_resumes_from_its_copy(tmp_path):
+    """A migration of an open document's unsaved content (the JupyterLab panel's) keeps
+    that content beside its output: a resume rewrites the same cells, and the user's
+    file is never written."""
+    data = _big(8 * MB, seed=3)
+    project = tmp_path / "project"
+    notebook = _project(project, data)
+    before = notebook.read_bytes()
+    dest = tmp_path / "dest"
+    unsaved = "blob = open('data/big.bin', 'rb').read()  # unsaved edit"
+    script = (
+        "import json, sys, nbformat\n"
+        "from pathlib import Path\n"
+        "from stork_jupyter.document import DocumentMigration\n"
+        "nb = nbformat.read('nb.ipynb', as_version=4)\n"
+        f"nb.cells[2].source = {unsaved!r}\n"
+        f"DocumentMigration(Path('nb.ipynb'), {str(dest)!r}, content=nb).run()\n")
+    env = {**os.environ, "STORK_TEST_KILL_AFTER_BYTES": str(3 * MB),
+           "PYTHONPATH": str(REPO)}
+    first = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    job = only_job(project)
+    assert job.notebook == "nb.ipynb"
+    source = Path(job.options["cells_from"])
+    assert source.name == "source.ipynb" and source.is_file()
+
+    resumed = run_stork("resume", str(job.id), cwd=project)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (dest / "nb" / "data" / "big.bin").read_bytes() == data
+    output = read_nb(Path(job.options["output"]))
+    assert output.cells[3].source == (
+        f"blob = open('{dest}/nb/data/big.bin', 'rb').read()  # unsaved edit")
+    assert notebook.read_bytes() == before
+    _assert_interrupted_then_completed(project, job.id)
