@@ -10,6 +10,7 @@ find them once it is saved.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from .transfer import ProgressFactory, ProgressReporter, as_reporter
 OUTPUTS = (".stork", "outputs")
 #: the copy of the open document's content a migration reads (resume reads it again)
 SOURCE_NAME = "source.ipynb"
+#: finished runs' folders older than this are removed when the next one starts
+KEEP_OUTPUTS_DAYS = 7
 
 
 def cell_edit(cell_id: str | None, cell_index: int | None, original: str, new: str
@@ -88,6 +91,7 @@ class DocumentMigration:
         self.output = self.run_dir / self.notebook.name
 
     def run(self, progress: ProgressReporter | ProgressFactory | None = None) -> DocumentResult:
+        prune_outputs(self.root, self.store)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         cells_from = None
         reporter = _JobWatch(as_reporter(progress))
@@ -109,6 +113,34 @@ class DocumentMigration:
             return DocumentResult(result, None)
         return DocumentResult(result, self.output, cell_edits(result.changes),
                               setup_cell_of(result.notebook) if result.changes else None)
+
+
+def prune_outputs(root: Path, store: str | None = None,
+                  keep_days: float = KEEP_OUTPUTS_DAYS) -> list[Path]:
+    """Remove the run folders older than ``keep_days`` whose job completed or was
+    cancelled, or that no job names (a refusal interrupted before cleaning up). A paused,
+    failed or interrupted job keeps its folder: resuming it reads the copy there.
+    Returns the folders removed."""
+    from .store import Job, open_store
+
+    outputs = root.joinpath(*OUTPUTS)
+    cutoff = time.time() - keep_days * 86400
+    old = [p for p in outputs.iterdir() if p.is_dir() and p.stat().st_mtime < cutoff] \
+        if outputs.is_dir() else []
+    if not old:
+        return []
+    status: dict[Path, str] = {}
+    with open_store(root, store) as metadata:
+        for job in metadata.list(Job, kind="migrate", limit=None):
+            output = (job.options or {}).get("output")
+            if isinstance(output, str):
+                status[Path(output).parent] = job.status
+    removed = []
+    for folder in old:
+        if status.get(folder, "completed") in ("completed", "cancelled"):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 class _JobWatch:
