@@ -7,11 +7,11 @@ import os
 import re
 import sys
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import NotebookError
+from .quiet import no_warnings
 
 
 def _import_nbformat():
@@ -75,8 +75,7 @@ def notebook_from_dict(data: object, name: str = "<notebook>") -> nbformat.Noteb
     if not isinstance(major, int) or major not in (3, 4):
         raise NotebookError(f"{name}: unsupported nbformat {major!r} (expected 4)")
     try:
-        with warnings.catch_warnings():  # e.g. MissingIDFieldWarning: not the user's problem
-            warnings.simplefilter("ignore")
+        with no_warnings():  # e.g. MissingIDFieldWarning: not the user's problem
             nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as e:  # nbformat raises several kinds for malformed structure
         raise NotebookError(f"{name}: malformed notebook ({_first_line(e)})") from None

@@ -27,13 +27,13 @@ import io
 import json
 import math
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import StorkError
+from .quiet import no_warnings
 
 
 class TabularError(StorkError):
@@ -498,8 +498,7 @@ def _footer_offset(path: Path, lines: int) -> int:
 def _quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` without pandas' parser warnings (DtypeWarning, "could not
     infer format"...): the load reproduces what they warn about."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with no_warnings():
         return fn(*args, **kwargs)
 
 

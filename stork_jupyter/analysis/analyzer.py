@@ -13,7 +13,6 @@ import ast
 import builtins
 import operator
 import os
-import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from ..notebook import MaskedCell, mask_ipython, read_notebook
+from ..quiet import no_warnings
 from . import catalog, paths
 from .access import Analysis, CellProblem, DataAccess
 from .values import (
@@ -107,8 +107,7 @@ class NotebookAnalyzer:
 
     def analyze_cell(self, index: int, cell_id: str | None, source: str) -> None:
         # parsing and evaluating the user's literals ("\d", "1if") must not warn about them
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with no_warnings():
             self._analyze_cell(index, cell_id, source)
 
     def _analyze_cell(self, index: int, cell_id: str | None, source: str) -> None:
@@ -829,8 +828,7 @@ class NotebookAnalyzer:
 def _syntax_error(code: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
     """CPython's wording is clearer ("Missing parentheses in call to 'print'")."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with no_warnings():
             compile(code, "<cell>", "exec", dont_inherit=True)
     except SyntaxError as e:
         return e.lineno or error.raw_line, e.msg
