@@ -5,13 +5,17 @@ With the panel loaded, ``%stork migrate`` hands its cell edits to the open docum
 the editor. The panel registers the comm target :data:`TARGET` on every notebook kernel;
 ``%load_ext stork_jupyter`` opens a comm to it and the panel answers ``ready`` with the
 notebook's path. A kernel handles that answer between cells, so the link is ready from
-the cell after the one that loaded the extension. Without an answer (classic Notebook,
-VS Code, nbclient, a terminal IPython) the magic rewrites the saved file as before.
+the cell after the one that loaded the extension. The kernel also registers the target
+:data:`TARGET` itself: a panel that connects later (the page was reloaded, the notebook
+reopened) opens a fresh comm with ``ready``, which replaces the old one. Without an
+answer (classic Notebook, VS Code, nbclient, a terminal IPython) the magic rewrites the
+saved file as before.
 
 Messages (``data`` of comm messages):
 
 - kernel -> panel, on open: ``{"type": "hello", "version": ...}``
 - panel -> kernel: ``{"type": "ready", "path": <notebook path relative to the server root>}``
+  (as a message on the kernel's comm, or as the data of a comm the panel opens)
 - kernel -> panel: ``{"type": "apply_edits", "job_id", "path", "edits", "setup_cell",
   "output"}`` (the shape of ``GET /stork/api/jobs/{id}``'s ``edits`` and ``setup_cell``)
 - panel -> kernel: ``{"type": "applied", "job_id", "cells"}`` or
@@ -44,13 +48,14 @@ class FrontendLink:
     def open(self) -> None:
         """Open (or reopen, after ``%reload_ext``) the comm to the panel."""
         try:
-            from comm import create_comm
+            from comm import create_comm, get_comm_manager
         except ImportError:  # IPython without ipykernel's comm support
             return
         self.close()
+        get_comm_manager().register_target(TARGET, self._on_open)
         comm = create_comm(target_name=TARGET, data={"type": "hello", "version": __version__})
         comm.on_msg(self._on_msg)
-        comm.on_close(self._on_close)
+        comm.on_close(lambda _msg, comm=comm: self._on_close_of(comm))
         self.comm = comm
 
     def close(self) -> None:
@@ -72,8 +77,20 @@ class FrontendLink:
         elif data.get("type") in ("applied", "error"):
             self.replies.append(data)
 
-    def _on_close(self, msg: dict[str, Any]) -> None:
-        self.comm, self.path = None, None
+    def _on_open(self, comm: Any, msg: dict[str, Any]) -> None:
+        """A panel connected after the extension loaded: its comm is the link now."""
+        previous = self.comm
+        self.comm, self.path = comm, None
+        comm.on_msg(self._on_msg)
+        comm.on_close(lambda _msg, comm=comm: self._on_close_of(comm))
+        self._on_msg(msg)
+        if previous is not None and previous is not comm:
+            with contextlib.suppress(Exception):
+                previous.close()
+
+    def _on_close_of(self, comm: Any) -> None:
+        if self.comm is comm:  # an older comm closing does not drop the newer link
+            self.comm, self.path = None, None
 
 
 #: the kernel's one link (a kernel runs one notebook)

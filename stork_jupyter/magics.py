@@ -99,9 +99,10 @@ class StorkMagics(Magics):
         text = migration_text(done.result)
         if done.job_id is not None and done.edits:
             link.send_edits(done.job_id, done.edits, done.setup_cell, done.output)
-            text += (f"\n{len(done.edits)} cell(s) rewritten in the open notebook (unsaved: "
-                     "save to keep them, Ctrl+Z in the notebook undoes them); "
-                     f"{notebook} on disk is unchanged.")
+            text += (f"\nSent {len(done.edits)} cell edit(s) to the notebook open in "
+                     "JupyterLab: its cells change there, unsaved (save to keep them; Ctrl+Z "
+                     f"undoes them). {notebook.name} on disk is unchanged; the rewritten "
+                     f"copy is {done.output}.")
         _show(text)
 
     def _migrate_cell(self, args: Namespace, cell: str) -> None:

@@ -139,7 +139,7 @@ def test_line_magic_hands_the_edits_to_the_open_document(kernel, tmp_path: Path)
     comms.clear()
     reply, outputs = run(kernel, f"%stork migrate {path.name} --to {tmp_path / 'moved'}", comms)
     assert reply["status"] == "ok", text_of(outputs)
-    assert "rewritten in the open notebook" in text_of(outputs)
+    assert "edit(s) to the notebook open in JupyterLab" in text_of(outputs)
     assert path.read_bytes() == before  # nothing on disk changed
     # (the progress widget's models talk on comms of their own)
     [sent] = [c for c in comms
@@ -176,3 +176,22 @@ def test_without_the_panel_the_comm_stays_unanswered(kernel, tmp_path: Path):
     run(kernel, "%load_ext stork_jupyter")
     _, outputs = run(kernel, "from stork_jupyter.frontend_comm import LINK; print(LINK.ready)")
     assert text_of(outputs).strip() == "False"
+
+
+def test_a_panel_connecting_later_opens_a_fresh_link(kernel, tmp_path: Path):
+    """The page was reloaded after ``%load_ext``: the new panel opens a comm of its own,
+    which becomes the link the magic sends its edits on."""
+    comms: list[dict] = []
+    run(kernel, "%load_ext stork_jupyter", comms)
+    [hello] = [c for c in comms if c["msg_type"] == "comm_open"]  # nobody answered it
+    kernel.shell_channel.send(kernel.session.msg("comm_open", {
+        "comm_id": "fresh-comm", "target_name": "stork_jupyter",
+        "data": {"type": "ready", "path": "nb.ipynb"}}))
+    _, outputs = run(kernel, "from stork_jupyter.frontend_comm import LINK\n"
+                             "print(LINK.ready, LINK.comm.comm_id, LINK.path)")
+    assert text_of(outputs).split() == ["True", "fresh-comm", "nb.ipynb"]
+    # the old comm closing (the old page's) leaves the new link alone
+    kernel.shell_channel.send(kernel.session.msg("comm_close", {
+        "comm_id": hello["comm_id"], "data": {}}))
+    _, outputs = run(kernel, "print(LINK.ready, LINK.comm.comm_id)")
+    assert text_of(outputs).split() == ["True", "fresh-comm"]
