@@ -100,9 +100,11 @@ class StorkMagics(Magics):
         if done.job_id is not None and done.edits:
             link.send_edits(done.job_id, done.edits, done.setup_cell, done.output)
             text += (f"\nSent {len(done.edits)} cell edit(s) to the notebook open in "
-                     "JupyterLab: its cells change there, unsaved (save to keep them; Ctrl+Z "
-                     f"undoes them). {notebook.name} on disk is unchanged; the rewritten "
-                     f"copy is {done.output}.")
+                     "JupyterLab: the Stork panel rewrites those cells there, unsaved (save "
+                     "to keep them; Esc then Ctrl+Z undoes them), or, if one of them changed "
+                     "since the notebook was saved, applies nothing and says which. "
+                     f"{notebook.name} on disk is unchanged; the rewritten copy is "
+                     f"{done.output}.")
         _show(text)
 
     def _migrate_cell(self, args: Namespace, cell: str) -> None:

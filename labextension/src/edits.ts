@@ -12,11 +12,11 @@
  * origin is the YNotebook (the cells' own `transact` calls nest into it), so the notebook
  * undo manager records the source replacements AND the inserted setup cell as a single
  * stack item. A user presses Escape (command mode), then `z` once, to undo everything;
- * Shift+Z redoes it.
+ * Shift+Z redoes it. Ctrl+Z / Ctrl+Shift+Z in command mode do the same (undo.ts).
  */
 import type { INotebookModel } from '@jupyterlab/notebook';
-import type { ISharedCell } from '@jupyter/ydoc';
 import type { ICellEdit, ISetupCell } from './api';
+import { asRewrite } from './undo';
 
 /** The document no longer matches what the migration read: nothing was applied. */
 export class EditConflictError extends Error {}
@@ -28,6 +28,9 @@ export interface IApplyResult {
   setupInserted: boolean;
 }
 
+/** A cell of the shared (Yjs) notebook model. */
+type ISharedCell = INotebookModel['sharedModel']['cells'][number];
+
 const STORK_KEY = 'stork';
 
 function isSetupCell(cell: ISharedCell): boolean {
@@ -38,7 +41,7 @@ function isSetupCell(cell: ISharedCell): boolean {
 function describe(edit: ICellEdit): string {
   const where =
     edit.cell_index !== null && edit.cell_index !== undefined
-      ? `cell ${edit.cell_index + 1}`
+      ? `cell ${edit.cell_index}`
       : 'a cell';
   return edit.cell_id ? `${where} (id ${edit.cell_id})` : where;
 }
@@ -94,7 +97,7 @@ export function applyMigrationEdits(
   }
   let setupInserted = false;
   // One transaction with the notebook as origin: one undo step (see the module comment).
-  shared.transact(() => {
+  asRewrite(shared, () => shared.transact(() => {
     for (const [cell, edit] of targets) {
       cell.setSource(edit.new_source);
     }
@@ -121,7 +124,7 @@ export function applyMigrationEdits(
       metadata: setup.metadata
     });
     setupInserted = true;
-  });
+  }));
   model.dirty = true;
   return { cells: targets.length, setupInserted };
 }

@@ -1,0 +1,257 @@
+/**
+ * The detail of one dataset, job or record, with a Back button. A job that runs is
+ * polled every second while this view is visible (Pause/Resume/Cancel as its status
+ * allows).
+ */
+import { Notification } from '@jupyterlab/apputils';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+import type { IDatasetDetail, IJobDetail, IRecord, ListKind } from './api';
+import type { StorkContext } from './context';
+import { renderDiff } from './diff';
+import { button, formatBytes, formatTime, h, plural, progressBar } from './dom';
+import { Poller } from './poll';
+
+const ACTIVE = new Set(['pending', 'running']);
+
+function table(rows: [string, Node | string][]): HTMLElement {
+  return h(
+    'table',
+    { class: 'jp-Stork-props' },
+    h(
+      'tbody',
+      {},
+      rows.map(([key, value]) => h('tr', {}, h('th', {}, key), h('td', {}, value)))
+    )
+  );
+}
+
+function mono(text: string): HTMLElement {
+  return h('code', { class: 'jp-Stork-mono', title: text }, text);
+}
+
+export function renderDataset(d: IDatasetDetail): HTMLElement {
+  const schema = d.schema ?? [];
+  return h(
+    'div',
+    { class: 'jp-Stork-detailBody' },
+    h('h3', { class: 'jp-Stork-detailTitle' }, d.source_path),
+    table([
+      ['Format', d.format ?? '–'],
+      ['Size', formatBytes(d.size)],
+      ['Rows', d.row_count != null ? String(d.row_count) : '–'],
+      ['SHA-256', d.sha256 ? mono(d.sha256) : '–'],
+      ['Version', String(d.version)],
+      ['Updated', formatTime(d.updated_at ?? d.created_at) || '–']
+    ]),
+    h('h4', {}, `Schema (${schema.length})`),
+    schema.length
+      ? h(
+          'table',
+          { class: 'jp-Stork-grid' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'name'), h('th', {}, 'type'))),
+          h(
+            'tbody',
+            {},
+            schema.map(f =>
+              h('tr', {}, h('td', {}, String(f.name ?? '')), h('td', {}, String(f.type ?? '')))
+            )
+          )
+        )
+      : h('p', { class: 'jp-Stork-muted' }, 'No schema recorded (file destinations keep none).'),
+    h('h4', {}, `Locations (${d.locations.length})`),
+    h(
+      'ul',
+      { class: 'jp-Stork-plain' },
+      d.locations.map(l =>
+        h(
+          'li',
+          {},
+          mono(l.url),
+          l.job_id != null ? h('span', { class: 'jp-Stork-muted' }, ` job #${l.job_id}`) : null
+        )
+      )
+    )
+  );
+}
+
+export function renderRecord(r: IRecord): HTMLElement {
+  return h(
+    'div',
+    { class: 'jp-Stork-detailBody' },
+    h('h3', { class: 'jp-Stork-detailTitle' }, `Record #${r.id}`),
+    table([
+      ['Notebook', r.path ?? r.notebook],
+      ['Cell', `${r.cell_index ?? '–'}${r.cell_id ? ` (${r.cell_id})` : ''}`],
+      ['Line', r.line != null ? String(r.line) : '–'],
+      ['API', r.api ?? '–'],
+      ['Status', r.status],
+      ['Job', r.job_id != null ? `#${r.job_id}` : '–']
+    ]),
+    h('h4', {}, 'Original → rewritten'),
+    renderDiff(r.original_source, r.new_source)
+  );
+}
+
+export function renderJob(
+  j: IJobDetail,
+  act: (action: 'pause' | 'resume' | 'cancel') => void
+): HTMLElement {
+  const state = j.state || j.status;
+  const canPause = j.status === 'running' && state !== 'interrupted';
+  const canResume =
+    j.kind !== 'analyze' &&
+    (j.status === 'paused' || j.status === 'failed' || state === 'interrupted');
+  const canCancel = !['completed', 'cancelled'].includes(j.status) && j.kind !== 'analyze';
+  const actions = h('div', { class: 'jp-Stork-actions' });
+  const pause = button('Pause', 'Pause this job (its transfers stop within a second)', () =>
+    act('pause')
+  );
+  const resume = button('Resume', 'Continue this job in the background', () =>
+    act('resume')
+  );
+  const cancel = button(
+    'Cancel',
+    'Cancel this job and remove what it left at the destination',
+    () => act('cancel'),
+    'jp-Stork-danger'
+  );
+  pause.disabled = !canPause;
+  resume.disabled = !canResume;
+  cancel.disabled = !canCancel;
+  actions.append(pause, resume, cancel);
+  const t = j.totals;
+  return h(
+    'div',
+    { class: 'jp-Stork-detailBody' },
+    h(
+      'h3',
+      { class: 'jp-Stork-detailTitle' },
+      `Job #${j.id} ${j.kind}`,
+      h('span', { class: `jp-Stork-badge jp-mod-${state}` }, state)
+    ),
+    table([
+      ['Notebook', j.path ?? j.notebook ?? '–'],
+      ['Destination', j.destination ? mono(j.destination) : '–'],
+      ['Started', formatTime(j.started_at ?? j.created_at) || '–'],
+      ['Finished', formatTime(j.finished_at) || '–'],
+      ['Transfers', `${t.transfers_done} of ${t.transfers} done`],
+      ['Bytes', `${formatBytes(t.bytes_done)} of ${formatBytes(t.bytes_total)}`]
+    ]),
+    progressBar(j.progress),
+    j.error ? h('div', { class: 'jp-Stork-error', role: 'alert' }, j.error) : null,
+    j.kind === 'analyze' ? null : actions,
+    h('h4', {}, `Transfers (${j.transfers.length})`),
+    h(
+      'ul',
+      { class: 'jp-Stork-transfers' },
+      j.transfers.map(tr =>
+        h(
+          'li',
+          { class: 'jp-Stork-transfer' },
+          h(
+            'div',
+            { class: 'jp-Stork-rowHead' },
+            h('span', { class: 'jp-Stork-rowTitle', title: tr.source }, tr.source),
+            h('span', { class: `jp-Stork-badge jp-mod-${tr.status}` }, tr.status)
+          ),
+          h('div', { class: 'jp-Stork-rowMeta', title: tr.target }, `→ ${tr.target}`),
+          progressBar(
+            tr.bytes_total ? tr.bytes_done / tr.bytes_total : tr.status === 'completed' ? 1 : 0,
+            `${formatBytes(tr.bytes_done)} / ${formatBytes(tr.bytes_total)}`
+          ),
+          tr.error ? h('div', { class: 'jp-Stork-error' }, tr.error) : null
+        )
+      )
+    ),
+    j.edits.length
+      ? h('p', { class: 'jp-Stork-muted' }, `${plural(j.edits.length, 'cell')} rewritten.`)
+      : null
+  );
+}
+
+export class DetailView extends Widget {
+  /** The user pressed Back. */
+  readonly closed = new Signal<DetailView, void>(this);
+  private kind: ListKind | null = null;
+  private itemId = 0;
+  private readonly body: HTMLElement;
+  private readonly poller = new Poller(() => this.load(), 1000, 7200);
+
+  constructor(private readonly ctx: StorkContext) {
+    super();
+    this.addClass('jp-Stork-detail');
+    this.body = h('div', {});
+    this.node.append(
+      h(
+        'div',
+        { class: 'jp-Stork-detailBar' },
+        button('‹ Back', 'Back to the list', () => this.closed.emit())
+      ),
+      this.body
+    );
+  }
+
+  async open(kind: ListKind, id: number): Promise<void> {
+    this.poller.stop();
+    this.kind = kind;
+    this.itemId = id;
+    this.body.replaceChildren(h('p', { class: 'jp-Stork-muted' }, 'Loading…'));
+    if (await this.load()) {
+      this.poller.start();
+    }
+  }
+
+  /** Re-read a running job while visible; tell whether to poll again. */
+  private async load(): Promise<boolean> {
+    const { kind, itemId } = this;
+    const project = this.ctx.project();
+    try {
+      if (kind === 'datasets') {
+        this.body.replaceChildren(renderDataset(await this.ctx.api.dataset(itemId, project)));
+      } else if (kind === 'records') {
+        this.body.replaceChildren(renderRecord(await this.ctx.api.record(itemId, project)));
+      } else if (kind === 'jobs') {
+        const job = await this.ctx.api.job(itemId, project);
+        if (kind !== this.kind || itemId !== this.itemId) {
+          return false;
+        }
+        this.body.replaceChildren(renderJob(job, a => void this.act(a)));
+        return ACTIVE.has(job.status) && job.state !== 'interrupted' && this.isVisible;
+      }
+    } catch (error) {
+      this.body.replaceChildren(
+        h('div', { class: 'jp-Stork-error', role: 'alert' }, (error as Error).message)
+      );
+    }
+    return false;
+  }
+
+  private async act(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
+    try {
+      await this.ctx.api.jobAction(this.itemId, action, this.ctx.project());
+      Notification.info(`Stork: job #${this.itemId} ${action} requested.`, {
+        autoClose: 3000
+      });
+    } catch (error) {
+      Notification.error(`Stork: ${(error as Error).message}`);
+    }
+    this.ctx.storeChanged.emit();
+    void this.open('jobs', this.itemId);
+  }
+
+  protected onAfterShow(): void {
+    if (this.kind === 'jobs' && this.itemId) {
+      void this.open('jobs', this.itemId);
+    }
+  }
+
+  protected onAfterHide(): void {
+    this.poller.stop();
+  }
+
+  dispose(): void {
+    this.poller.stop();
+    super.dispose();
+  }
+}

@@ -1,0 +1,88 @@
+/** Small DOM helpers shared by the panel's views (plain DOM keeps the bundle small). */
+
+type Attrs = Record<string, string | number | boolean | undefined>;
+type Child = Node | string | null | undefined | false;
+
+/** An element with attributes (`class`, `title`, ...; `false`/undefined are skipped). */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) {
+      continue;
+    }
+    el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) {
+      continue;
+    }
+    el.append(child);
+  }
+  return el;
+}
+
+/** A keyboard-reachable button with a tooltip. */
+export function button(
+  label: string,
+  title: string,
+  onClick: () => void,
+  extraClass = ''
+): HTMLButtonElement {
+  const el = h('button', {
+    type: 'button',
+    class: `jp-Stork-button jp-mod-styled ${extraClass}`.trim(),
+    title
+  }, label);
+  el.addEventListener('click', onClick);
+  return el;
+}
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) {
+    return '–';
+  }
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) {
+    return '';
+  }
+  const date = new Date(iso);
+  return isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** A progress bar (0..1) with its percentage as text, readable in both themes. */
+export function progressBar(fraction: number, label?: string): HTMLElement {
+  const pct = Math.max(0, Math.min(1, fraction || 0)) * 100;
+  const fill = h('div', { class: 'jp-Stork-progressFill' });
+  fill.style.width = `${pct.toFixed(1)}%`;
+  return h(
+    'div',
+    {
+      class: 'jp-Stork-progress',
+      role: 'progressbar',
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-valuenow': Math.round(pct)
+    },
+    fill,
+    h('span', { class: 'jp-Stork-progressText' }, label ?? `${Math.round(pct)}%`)
+  );
+}
+
+/** `1 cell`, `7 cells`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

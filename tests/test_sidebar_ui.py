@@ -1,0 +1,541 @@
+"""The Stork sidebar (labextension/) in a real JupyterLab and a real browser.
+
+Scenarios: Analyze lists the sales example's accesses and a click activates the cell;
+Migrate… to a folder previews the diff, moves the data and rewrites the OPEN document
+(dirty, file on disk untouched), one undo (Esc, Z) restores it, redo and save write it;
+the Jobs tab shows the job; the same to S3 (moto); and ``%stork migrate`` in the kernel
+rewriting the open document through the comm.
+
+JupyterLab runs from this virtualenv (``lab_support.start_lab``), Playwright drives
+Debian's chromium; every wait is bounded. Screenshots go to
+``test-artifacts/sidebar-*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from lab_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO, UI_TIMEOUT_MS, Lab, start_lab
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason=f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh"),
+]
+
+NOTEBOOK = "project/sales_analysis.ipynb"
+#: ``stork analyze sales_analysis.ipynb --json``: (cell_index, line, api, mode, path)
+EXPECTED_ACCESSES = [
+    (3, 1, "pandas.read_csv", "read", "data/sales.csv"),
+    (4, 1, "open", "read", "data/regions.json"),
+    (5, 1, "pandas.read_csv", "read", "data/products.csv"),
+    (9, 2, "pandas.read_csv", "read", "data/sales.csv"),
+    (10, 2, "pandas.read_csv", "read", "data/returns.csv"),
+    (12, 8, "pandas.DataFrame.to_parquet", "write", "out/summary.parquet"),
+    (13, 2, "pandas.read_parquet", "read", "out/summary.parquet"),
+]
+#: the example's input files a migration moves
+MOVED_FILES = ("sales.csv", "regions.json", "products.csv", "returns.csv")
+#: the open document's cells as the editors show them: each code (or unrendered
+#: markdown) cell's lines, None for a rendered markdown cell (it has no editor shown)
+CELLS_JS = """() => Array.from(
+    document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')
+  ).map(cell => {
+    if (cell.classList.contains('jp-MarkdownCell') &&
+        cell.classList.contains('jp-mod-rendered')) {
+      return null;
+    }
+    const lines = cell.querySelectorAll('.jp-Cell-inputArea .cm-content .cm-line');
+    return Array.from(lines).map(line => line.textContent).join('\\n');
+  })"""
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def _project(root: Path, destinations: dict[str, str]) -> Path:
+    """The sales example with its data made and a stork.toml naming ``destinations``."""
+    project = root / "project"
+    project.mkdir()
+    for name in ("sales_analysis.ipynb", "make_data.py"):
+        shutil.copy2(REPO / "notebooks" / name, project / name)
+    subprocess.run([sys.executable, str(project / "make_data.py")], cwd=project, check=True,
+                   capture_output=True, timeout=120)
+    toml = "".join(f'[destinations.{name}]\nurl = "{url}"\n\n'
+                   for name, url in destinations.items())
+    (project / "stork.toml").write_text(toml)
+    return project
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with start_lab(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def s3_lab(s3_endpoint: Any, tmp_path: Path) -> Iterator[tuple[Lab, Any]]:
+    """JupyterLab started after ``s3_endpoint`` set the AWS_* variables it inherits."""
+    with start_lab(tmp_path) as running:
+        yield running, s3_endpoint
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+            expect.set_options(timeout=None)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"sidebar-{name}.png"))
+
+
+def _api(lab: Lab, endpoint: str, **query: str) -> Any:
+    url = f"{lab.base}/stork/api/{endpoint}?{urllib.parse.urlencode(query)}"
+    request = urllib.request.Request(url, headers={"Authorization": f"token {lab.token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def _api_post(lab: Lab, endpoint: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        f"{lab.base}/stork/api/{endpoint}", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def _open_notebook(page: Any, lab: Lab) -> Any:
+    """Open the example and the Stork panel; return the panel's locator."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab.base}/lab/tree/{NOTEBOOK}?reset&token={lab.token}")
+    page.wait_for_selector("#jp-main-dock-panel")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
+    expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first).to_be_visible()
+    page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="stork-panel"]').click()
+    panel = page.locator("#stork-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".jp-Stork-hint")).to_have_text(NOTEBOOK)
+    expect(panel.get_by_role("button", name="Analyze")).to_be_enabled()
+    return panel
+
+
+def _cells(page: Any) -> list[str | None]:
+    """The open document's cell sources as the editors show them (None: rendered markdown)."""
+    return page.evaluate(CELLS_JS)
+
+
+def _sources(nb: Any) -> list[str]:
+    return [c.source for c in nb.cells]
+
+
+def _migrate(page: Any, panel: Any, destination: str) -> Any:
+    """Migrate… to ``destination``, preview, run; return the dialog once done."""
+    from playwright.sync_api import expect
+
+    panel.get_by_role("button", name="Migrate…").click()
+    dialog = page.locator(".jp-Stork-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator(".jp-Stork-destSelect").select_option(destination)
+    expect(dialog.locator(".jp-Stork-destInput")).to_have_value(destination)
+    dialog.get_by_role("button", name="Preview").click()
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("cells would change")
+    return dialog
+
+
+def _run_migration(page: Any, dialog: Any) -> None:
+    from playwright.sync_api import expect
+
+    dialog.get_by_role("button", name="Migrate", exact=True).click()
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("cells rewritten",
+                                                                      timeout=120_000)
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_have_count(0)
+
+
+def _job_edits(lab: Lab) -> dict[str, Any]:
+    jobs = _api(lab, "jobs", path=NOTEBOOK, kind="migrate", status="completed")
+    assert jobs["total"] >= 1, jobs
+    return _api(lab, f"jobs/{jobs['items'][0]['id']}", path=NOTEBOOK)
+
+
+def _expected_after(before: list[str], job: dict[str, Any]) -> list[str]:
+    """The sources the document should show: the edits applied, the setup cell inserted."""
+    after = list(before)
+    for edit in job["edits"]:
+        assert after[edit["cell_index"]] == edit["original_source"]
+        after[edit["cell_index"]] = edit["new_source"]
+    setup = job["setup_cell"]
+    assert setup is not None
+    after.insert(setup["index"], setup["source"])
+    return after
+
+
+def _code_only(sources: list[str], editors: list[str | None]) -> list[str | None]:
+    """``sources`` with the markdown cells (rendered, no editor) as None, like the DOM."""
+    assert len(editors) == len(sources), (editors, sources)
+    return [None if shown is None else src for src, shown in zip(sources, editors, strict=True)]
+
+
+def _save_first(page: Any, nb_path: Path) -> bytes:
+    """Save the document as opened (the kernel filled in ``language_info``, which made
+    it dirty), so that "dirty" below means the rewrite; the bytes saved."""
+    from playwright.sync_api import expect
+
+    _focus_command_mode(page)
+    page.keyboard.press("Control+s")
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
+    return nb_path.read_bytes()
+
+
+def _focus_command_mode(page: Any) -> None:
+    """Select a cell in command mode (a click on its prompt), as a user would."""
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputPrompt").first.click()
+    page.keyboard.press("Escape")
+
+
+def _run_magic_cells(page: Any) -> None:
+    """Two new cells at the end: load the extension, then ``%stork migrate --to lake``."""
+    from playwright.sync_api import expect
+
+    last = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").last
+    last.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")  # edit mode in the new cell
+    page.keyboard.type("%load_ext stork_jupyter")
+    page.keyboard.press("Shift+Enter")
+    # the kernel reads the panel's "ready" between cells: let the first one finish
+    loaded = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell",
+                          has_text="%load_ext stork_jupyter")
+    expect(loaded.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"))
+    page.keyboard.type("%stork migrate --to lake")
+    page.keyboard.press("Shift+Enter")
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def test_analyze_lists_accesses_and_activates_the_cell(lab: Lab, browser_page: Any):
+    from playwright.sync_api import expect
+
+    _project(lab.root, {"lake": str(lab.root / "lake")})
+    page = browser_page
+    # no notebook open: the actions are disabled, with a hint
+    page.goto(f"{lab.base}/lab?reset&token={lab.token}")
+    page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="stork-panel"]').click()
+    panel = page.locator("#stork-panel")
+    expect(panel.locator(".jp-Stork-hint")).to_have_text("Open a notebook to analyze or migrate it.")
+    expect(panel.get_by_role("button", name="Analyze")).to_be_disabled()
+    expect(panel.get_by_role("button", name="Migrate…")).to_be_disabled()
+    panel = _open_notebook(page, lab)
+
+    panel.get_by_role("button", name="Analyze").click()
+    rows = panel.locator(".jp-Stork-analysis .jp-Stork-access")
+    expect(rows).to_have_count(len(EXPECTED_ACCESSES))
+    expect(panel.locator(".jp-Stork-analysis .jp-Stork-sectionTitle")).to_have_text(
+        "Analysis: 7 accesses")
+    shown = []
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        shown.append((int(row.get_attribute("data-cell-index")),
+                      int(row.locator(".jp-Stork-where").inner_text().split(":")[1]),
+                      row.locator(".jp-Stork-api").inner_text(),
+                      row.locator(".jp-Stork-badge").inner_text(),
+                      row.locator(".jp-Stork-path").inner_text()))
+        expect(row).not_to_have_class("jp-mod-unresolved")
+    assert shown == EXPECTED_ACCESSES
+    # the analysis was recorded: its datasets are listed
+    expect(panel.locator(".jp-Stork-listView:visible .jp-Stork-row").first).to_be_visible()
+    expect(panel.locator(".jp-Stork-listView:visible .jp-Stork-pageInfo")).to_have_text(
+        "1–4 of 4")
+    _shot(page, "analysis")
+
+    rows.nth(4).click()  # cell 10, pd.read_csv("data/returns.csv")
+    active = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active")
+    expect(active).to_have_count(1)
+    expect(active.locator(".cm-content")).to_contain_text("returns.csv")
+    index = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'))
+        .findIndex(c => c.classList.contains('jp-mod-active'))""")
+    assert index == 10
+    # the notebook has the focus, in command mode
+    expect(page.locator(".jp-Notebook.jp-mod-commandMode")).to_have_count(1)
+
+    # the datasets list: filter and detail
+    search = panel.locator(".jp-Stork-listView:visible .jp-Stork-search")
+    search.fill("returns")
+    expect(panel.locator(".jp-Stork-listView:visible .jp-Stork-pageInfo")).to_have_text(
+        "1–1 of 1")
+    search.fill("")
+    expect(panel.locator(".jp-Stork-listView:visible .jp-Stork-pageInfo")).to_have_text(
+        "1–4 of 4")
+    _shot(page, "datasets")
+    panel.locator(".jp-Stork-listView:visible .jp-Stork-row",
+                  has_text="data/sales.csv").click()
+    detail = panel.locator(".jp-Stork-detail")
+    expect(detail.locator(".jp-Stork-detailTitle")).to_have_text("data/sales.csv")
+    expect(detail).to_contain_text("SHA-256")
+
+    # paging: 26 more analyses make 27 analyze jobs, two pages of 25
+    for _ in range(26):
+        _api_post(lab, "analyze", {"path": NOTEBOOK})
+    panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
+    jobs = panel.locator(".jp-Stork-listView:visible")
+    expect(jobs.locator(".jp-Stork-pageInfo")).to_have_text("1–25 of 27")
+    expect(jobs.locator(".jp-Stork-row")).to_have_count(25)
+    expect(jobs.get_by_role("button", name="‹ Prev")).to_be_disabled()
+    jobs.get_by_role("button", name="Next ›").click()
+    expect(jobs.locator(".jp-Stork-pageInfo")).to_have_text("26–27 of 27")
+    expect(jobs.locator(".jp-Stork-row")).to_have_count(2)
+    expect(jobs.get_by_role("button", name="Next ›")).to_be_disabled()
+    jobs.locator(".jp-Stork-status").select_option("failed")
+    expect(jobs.locator(".jp-Stork-empty")).to_have_text("No jobs match the filter.")
+    expect(jobs.locator(".jp-Stork-pageInfo")).to_have_text("0–0 of 0")
+    jobs.locator(".jp-Stork-status").select_option("completed")
+    expect(jobs.locator(".jp-Stork-pageInfo")).to_have_text("1–25 of 27")
+
+
+def test_migrate_to_a_folder_rewrites_the_open_document(lab: Lab, browser_page: Any):
+    from playwright.sync_api import expect
+
+    lake = lab.root / "lake"
+    project = _project(lab.root, {"lake": str(lake)})
+    nb_path = project / "sales_analysis.ipynb"
+    before = _sources(nbformat.read(nb_path, as_version=4))
+    page = browser_page
+    panel = _open_notebook(page, lab)
+    saved = _save_first(page, nb_path)
+
+    dialog = _migrate(page, panel, "lake")
+    preview = dialog.locator(".jp-Stork-preview")
+    cell3 = preview.locator(".jp-Stork-change[data-cell-index='3']")
+    expect(cell3.locator("h4")).to_have_text("Cell 3 (sales-03)")
+    expect(cell3.locator(".jp-Stork-diffLine.jp-mod-del").first).to_contain_text("sales.csv")
+    expect(cell3.locator(".jp-Stork-diffLine.jp-mod-add").first).to_contain_text(str(lake))
+    expect(preview.locator(".jp-Stork-change.jp-mod-setup")).to_have_count(1)
+    _shot(page, "migrate-preview")
+    _run_migration(page, dialog)
+
+    job = _job_edits(lab)
+    after = _expected_after(before, job)
+    editors = _cells(page)
+    assert len(editors) == len(before) + 1
+    assert editors == _code_only(after, editors)
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(1)
+    assert nb_path.read_bytes() == saved  # nothing on disk changed
+    for name in MOVED_FILES:
+        assert any(p.name == name for p in lake.rglob("*")), f"{name} not in {lake}"
+    _shot(page, "migrated")
+
+    # one undo (command mode) restores every cell and removes the setup cell
+    _focus_command_mode(page)
+    page.keyboard.press("z")
+    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(before)}", timeout=10_000)
+    editors = _cells(page)
+    assert editors == _code_only(before, editors)
+    # redo, then save: the file now holds the rewrite and the setup cell
+    page.keyboard.press("Shift+Z")
+    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(after)}", timeout=10_000)
+    editors = _cells(page)
+    assert editors == _code_only(after, editors)
+    page.keyboard.press("Control+s")
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
+    written = nbformat.read(nb_path, as_version=4)
+    assert _sources(written) == after
+    setup = written.cells[job["setup_cell"]["index"]]
+    assert setup.metadata["stork"]["setup"]
+
+    # the Jobs tab lists the completed job; its detail lists the transfers
+    panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
+    row = panel.locator(".jp-Stork-listView:visible .jp-Stork-row", has_text="migrate")
+    expect(row.first).to_contain_text("completed")
+    row.first.click()
+    detail = panel.locator(".jp-Stork-detail")
+    expect(detail.locator(".jp-Stork-detailTitle .jp-Stork-badge")).to_have_text("completed")
+    transfers = detail.locator(".jp-Stork-transfer")
+    expect(transfers.first).to_be_visible()
+    assert transfers.count() == len(job["transfers"]) >= len(MOVED_FILES)
+    expect(detail.get_by_role("button", name="Pause")).to_be_disabled()
+    expect(detail.get_by_role("button", name="Cancel")).to_be_disabled()
+    _shot(page, "job")
+
+
+def test_migrate_to_s3_rewrites_the_open_document(s3_lab: tuple[Lab, Any], browser_page: Any):
+    from playwright.sync_api import expect
+
+    lab, s3 = s3_lab
+    project = _project(lab.root, {"lake": str(lab.root / "lake"),
+                                  "bucket": f"s3://{s3.bucket}/nb"})
+    nb_path = project / "sales_analysis.ipynb"
+    before = _sources(nbformat.read(nb_path, as_version=4))
+    page = browser_page
+    panel = _open_notebook(page, lab)
+    saved = _save_first(page, nb_path)
+    # an unsaved edit in a cell that reads data: the open document is what migrates
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(10) \
+        .locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# unsaved note")
+    page.keyboard.press("Escape")
+    before[10] += "\n# unsaved note"
+    assert _cells(page)[10] == before[10]
+
+    dialog = _migrate(page, panel, "bucket")
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text(f"s3://{s3.bucket}/nb")
+    _run_migration(page, dialog)
+
+    job = _job_edits(lab)
+    after = _expected_after(before, job)
+    editors = _cells(page)
+    assert editors == _code_only(after, editors)
+    assert any("s3://" in (src or "") for src in editors)
+    assert "s3://" in editors[11] and editors[11].endswith("\n# unsaved note")
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(1)
+    assert nb_path.read_bytes() == saved
+    listed = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix="nb/")
+    keys = [o["Key"] for o in listed.get("Contents", [])]
+    for name in MOVED_FILES:
+        assert any(k.endswith("/" + name) for k in keys), (name, keys)
+    # Ctrl+Z in command mode (the Edit menu's undo) also undoes it all at once
+    _focus_command_mode(page)
+    page.keyboard.press("Control+z")
+    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(before)}", timeout=10_000)
+    editors = _cells(page)
+    assert editors == _code_only(before, editors)
+    page.keyboard.press("Control+Shift+z")
+    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(after)}", timeout=10_000)
+    editors = _cells(page)
+    assert editors == _code_only(after, editors)
+    # typed in a cell since: Ctrl+Z (command mode) undoes the typing first, then the rewrite
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(4)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("  # typed")
+    page.keyboard.press("Escape")
+    assert _cells(page)[4] == after[4] + "  # typed"
+    page.keyboard.press("Control+z")
+    page.wait_for_function(f"() => ({CELLS_JS})()[4] === {json.dumps(after[4])}",
+                           timeout=10_000)
+    assert len(_cells(page)) == len(after)
+    page.keyboard.press("Control+z")
+    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(before)}", timeout=10_000)
+    editors = _cells(page)
+    assert editors == _code_only(before, editors)
+
+
+def test_a_refused_migration_lists_blockers_and_migrates_the_rest(lab: Lab, browser_page: Any):
+    from playwright.sync_api import expect
+
+    project = _project(lab.root, {"lake": str(lab.root / "lake")})
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import pandas as pd\nname = input('file?')"),
+        nbformat.v4.new_code_cell("df = pd.read_csv('data/sales.csv')"),
+        nbformat.v4.new_code_cell("other = pd.read_csv(name)"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, project / "blocked.ipynb")
+    page = browser_page
+    page.goto(f"{lab.base}/lab/tree/project/blocked.ipynb?reset&token={lab.token}")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
+    page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="stork-panel"]').click()
+    panel = page.locator("#stork-panel")
+    panel.get_by_role("button", name="Analyze").click()
+    expect(panel.locator(".jp-Stork-access.jp-mod-unresolved")).to_have_count(1)
+    panel.get_by_role("button", name="Migrate…").click()
+    dialog = page.locator(".jp-Stork-dialog")
+    expect(dialog.locator(".jp-Stork-destInput")).to_have_value("lake")
+    dialog.get_by_role("button", name="Preview").click()
+    blockers = dialog.locator(".jp-Stork-blockers")
+    expect(blockers).to_contain_text("pd.read_csv(name)")
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("cell 2, line 1")
+    dialog.get_by_role("button", name="Preview the rest").click()
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("1 cell would change")
+    dialog.get_by_role("button", name="Migrate", exact=True).click()
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("1 cell rewritten")
+    editors = _cells(page)
+    assert len(editors) == 4  # the setup cell added
+    assert "lake" in editors[2] and editors[3] == "other = pd.read_csv(name)"
+
+
+def test_stork_migrate_magic_rewrites_the_open_document(lab: Lab, browser_page: Any):
+    from playwright.sync_api import expect
+
+    project = _project(lab.root, {"lake": str(lab.root / "lake")})
+    nb_path = project / "sales_analysis.ipynb"
+    before = _sources(nbformat.read(nb_path, as_version=4))
+    page = browser_page
+    _open_notebook(page, lab)
+    saved = _save_first(page, nb_path)
+
+    _run_magic_cells(page)
+
+    toast = page.locator(".Toastify__toast", has_text="cells rewritten")
+    expect(toast.first).to_be_visible(timeout=120_000)
+    job = _job_edits(lab)
+    after = _expected_after(before, job)
+    editors = _cells(page)
+    assert editors[:len(after)] == _code_only(after, editors[:len(after)])
+    assert editors[len(after):][:2] == ["%load_ext stork_jupyter", "%stork migrate --to lake"]
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(1)
+    assert nb_path.read_bytes() == saved
+
+
+def test_stork_migrate_magic_applies_nothing_to_a_changed_cell(lab: Lab, browser_page: Any):
+    from playwright.sync_api import expect
+
+    project = _project(lab.root, {"lake": str(lab.root / "lake")})
+    nb_path = project / "sales_analysis.ipynb"
+    page = browser_page
+    _open_notebook(page, lab)
+    saved = _save_first(page, nb_path)
+    # cell 3 edited, not saved: the magic migrates the saved file, so the edit for cell 3
+    # no longer fits the open document
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(3) \
+        .locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# my change")
+    page.keyboard.press("Escape")
+    shown = _cells(page)
+    _run_magic_cells(page)
+
+    toast = page.locator(".Toastify__toast", has_text="Stork applied nothing")
+    expect(toast.first).to_contain_text("cell 3 (id sales-03) changed")
+    toast.first.get_by_role("button", name="Details").click()
+    details = page.locator(".jp-Dialog-content", has_text="Stork: nothing applied")
+    expect(details).to_contain_text("the migrated notebook is also at")
+    expect(details).to_contain_text(".stork/outputs/")
+    _shot(page, "not-applied")
+    details.get_by_role("button", name="Close").click()
+    editors = _cells(page)
+    assert editors[:len(shown)] == shown  # nothing applied
+    assert nb_path.read_bytes() == saved
