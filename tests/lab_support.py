@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,22 @@ def run_first_cell(page) -> None:
         except AssertionError:
             if attempt == 2:
                 raise
+
+
+@contextmanager
+def open_page(width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A page of a headless Debian chromium, every wait and expectation bounded by
+    :data:`UI_TIMEOUT_MS`; the browser is closed afterwards."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+            expect.set_options(timeout=None)

@@ -26,7 +26,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from lab_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO, UI_TIMEOUT_MS, Lab, start_lab
+from lab_support import ARTIFACTS, CHROMIUM, REPO, Lab, open_page, start_lab
 
 pytestmark = [
     pytest.mark.slow,
@@ -92,19 +92,8 @@ def s3_lab(s3_endpoint: Any, tmp_path: Path) -> Iterator[tuple[Lab, Any]]:
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
-            expect.set_options(timeout=None)
+    with open_page() as page:
+        yield page
 
 
 # --------------------------------------------------------------------------- helpers
@@ -130,18 +119,19 @@ def _api_post(lab: Lab, endpoint: str, body: dict[str, Any]) -> Any:
         return json.load(response)
 
 
-def _open_notebook(page: Any, lab: Lab) -> Any:
-    """Open the example and the Stork panel; return the panel's locator."""
+def _open_notebook(page: Any, lab: Lab, notebook: str = NOTEBOOK) -> Any:
+    """Open ``notebook`` (the example by default) and the Stork panel once it tracks that
+    notebook; return the panel's locator."""
     from playwright.sync_api import expect
 
-    page.goto(f"{lab.base}/lab/tree/{NOTEBOOK}?reset&token={lab.token}")
+    page.goto(f"{lab.base}/lab/tree/{notebook}?reset&token={lab.token}")
     page.wait_for_selector("#jp-main-dock-panel")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
     expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first).to_be_visible()
     page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="stork-panel"]').click()
     panel = page.locator("#stork-panel")
     expect(panel).to_be_visible()
-    expect(panel.locator(".jp-Stork-hint")).to_have_text(NOTEBOOK)
+    expect(panel.locator(".jp-Stork-hint")).to_have_text(notebook)
     expect(panel.get_by_role("button", name="Analyze")).to_be_enabled()
     return panel
 
@@ -201,6 +191,14 @@ def _code_only(sources: list[str], editors: list[str | None]) -> list[str | None
     """``sources`` with the markdown cells (rendered, no editor) as None, like the DOM."""
     assert len(editors) == len(sources), (editors, sources)
     return [None if shown is None else src for src, shown in zip(sources, editors, strict=True)]
+
+
+def _press_and_see(page: Any, key: str, sources: list[str]) -> None:
+    """Press ``key`` (an undo or redo) and wait until the document shows ``sources``."""
+    page.keyboard.press(key)
+    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(sources)}", timeout=10_000)
+    editors = _cells(page)
+    assert editors == _code_only(sources, editors)
 
 
 def _save_first(page: Any, nb_path: Path) -> bytes:
@@ -356,15 +354,9 @@ def test_migrate_to_a_folder_rewrites_the_open_document(lab: Lab, browser_page: 
 
     # one undo (command mode) restores every cell and removes the setup cell
     _focus_command_mode(page)
-    page.keyboard.press("z")
-    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(before)}", timeout=10_000)
-    editors = _cells(page)
-    assert editors == _code_only(before, editors)
+    _press_and_see(page, "z", before)
     # redo, then save: the file now holds the rewrite and the setup cell
-    page.keyboard.press("Shift+Z")
-    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(after)}", timeout=10_000)
-    editors = _cells(page)
-    assert editors == _code_only(after, editors)
+    _press_and_see(page, "Shift+Z", after)
     page.keyboard.press("Control+s")
     expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
     written = nbformat.read(nb_path, as_version=4)
@@ -426,14 +418,8 @@ def test_migrate_to_s3_rewrites_the_open_document(s3_lab: tuple[Lab, Any], brows
         assert any(k.endswith("/" + name) for k in keys), (name, keys)
     # Ctrl+Z in command mode (the Edit menu's undo) also undoes it all at once
     _focus_command_mode(page)
-    page.keyboard.press("Control+z")
-    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(before)}", timeout=10_000)
-    editors = _cells(page)
-    assert editors == _code_only(before, editors)
-    page.keyboard.press("Control+Shift+z")
-    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(after)}", timeout=10_000)
-    editors = _cells(page)
-    assert editors == _code_only(after, editors)
+    _press_and_see(page, "Control+z", before)
+    _press_and_see(page, "Control+Shift+z", after)
     # typed in a cell since: Ctrl+Z (command mode) undoes the typing first, then the rewrite
     cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(4)
     cell.locator(".cm-content").click()
@@ -445,10 +431,7 @@ def test_migrate_to_s3_rewrites_the_open_document(s3_lab: tuple[Lab, Any], brows
     page.wait_for_function(f"() => ({CELLS_JS})()[4] === {json.dumps(after[4])}",
                            timeout=10_000)
     assert len(_cells(page)) == len(after)
-    page.keyboard.press("Control+z")
-    page.wait_for_function(f"() => ({CELLS_JS})().length === {len(before)}", timeout=10_000)
-    editors = _cells(page)
-    assert editors == _code_only(before, editors)
+    _press_and_see(page, "Control+z", before)
 
 
 def test_a_refused_migration_lists_blockers_and_migrates_the_rest(lab: Lab, browser_page: Any):
@@ -464,10 +447,7 @@ def test_a_refused_migration_lists_blockers_and_migrates_the_rest(lab: Lab, brow
                                  "language": "python"}
     nbformat.write(nb, project / "blocked.ipynb")
     page = browser_page
-    page.goto(f"{lab.base}/lab/tree/project/blocked.ipynb?reset&token={lab.token}")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
-    page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="stork-panel"]').click()
-    panel = page.locator("#stork-panel")
+    panel = _open_notebook(page, lab, "project/blocked.ipynb")
     panel.get_by_role("button", name="Analyze").click()
     expect(panel.locator(".jp-Stork-access.jp-mod-unresolved")).to_have_count(1)
     panel.get_by_role("button", name="Migrate…").click()

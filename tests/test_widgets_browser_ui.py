@@ -22,16 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lab_support import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    REPO,
-    UI_TIMEOUT_MS,
-    Lab,
-    run_first_cell,
-    start_lab,
-)
+from lab_support import ARTIFACTS, CHROMIUM, REPO, Lab, open_page, run_first_cell, start_lab
 
 from stork_jupyter.migrate import migrate
 from stork_jupyter.store import Dataset, MetadataStore
@@ -72,7 +63,7 @@ def test_browse_in_jupyterlab_shows_a_datasets_schema(lab: Lab):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (apt-get install "
                     "chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     project, store_url = _migrated_project(lab.root)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
@@ -83,63 +74,54 @@ def test_browse_in_jupyterlab_shows_a_datasets_schema(lab: Lab):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "widgets-browser.png"
 
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            page.goto(f"{lab.base}/lab/tree/project/browse.ipynb?reset&token={lab.token}")
-            page.wait_for_selector("#jp-main-dock-panel")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
-            # the status bar says Idle once the kernel's connection is up (the toolbar's
-            # indicator may say so earlier, and a request sent then can get lost)
-            expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first).to_be_visible()
-            run_first_cell(page)
+    with open_page(1400, 1100) as page:
+        page.goto(f"{lab.base}/lab/tree/project/browse.ipynb?reset&token={lab.token}")
+        page.wait_for_selector("#jp-main-dock-panel")
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]")
+        # the status bar says Idle once the kernel's connection is up (the toolbar's
+        # indicator may say so earlier, and a request sent then can get lost)
+        expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first).to_be_visible()
+        run_first_cell(page)
 
-            widget = page.locator(".stork-browser")
-            expect(widget).to_be_visible()
-            expect(widget.locator(".lm-TabBar-tab", has_text="Datasets (4)")).to_be_visible()
-            row = widget.get_by_role("button", name="data/sales.csv", exact=True)
-            expect(row).to_be_visible()
-            row.click()
+        widget = page.locator(".stork-browser")
+        expect(widget).to_be_visible()
+        expect(widget.locator(".lm-TabBar-tab", has_text="Datasets (4)")).to_be_visible()
+        row = widget.get_by_role("button", name="data/sales.csv", exact=True)
+        expect(row).to_be_visible()
+        row.click()
 
-            detail = widget.locator(".stork-detail").first
-            expect(detail).to_contain_text("Schema")
-            for field in SCHEMA:
-                expect(detail.locator("td", has_text=field["name"]).first).to_be_visible()
-            expect(detail).to_contain_text("double precision")
-            expect(detail).to_contain_text(f"{ROW_COUNT}")
-            expect(detail).to_contain_text("Locations (1)")
-            # the preview read the first rows from the new location
-            preview = widget.locator(".stork-preview").first
-            expect(preview).to_contain_text("pd.read_csv(")
-            expect(preview).to_contain_text("unit_price")
-            detail.locator("h5", has_text="Schema").scroll_into_view_if_needed()
-            page.screenshot(path=str(shot))
-            preview.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "widgets-browser-preview.png"))
+        detail = widget.locator(".stork-detail").first
+        expect(detail).to_contain_text("Schema")
+        for field in SCHEMA:
+            expect(detail.locator("td", has_text=field["name"]).first).to_be_visible()
+        expect(detail).to_contain_text("double precision")
+        expect(detail).to_contain_text(f"{ROW_COUNT}")
+        expect(detail).to_contain_text("Locations (1)")
+        # the preview read the first rows from the new location
+        preview = widget.locator(".stork-preview").first
+        expect(preview).to_contain_text("pd.read_csv(")
+        expect(preview).to_contain_text("unit_price")
+        detail.locator("h5", has_text="Schema").scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
+        preview.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "widgets-browser-preview.png"))
 
-            # the job that moved it: its transfers, resume greyed out until it exists
-            widget.locator(".lm-TabBar-tab", has_text="Jobs (1)").click()
-            jobs = widget.locator(".stork-detail:visible").first
-            widget.get_by_role("button", name="sales_analysis.migrated.ipynb",
-                               exact=True).first.click()
-            expect(jobs).to_contain_text("Transfers (4)")
-            expect(jobs.get_by_role("button", name="data/sales.csv", exact=True)).to_be_visible()
-            expect(jobs.get_by_role("button", name="Resume")).to_be_disabled()
-            widget.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "widgets-browser-jobs.png"))
+        # the job that moved it: its transfers, resume greyed out until it exists
+        widget.locator(".lm-TabBar-tab", has_text="Jobs (1)").click()
+        jobs = widget.locator(".stork-detail:visible").first
+        widget.get_by_role("button", name="sales_analysis.migrated.ipynb",
+                           exact=True).first.click()
+        expect(jobs).to_contain_text("Transfers (4)")
+        expect(jobs.get_by_role("button", name="data/sales.csv", exact=True)).to_be_visible()
+        expect(jobs.get_by_role("button", name="Resume")).to_be_disabled()
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "widgets-browser-jobs.png"))
 
-            # a record: its cell before and after, side by side
-            widget.locator(".lm-TabBar-tab", has_text="Records (7)").click()
-            widget.locator(".stork-grid:visible .stork-cell").first.click()
-            records = widget.locator(".stork-detail:visible").first
-            expect(records.locator(".stork-diff table.diff")).to_be_visible()
-            expect(records.locator(".stork-diff")).to_contain_text("rewritten")
-            page.screenshot(path=str(ARTIFACTS / "widgets-browser-records.png"))
-        finally:
-            browser.close()
-            expect.set_options(timeout=None)
+        # a record: its cell before and after, side by side
+        widget.locator(".lm-TabBar-tab", has_text="Records (7)").click()
+        widget.locator(".stork-grid:visible .stork-cell").first.click()
+        records = widget.locator(".stork-detail:visible").first
+        expect(records.locator(".stork-diff table.diff")).to_be_visible()
+        expect(records.locator(".stork-diff")).to_contain_text("rewritten")
+        page.screenshot(path=str(ARTIFACTS / "widgets-browser-records.png"))
     assert shot.stat().st_size > 10_000

@@ -163,6 +163,7 @@ export class MigrateDialog extends Widget {
   }
 
   private async preview(partial?: boolean): Promise<void> {
+    await this.panel.context.ready; // a notebook still loading has no cells yet
     const request = this.request(partial);
     if (!request || this.busy) {
       return;
@@ -254,6 +255,7 @@ export class MigrateDialog extends Widget {
   }
 
   private async migrate(partial?: boolean): Promise<void> {
+    await this.panel.context.ready; // a notebook still loading has no cells yet
     const request = this.request(partial);
     if (!request || this.busy || this.started) {
       return;

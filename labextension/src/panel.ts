@@ -198,6 +198,7 @@ export class StorkPanel extends Panel {
     }
     this.analyzeButton.disabled = true;
     try {
+      await panel.context.ready; // a notebook still loading has no cells to send yet
       const analysis = await this.ctx.api.analyze(
         panel.context.localPath,
         model.toJSON() as unknown as PartialJSONObject
