@@ -31,6 +31,7 @@ from .store import (
     open_store,
 )
 from .transfer import (
+    STOP_WAIT_SECONDS,
     ProgressFactory,
     ProgressReporter,
     TransferItem,
@@ -134,6 +135,12 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     with open_store(root, store) as metadata:
         job = metadata.get(Job, job_id)
         note = _check_resumable(job, force)
+        # a pause from another door takes effect at the runner's next progress flush
+        # (about a second): resuming before its transfers stop would have two copies
+        # write the same destination at once
+        if job.status == "paused" and not _wait_stopped(metadata, job.id, STOP_WAIT_SECONDS):
+            raise StorkError(f"job {job.id} is still stopping its transfers; resume it in "
+                             "a moment")
         o = job.options or {}
         if o.get("cell"):
             raise StorkError(f"job {job.id} migrated one cell (%%stork migrate); run that cell "
@@ -264,13 +271,17 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         return result
 
 
-def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> None:
+def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:
+    """Wait (at most ``seconds``) until no transfer of the job moves bytes, or its process
+    is gone; whether that happened."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         job = metadata.get(Job, job_id)
         running = metadata.count(Transfer, job_id=job_id, status="running")
         if not running or process_gone(job.options or {}) is not False:
-            return
+            return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.2)
 
 

@@ -52,6 +52,10 @@ STOP_WAIT_SECONDS = 60  #: how long a pause waits for running transfers to stop
 #: variables; they are never set outside those tests.
 TEST_KILL_ENV = "STORK_TEST_KILL_AFTER_BYTES"
 TEST_SIGNAL_ENV = "STORK_TEST_KILL_SIGNAL"
+#: TEST HOOK, for tests/test_sidebar_ui.py only: ``STORK_TEST_MAX_BYTES_PER_S=N`` slows a
+#: process's transfers to about N bytes a second, so that a browser test can watch a job
+#: run and pause it. Never set outside that test.
+TEST_RATE_ENV = "STORK_TEST_MAX_BYTES_PER_S"
 
 #: A door's legacy progress reporter: called with (dataset path, total bytes) and
 #: returning a callable that receives the bytes moved.
@@ -347,6 +351,8 @@ class TransferRunner:
         self._kill_after = int(kill) if kill and kill.isdigit() else None
         self._kill_signal = getattr(signal, "SIG" + os.environ.get(TEST_SIGNAL_ENV, "KILL"),
                                     signal.SIGKILL)
+        rate = os.environ.get(TEST_RATE_ENV)  # TEST HOOK, see TEST_RATE_ENV
+        self._max_rate = int(rate) if rate and rate.isdigit() and int(rate) > 0 else None
 
     # -- public ------------------------------------------------------------------
 
@@ -558,6 +564,11 @@ class TransferRunner:
             deadline = time.monotonic() + 10
             while not self.stop_reason and time.monotonic() < deadline:
                 time.sleep(0.01)
+        if self._max_rate:  # TEST HOOK, see TEST_RATE_ENV
+            ahead = moved / self._max_rate - (time.monotonic() - self._started)
+            if ahead > 0:
+                time.sleep(min(ahead, 1.0))
+                self._maybe_flush(t)  # a pause requested meanwhile is seen now
         if self.stop_reason:  # these bytes are there; stop before the next ones
             raise TransferStopped(self.stop_reason)
 

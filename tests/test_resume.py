@@ -315,3 +315,47 @@ def test_open_document_migration_killed_midway_resumes_from_its_copy(tmp_path):
         f"blob = open('{dest}/nb/data/big.bin', 'rb').read()  # unsaved edit")
     assert notebook.read_bytes() == before
     _assert_interrupted_then_completed(project, job.id)
+
+
+def test_resume_right_after_a_pause_waits_for_the_transfers_to_stop(tmp_path, monkeypatch):
+    """Pause and Resume pressed in quick succession (the panel's buttons, both in the
+    server's process): the resume waits for the paused runner to stop moving bytes, so
+    that two copies never write the same file at once."""
+    import threading
+    import time
+
+    from stork_jupyter.document import DocumentMigration
+    from stork_jupyter.jobs import request_pause, resume_job
+    from stork_jupyter.store import Job, open_store
+
+    monkeypatch.setenv("STORK_TEST_MAX_BYTES_PER_S", str(4 * MB))
+    data = _big(8 * MB, seed=4)
+    notebook = _project(tmp_path, data)
+    dest = tmp_path / "dest"
+    run = DocumentMigration(notebook, str(dest))
+    outcome: list[BaseException] = []
+
+    def migrate_in_background() -> None:
+        try:
+            run.run()
+        except BaseException as e:  # the pause ends it with JobPaused
+            outcome.append(e)
+
+    worker = threading.Thread(target=migrate_in_background)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        job = None
+        while job is None and time.monotonic() < deadline:  # a job that moved some bytes
+            with open_store(tmp_path) as metadata:
+                job = next((j for j in metadata.list(Job, limit=None) if j.progress), None)
+            time.sleep(0.05)
+        assert job is not None
+        request_pause(job.id, root=tmp_path)
+        result = resume_job(job.id, root=tmp_path)  # at once: the runner is still stopping
+    finally:
+        worker.join(60)
+    assert [type(e).__name__ for e in outcome] == ["JobPaused"]
+    assert result.job_id == job.id
+    assert (dest / "nb" / "data" / "big.bin").read_bytes() == data
+    assert get_job(tmp_path, job.id).status == "completed"

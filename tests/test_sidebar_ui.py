@@ -14,6 +14,7 @@ Debian's chromium; every wait is bounded. Screenshots go to
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -45,6 +46,8 @@ EXPECTED_ACCESSES = [
     (12, 8, "pandas.DataFrame.to_parquet", "write", "out/summary.parquet"),
     (13, 2, "pandas.read_parquet", "read", "out/summary.parquet"),
 ]
+SLOW_RATE = 2 * 1024 * 1024  #: bytes a second in ``slow_lab``
+BIG = 12 * 1024 * 1024  #: the file the slow job moves: about six seconds
 #: the example's input files a migration moves
 MOVED_FILES = ("sales.csv", "regions.json", "products.csv", "returns.csv")
 #: the open document's cells as the editors show them: each code (or unrendered
@@ -79,6 +82,15 @@ def _project(root: Path, destinations: dict[str, str]) -> Path:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
+    with start_lab(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def slow_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+    """JupyterLab whose migrations move about 2 MB a second (the transfer runner's test
+    hook), so that a job can be watched running and paused."""
+    monkeypatch.setenv("STORK_TEST_MAX_BYTES_PER_S", str(SLOW_RATE))
     with start_lab(tmp_path) as running:
         yield running
 
@@ -155,7 +167,7 @@ def _migrate(page: Any, panel: Any, destination: str) -> Any:
     dialog.locator(".jp-Stork-destSelect").select_option(destination)
     expect(dialog.locator(".jp-Stork-destInput")).to_have_value(destination)
     dialog.get_by_role("button", name="Preview").click()
-    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("cells would change")
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text(re.compile(r"\d+ cells? would change"))
     return dialog
 
 
@@ -519,3 +531,74 @@ def test_stork_migrate_magic_applies_nothing_to_a_changed_cell(lab: Lab, browser
     editors = _cells(page)
     assert editors[:len(shown)] == shown  # nothing applied
     assert nb_path.read_bytes() == saved
+
+
+def test_a_running_job_shows_progress_pauses_resumes_and_applies(slow_lab: Lab,
+                                                                 browser_page: Any):
+    """Live progress in the dialog and the job's detail; Pause, then Resume from the
+    panel; the completed job's edits applied to the open notebook from its detail."""
+    from playwright.sync_api import expect
+
+    lab = slow_lab
+    project = _project(lab.root, {"lake": str(lab.root / "lake")})
+    (project / "data" / "big.bin").write_bytes(os.urandom(BIG))
+    read_big = "blob = open('data/big.bin', 'rb').read()\nlen(blob)"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(read_big)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb_path = project / "big.ipynb"
+    nbformat.write(nb, nb_path)
+    page = browser_page
+    panel = _open_notebook(page, lab, "project/big.ipynb")
+    saved = _save_first(page, nb_path)
+
+    dialog = _migrate(page, panel, "lake")
+    dialog.get_by_role("button", name="Migrate", exact=True).click()
+    status = dialog.locator(".jp-Stork-dialogStatus")
+    expect(status).to_contain_text("running")
+    bar = dialog.locator(".jp-Stork-jobProgress [role=progressbar]")
+    expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^([1-9]|[1-8][0-9])$"))
+    _shot(page, "progress")
+    dialog.get_by_role("button", name="Close").click()  # the job goes on
+
+    # the job's detail follows it live; Pause stops it midway
+    panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
+    row = panel.locator(".jp-Stork-listView:visible .jp-Stork-row", has_text="migrate")
+    row.first.click()
+    detail = panel.locator(".jp-Stork-detail")
+    badge = detail.locator(".jp-Stork-detailTitle .jp-Stork-badge")
+    expect(badge).to_have_text("running")
+    job_bar = detail.locator(".jp-Stork-detailBody > [role=progressbar]")
+    first = int(job_bar.get_attribute("aria-valuenow"))
+    expect(job_bar).not_to_have_attribute("aria-valuenow", str(first))  # it moves
+    detail.get_by_role("button", name="Pause").click()
+    expect(badge).to_have_text("paused")
+    # the transfer stops at its next progress flush, and the detail shows it stopped
+    expect(detail.locator(".jp-Stork-transfer .jp-Stork-badge")).to_have_text("paused")
+    paused_at = int(job_bar.get_attribute("aria-valuenow"))
+    assert 0 < paused_at < 100
+    [job] = _api(lab, "jobs", path="project/big.ipynb", kind="migrate")["items"]
+    assert job["status"] == "paused"
+    part = [p for p in (lab.root / "lake").rglob("big.bin*") if p.name.endswith(".part")]
+    assert part and 0 < part[0].stat().st_size < BIG  # stopped midway, resumable
+    expect(detail.get_by_role("button", name="Resume")).to_be_enabled()
+    _shot(page, "paused")
+    assert _cells(page) == [read_big]  # nothing applied to a paused job's notebook
+
+    # Resume: the job finishes; its edits go to the open notebook from the detail
+    detail.get_by_role("button", name="Resume").click()
+    expect(badge).to_have_text("completed", timeout=120_000)
+    expect(job_bar).to_have_attribute("aria-valuenow", "100")
+    detail.get_by_role("button", name="Apply to notebook").click()
+    lake = (lab.root / "lake").as_posix()
+    page.wait_for_function(f"() => ({CELLS_JS})().length === 2", timeout=10_000)
+    cells = _cells(page)
+    assert cells[1] == f"blob = open('{lake}/big/data/big.bin', 'rb').read()\nlen(blob)"
+    assert (lab.root / "lake" / "big" / "data" / "big.bin").read_bytes() == (
+        project / "data" / "big.bin").read_bytes()
+    assert nb_path.read_bytes() == saved
+    # applied once: a second press finds the cell already rewritten and changes nothing
+    detail.get_by_role("button", name="Apply to notebook").click()
+    expect(page.locator(".Toastify__toast", has_text="Stork applied nothing").first
+           ).to_be_visible()
+    assert _cells(page) == cells

@@ -9,6 +9,7 @@ import { Widget } from '@lumino/widgets';
 import type { IDatasetDetail, IJobDetail, IRecord, ListKind } from './api';
 import type { StorkContext } from './context';
 import { renderDiff } from './diff';
+import { applyJob } from './migration';
 import { button, formatBytes, formatTime, h, plural, progressBar } from './dom';
 import { Poller } from './poll';
 
@@ -95,7 +96,8 @@ export function renderRecord(r: IRecord): HTMLElement {
 
 export function renderJob(
   j: IJobDetail,
-  act: (action: 'pause' | 'resume' | 'cancel') => void
+  act: (action: 'pause' | 'resume' | 'cancel') => void,
+  apply: (() => void) | null = null
 ): HTMLElement {
   const state = j.state || j.status;
   const canPause = j.status === 'running' && state !== 'interrupted';
@@ -120,6 +122,21 @@ export function renderJob(
   resume.disabled = !canResume;
   cancel.disabled = !canCancel;
   actions.append(pause, resume, cancel);
+  // A migration that completed after a pause or a failure (resumed here, or from the
+  // CLI) has edits nobody applied yet: the open notebook can take them now.
+  const applyRow =
+    apply && j.status === 'completed' && j.edits.length
+      ? h(
+          'div',
+          { class: 'jp-Stork-actions' },
+          button(
+            'Apply to notebook',
+            'Rewrite the cells of the open notebook as this job did (unsaved; ' +
+              'Esc, then Ctrl+Z undoes)',
+            apply
+          )
+        )
+      : null;
   const t = j.totals;
   return h(
     'div',
@@ -141,6 +158,7 @@ export function renderJob(
     progressBar(j.progress),
     j.error ? h('div', { class: 'jp-Stork-error', role: 'alert' }, j.error) : null,
     j.kind === 'analyze' ? null : actions,
+    applyRow,
     h('h4', {}, `Transfers (${j.transfers.length})`),
     h(
       'ul',
@@ -216,8 +234,18 @@ export class DetailView extends Widget {
         if (kind !== this.kind || itemId !== this.itemId) {
           return false;
         }
-        this.body.replaceChildren(renderJob(job, a => void this.act(a)));
-        return ACTIVE.has(job.status) && job.state !== 'interrupted' && this.isVisible;
+        const open = this.ctx.notebook();
+        const apply =
+          open && job.kind === 'migrate' && job.path === open.context.localPath
+            ? () => void applyJob(open, job)
+            : null;
+        this.body.replaceChildren(renderJob(job, a => void this.act(a), apply));
+        // a paused job's transfers stop at their next progress flush: follow them too
+        const moving = job.transfers.some(t => t.status === 'running');
+        return (
+          ((ACTIVE.has(job.status) && job.state !== 'interrupted') || moving) &&
+          this.isVisible
+        );
       }
     } catch (error) {
       this.body.replaceChildren(

@@ -321,7 +321,11 @@ export class MigrateDialog extends Widget {
         this.setStatus(`The data moved, but nothing was applied. ${applied}`, 'error');
       }
     } else if (job.status === 'paused') {
-      this.setStatus(`Job #${job.id} is paused: resume it from the Jobs tab, then apply.`, 'error');
+      this.setStatus(
+        `Job #${job.id} is paused: resume it from the Jobs tab, then press its ` +
+          '"Apply to notebook".',
+        'error'
+      );
     } else {
       this.setStatus(`Job #${job.id} ${job.state || job.status}${job.error ? `: ${job.error}` : ''}`, 'error');
     }
