@@ -19,8 +19,16 @@ from typing import Any
 import nbformat
 
 from .config import find_project_root
-from .migrate import CellChange, MigrationResult, migrate
-from .notebook import write_notebook
+from .migrate import (
+    CellChange,
+    MigrationRefused,
+    MigrationResult,
+    migrate,
+    plan_notebook,
+    rewrite_notebook,
+    unified_diff,
+)
+from .notebook import read_notebook, write_notebook
 from .rewrite.setup_cell import SETUP_KEY
 from .transfer import ProgressFactory, ProgressReporter, as_reporter
 
@@ -76,19 +84,34 @@ class DocumentMigration:
     """``migrate NB --to DEST -o <project>/.stork/outputs/<run>/NB`` for an open document.
 
     ``content`` is the document's model (unsaved edits included); without it the saved
-    file is migrated. The output folder stays while its job may still be resumed, and is
-    removed when no job was created (a refusal, nothing to migrate)."""
+    file is migrated. ``label`` names the notebook in messages and diffs (default: its
+    path). The output folder stays while its job may still be resumed, and is removed
+    when no job was created (a refusal, nothing to migrate)."""
 
     def __init__(self, notebook: Path, to: str, *, content: nbformat.NotebookNode | None = None,
                  partial: bool = False, layout: str | None = None, store: str | None = None,
-                 parallel: int | None = None, allow_outside_root: bool = False):
+                 parallel: int | None = None, allow_outside_root: bool = False,
+                 label: str | None = None):
         self.notebook = Path(notebook).resolve()
         self.to, self.content = to, content
         self.partial, self.layout, self.store, self.parallel = partial, layout, store, parallel
         self.allow_outside_root = allow_outside_root
+        self.label = label or str(self.notebook)
         self.root = find_project_root(self.notebook.parent)
         self.run_dir = self.root.joinpath(*OUTPUTS, uuid.uuid4().hex)
         self.output = self.run_dir / self.notebook.name
+
+    def preview(self) -> DocumentResult:
+        """The dry run: the edits the document would get; nothing moves or is written."""
+        nb = self.content if self.content is not None else read_notebook(self.notebook)
+        _, _, spec, _, plan = plan_notebook(self.notebook, self.to, layout=self.layout,
+                                            allow_outside_root=self.allow_outside_root, nb=nb)
+        if plan.blockers and not self.partial:
+            raise MigrationRefused(self.label, plan.blockers)
+        new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
+        result = MigrationResult(plan, changes, unified_diff(changes, self.label), new_nb)
+        return DocumentResult(result, None, cell_edits(changes),
+                              setup_cell_of(new_nb) if changes else None)
 
     def run(self, progress: ProgressReporter | ProgressFactory | None = None) -> DocumentResult:
         prune_outputs(self.root, self.store)

@@ -81,16 +81,17 @@ class MigrationResult:
 
 
 def plan_notebook(notebook: Path, to: str, *, layout: str | None = None,
-                  allow_outside_root: bool = False, cells: list | None = None,
+                  allow_outside_root: bool = False, nb: nbformat.NotebookNode | None = None,
                   cells_from: Path | None = None):
     """Analyse and plan; returns (nb, root, spec, backend, plan). Nothing moves.
 
-    ``cells_from``: a copy of the notebook (an open document's unsaved content) to read
-    instead of ``notebook``; data paths stay relative to ``notebook``'s folder."""
-    nb = read_notebook(cells_from if cells_from is not None else notebook)
+    ``nb`` (an open document's content) or ``cells_from`` (a copy of it on disk) is
+    planned instead of the saved ``notebook``; data paths stay relative to its folder."""
+    if nb is None:
+        nb = read_notebook(cells_from if cells_from is not None else notebook)
     root, spec, backend, plan = plan_cells(
-        cells if cells is not None else nb.cells, notebook, notebook.resolve().parent, to,
-        layout=layout, allow_outside_root=allow_outside_root)
+        nb.cells, notebook, notebook.resolve().parent, to, layout=layout,
+        allow_outside_root=allow_outside_root)
     return nb, root, spec, backend, plan
 
 

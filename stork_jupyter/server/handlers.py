@@ -40,7 +40,7 @@ from ..document import OUTPUTS, DocumentMigration, setup_cell_of
 from ..errors import NotebookError, NotFoundError, StoreError, StorkError
 from ..inventory import record_analysis, relative_to_root
 from ..jobs import cancel_job, job_json, request_pause, resume_job
-from ..migrate import MigrationRefused, plan_notebook, rewrite_notebook, unified_diff
+from ..migrate import MigrationRefused
 from ..notebook import notebook_from_dict, read_notebook
 from ..store import (
     JOB_KINDS,
@@ -673,10 +673,16 @@ class MigrateHandler(StorkHandler):
         nb = notebook_from_dict(content, rel) if content is not None else None
         root = find_project_root(path.parent)
         to = await self.blocking(self.destination, to, root)
+        run = DocumentMigration(path, to, content=nb, partial=partial, layout=layout, label=rel)
         if dry_run:
-            self.write_json(await self.blocking(_preview, path, rel, to, nb, partial, layout))
+            preview = await self.blocking(run.preview)
+            plan = preview.result.plan
+            self.write_json({
+                "dry_run": True, "path": rel, "destination": plan.destination,
+                "plan": plan.to_json(), "changes": preview.edits,
+                "diff": preview.result.diff, "setup_cell": preview.setup_cell,
+                "blockers": [asdict(b) for b in plan.blockers]})
             return
-        run = DocumentMigration(path, to, content=nb, partial=partial, layout=layout)
         job_id = await asyncio.wrap_future(run_in_background(run.run, self.log))
         if job_id is None:
             self.write_json({"job_id": None, "path": rel,
@@ -700,28 +706,6 @@ class MigrateHandler(StorkHandler):
             return to  # the engine says there is no such destination and lists the names
         folder = unquote(urlparse(to).path) if to.startswith("file://") else to
         return self.resolve_path(folder, "destination folder", absolute_ok=True).as_posix()
-
-
-def _preview(path: Path, rel: str, to: str, nb: Any, partial: bool,
-             layout: str | None) -> dict[str, Any]:
-    """``migrate --dry-run`` of ``nb`` (the open document) or of the saved notebook."""
-    if nb is None:
-        nb = read_notebook(path)
-    _, _, spec, _, plan = plan_notebook(path, to, layout=layout, cells=nb.cells)
-    if plan.blockers and not partial:
-        raise MigrationRefused(rel, plan.blockers)
-    new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
-    return {
-        "dry_run": True,
-        "path": rel,
-        "destination": spec.safe_url,
-        "plan": plan.to_json(),
-        "changes": [{"cell_index": c.cell_index, "cell_id": c.cell_id,
-                     "original_source": c.old, "new_source": c.new} for c in changes],
-        "diff": unified_diff(changes, rel),
-        "setup_cell": setup_cell_of(new_nb) if changes else None,
-        "blockers": [asdict(b) for b in plan.blockers],
-    }
 
 
 class NotFoundHandler(StorkHandler):
