@@ -11,7 +11,7 @@ def load_ipython_extension(ipython):  # pragma: no cover - exercised through a r
 
     ipython.register_magics(StorkMagics)
     if getattr(ipython, "kernel", None) is not None:
-        LINK.open()
+        LINK.open(ipython.execution_count)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

@@ -40,13 +40,15 @@ class FrontendLink:
         self.comm: Any = None
         self.path: str | None = None  #: the notebook the panel says this kernel runs
         self.replies: list[dict[str, Any]] = []  #: the panel's answers to apply_edits
+        self.opened_in: int | None = None  #: the execution count of the cell that opened it
 
     @property
     def ready(self) -> bool:
         return self.comm is not None and self.path is not None
 
-    def open(self) -> None:
-        """Open (or reopen, after ``%reload_ext``) the comm to the panel."""
+    def open(self, execution_count: int | None = None) -> None:
+        """Open (or reopen, after ``%reload_ext``) the comm to the panel, from the cell
+        ``execution_count`` (the panel's answer comes after that cell)."""
         try:
             from comm import create_comm, get_comm_manager
         except ImportError:  # IPython without ipykernel's comm support
@@ -56,7 +58,7 @@ class FrontendLink:
         comm = create_comm(target_name=TARGET, data={"type": "hello", "version": __version__})
         comm.on_msg(self._on_msg)
         comm.on_close(lambda _msg, comm=comm: self._on_close_of(comm))
-        self.comm = comm
+        self.comm, self.opened_in = comm, execution_count
 
     def close(self) -> None:
         if self.comm is not None:

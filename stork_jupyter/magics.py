@@ -85,6 +85,10 @@ class StorkMagics(Magics):
         if not args.dry_run and result.changes:
             text += (f"\n{notebook} was rewritten on disk: reload it (File > Reload Notebook "
                      "from Disk) before saving, or your open copy will overwrite it.")
+            if LINK.opened_in == self.shell.execution_count:
+                text += ("\n(In JupyterLab with the Stork panel, load the extension in a cell "
+                         "of its own first: the panel links from the next cell and then "
+                         "rewrites the open notebook instead of the file.)")
         _show(text)
 
     def _migrate_document(self, args: Namespace, notebook: Path, link) -> None:

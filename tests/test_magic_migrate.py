@@ -171,6 +171,29 @@ def test_line_magic_hands_the_edits_to_the_open_document(kernel, tmp_path: Path)
     assert f"'job_id': {job.id}" in text_of(outputs) and "'applied'" in text_of(outputs)
 
 
+def test_loading_and_migrating_in_one_cell_rewrites_the_file_and_says_why(kernel,
+                                                                         tmp_path: Path):
+    """The panel's answer to ``%load_ext`` arrives after the cell: in the same cell the
+    magic rewrites the saved file, and says how to have the open document take it."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("a\n1\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import pandas as pd\ndf = pd.read_csv('data/x.csv')")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    reply, outputs = run(kernel, "%load_ext stork_jupyter\n"
+                                 f"%stork migrate {path.name} --to {tmp_path / 'moved'}")
+    assert reply["status"] == "ok", text_of(outputs)
+    assert "rewritten on disk" in text_of(outputs)
+    assert "load the extension in a cell of its own" in text_of(outputs)
+    assert "moved" in nbformat.read(path, as_version=4).cells[1].source
+    # a later cell, no panel answered: the file again, without the hint
+    nbformat.write(nb, path)
+    _, outputs = run(kernel, f"%stork migrate {path.name} --to {tmp_path / 'moved'}")
+    assert "rewritten on disk" in text_of(outputs)
+    assert "cell of its own" not in text_of(outputs)
+
+
 def test_without_the_panel_the_comm_stays_unanswered(kernel, tmp_path: Path):
     """No frontend answered the comm (as under nbclient): not ready, the file path."""
     run(kernel, "%load_ext stork_jupyter")
