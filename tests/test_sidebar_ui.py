@@ -390,6 +390,26 @@ def test_migrate_to_a_folder_rewrites_the_open_document(lab: Lab, browser_page: 
     expect(detail.get_by_role("button", name="Cancel")).to_be_disabled()
     _shot(page, "job")
 
+    # the Records tab: a search finds the rewritten read of returns.csv; its detail is the
+    # cell before and after
+    panel.locator(".jp-Stork-tab[data-tab=records]").click()
+    records = panel.locator(".jp-Stork-listView:visible")
+    records.locator(".jp-Stork-search").fill("returns = pd.read_csv")
+    expect(records.locator(".jp-Stork-pageInfo")).to_have_text("1–1 of 1")
+    records.locator(".jp-Stork-row").first.click()
+    record = panel.locator(".jp-Stork-detail")
+    expect(record.locator(".jp-Stork-detailTitle")).to_contain_text("Record #")
+    expect(record).to_contain_text("pandas.read_csv")
+    expect(record.locator(".jp-Stork-diffLine.jp-mod-del")).to_have_text(
+        "- returns = pd.read_csv(path)")
+    expect(record.locator(".jp-Stork-diffLine.jp-mod-add")).to_contain_text(
+        "/sales_analysis/data/returns.csv\")")
+    expect(record.locator(".jp-Stork-diffLine.jp-mod-same").first).to_have_text(
+        '  path = "data/returns.csv"')
+    _shot(page, "record")
+    record.get_by_role("button", name="‹ Back").click()
+    expect(records.locator(".jp-Stork-row")).to_have_count(1)
+
 
 def test_migrate_to_s3_rewrites_the_open_document(s3_lab: tuple[Lab, Any], browser_page: Any):
     from playwright.sync_api import expect
