@@ -44,6 +44,11 @@ _stork_venv() {
         labextension/yarn.lock $(find labextension/src labextension/style -type f | sort) \
         2>/dev/null | sha256sum | cut -d' ' -f1)"
     if [ "${STORK_REINSTALL:-0}" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        if ! command -v node >/dev/null 2>&1; then
+            echo "venv.sh: Node.js (20 or later) is needed to build the JupyterLab panel" \
+                 "(labextension/); install it, e.g. apt-get install nodejs npm" >&2
+            return 1
+        fi
         echo "venv.sh: installing stork_jupyter[test] into $venv"
         # A current pip: the resolver of the pip bundled with older Pythons gives up on
         # the s3fs / aiobotocore / botocore pins.
