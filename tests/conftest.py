@@ -247,3 +247,12 @@ def run_nb() -> RunNb:
         return nb, cell_outputs(nb)
 
     return run
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item: the browser fixtures look at it to
+    save a screenshot of a failed test's page."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

@@ -103,9 +103,12 @@ def s3_lab(s3_endpoint: Any, tmp_path: Path) -> Iterator[tuple[Lab, Any]]:
 
 
 @pytest.fixture
-def browser_page() -> Iterator[Any]:
+def browser_page(request: pytest.FixtureRequest) -> Iterator[Any]:
     with open_page() as page:
         yield page
+        failed = getattr(request.node, "report_call", None)
+        if failed is not None and failed.failed:  # what the page showed, for the log
+            _shot(page, f"failed-{request.node.name}")
 
 
 # --------------------------------------------------------------------------- helpers
