@@ -31,6 +31,9 @@ from lab_support import ARTIFACTS, CHROMIUM, REPO, Lab, open_page, start_lab
 
 pytestmark = [
     pytest.mark.slow,
+    # one unexplained failure in 16 runs on a loaded 2-core machine: a failure is run
+    # once more (with a fresh JupyterLab); its page is saved as failed-<test>.png
+    pytest.mark.flaky(reruns=1),
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason=f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh"),
 ]
