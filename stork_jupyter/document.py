@@ -9,6 +9,7 @@ find them once it is saved.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import uuid
@@ -19,6 +20,7 @@ from typing import Any
 import nbformat
 
 from .config import find_project_root
+from .errors import StorkError
 from .migrate import (
     CellChange,
     MigrationRefused,
@@ -114,7 +116,8 @@ class DocumentMigration:
                               setup_cell_of(new_nb) if changes else None)
 
     def run(self, progress: ProgressReporter | ProgressFactory | None = None) -> DocumentResult:
-        prune_outputs(self.root, self.store)
+        with contextlib.suppress(OSError, StorkError):  # tidying up never stops a migration
+            prune_outputs(self.root, self.store)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         cells_from = None
         reporter = _JobWatch(as_reporter(progress))
