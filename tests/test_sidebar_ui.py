@@ -211,6 +211,16 @@ def _code_only(sources: list[str], editors: list[str | None]) -> list[str | None
     return [None if shown is None else src for src, shown in zip(sources, editors, strict=True)]
 
 
+def _type_at_end(page: Any, index: int, text: str) -> None:
+    """Type ``text`` at the end of cell ``index`` of the open notebook (unsaved), then
+    leave the editor (command mode)."""
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(index)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")
+
+
 def _press_and_see(page: Any, key: str, sources: list[str]) -> None:
     """Press ``key`` (an undo or redo) and wait until the document shows ``sources``."""
     page.keyboard.press(key)
@@ -429,12 +439,7 @@ def test_migrate_to_s3_rewrites_the_open_document(s3_lab: tuple[Lab, Any], brows
     panel = _open_notebook(page, lab)
     saved = _save_first(page, nb_path)
     # an unsaved edit in a cell that reads data: the open document is what migrates
-    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(10) \
-        .locator(".cm-content")
-    editor.click()
-    page.keyboard.press("Control+End")
-    page.keyboard.type("\n# unsaved note")
-    page.keyboard.press("Escape")
+    _type_at_end(page, 10, "\n# unsaved note")
     before[10] += "\n# unsaved note"
     assert _cells(page)[10] == before[10]
 
@@ -459,11 +464,7 @@ def test_migrate_to_s3_rewrites_the_open_document(s3_lab: tuple[Lab, Any], brows
     _press_and_see(page, "Control+z", before)
     _press_and_see(page, "Control+Shift+z", after)
     # typed in a cell since: Ctrl+Z (command mode) undoes the typing first, then the rewrite
-    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(4)
-    cell.locator(".cm-content").click()
-    page.keyboard.press("Control+End")
-    page.keyboard.type("  # typed")
-    page.keyboard.press("Escape")
+    _type_at_end(page, 4, "  # typed")
     assert _cells(page)[4] == after[4] + "  # typed"
     page.keyboard.press("Control+z")
     page.wait_for_function(f"() => ({CELLS_JS})()[4] === {json.dumps(after[4])}",
@@ -537,12 +538,7 @@ def test_stork_migrate_magic_applies_nothing_to_a_changed_cell(lab: Lab, browser
     saved = _save_first(page, nb_path)
     # cell 3 edited, not saved: the magic migrates the saved file, so the edit for cell 3
     # no longer fits the open document
-    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(3) \
-        .locator(".cm-content")
-    editor.click()
-    page.keyboard.press("Control+End")
-    page.keyboard.type("\n# my change")
-    page.keyboard.press("Escape")
+    _type_at_end(page, 3, "\n# my change")
     shown = _cells(page)
     _run_magic_cells(page)
 
