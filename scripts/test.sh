@@ -15,4 +15,6 @@ if [ -f test-artifacts/pg.env ]; then
 fi
 
 .venv/bin/ruff check .
+# the engine imports no door (the contract is in pyproject.toml)
+.venv/bin/lint-imports
 .venv/bin/python -m pytest -q "$@"
