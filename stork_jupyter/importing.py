@@ -30,7 +30,7 @@ from typing import Any
 
 from .checksum import CHUNK, sha256_file
 from .config import find_project_root
-from .destinations import backends, open_backend
+from .destinations import DestinationSpec, backends, open_backend
 from .errors import StorkError
 from .inventory import relative_to_root
 from .store import Dataset, Datastore, Job, MetadataStore, Transfer, now_iso, open_store
@@ -275,7 +275,6 @@ def import_notebook(notebook: Path, *, store: str | None = None, force: bool = F
                     ) -> ImportResult:
     """Every dataset of ``notebook``'s last completed migration back to its original
     local path; a different existing file there is refused unless ``force``."""
-    from .jobs import _spec
     from .sync import last_migration
 
     notebook = Path(notebook)
@@ -288,7 +287,7 @@ def import_notebook(notebook: Path, *, store: str | None = None, force: bool = F
 
         plan = plan_from_store(job.options["plan"])
         nb_dir = Path(job.options["source_path"]).parent
-        backend = open_backend(_spec(job))
+        backend = open_backend(DestinationSpec.of_job(job))
         # one file per source: its bytes when they were moved as such, else the first
         # table loaded from it (the same file read with other options is another table)
         chosen: dict[str, object] = {}

@@ -89,13 +89,6 @@ def _check_resumable(job: Job, force: bool = False) -> str:
     raise StorkError(f"job {job.id} is {job.status}; there is nothing to resume")
 
 
-def _spec(job: Job) -> DestinationSpec:
-    s = (job.options or {}).get("spec")
-    if not s:
-        raise StorkError(f"job {job.id} was recorded by an older stork and cannot be resumed")
-    return DestinationSpec(s["url"], s["kind"], s.get("layout") or "mirror", s.get("name"))
-
-
 def _mark_interrupted(metadata: MetadataStore, job: Job) -> Job:
     """A running job whose process is gone: its history says so (status paused) and its
     running transfers become paused, before anything continues."""
@@ -151,7 +144,7 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         project_root = Path(metadata.get(Project, job.project_id).root)
         plan = plan_from_store(o["plan"])
         notebook = Path(o["source_path"])
-        spec = _spec(job)
+        spec = DestinationSpec.of_job(job)
         changes: list = []
         new_nb = None
         write = None
@@ -248,7 +241,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         if "plan" not in (job.options or {}):
             return CancelResult(job.id)
         plan = plan_from_store(job.options["plan"])
-        backend = open_backend(_spec(job))
+        backend = open_backend(DestinationSpec.of_job(job))
         result = CancelResult(job.id)
         for t in metadata.list(Transfer, job_id=job.id, limit=None, order="oldest"):
             move = plan.moves[t.state["move"]]

@@ -230,10 +230,6 @@ def rewrite_digest(nb: nbformat.NotebookNode) -> str:
     return h.hexdigest()
 
 
-def spec_to_store(spec) -> dict:
-    return {"url": spec.url, "kind": spec.kind, "layout": spec.layout, "name": spec.name}
-
-
 def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Path, label: Path,
                  root: Path, spec, backend, store: str | None,
                  progress: ProgressReporter | ProgressFactory | None,
@@ -251,7 +247,7 @@ def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Pa
         job = metadata.save(Job(
             project_id=project.id, kind=kind, notebook=relative_to_root(label, root),
             destination=spec.safe_url, status="running", started_at=now_iso(),
-            options={"layout": spec.layout, **options, "spec": spec_to_store(spec),
+            options={"layout": spec.layout, **options, "spec": spec.to_store(),
                      "plan": plan_to_store(plan), **process_identity(),
                      "history": [{"status": "running", "at": now_iso()}]}))
         items = create_transfers(metadata, job.id, project.id, plan, notebook, root)

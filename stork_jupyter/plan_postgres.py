@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
-from .plan import AccessEdit, DatasetMove, MigrationPlan
+from .plan_types import AccessEdit, DatasetMove, MigrationPlan
 from .rewrite.postgres import ARTEFACT_FORMATS, TABLE_READS, file_shape
 
 #: Options an artefact's read can take (they select; parsing ones have nothing to parse).

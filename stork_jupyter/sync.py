@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .checksum import sha256_file
 from .config import find_project_root
-from .destinations import open_backend
+from .destinations import DestinationSpec, open_backend
 from .errors import StorkError
 from .inventory import relative_to_root
 from .store import Job, MetadataStore, Transfer, now_iso, open_store
@@ -78,8 +78,7 @@ def sync(notebook: Path, *, store: str | None = None,
          progress: ProgressReporter | ProgressFactory | None = None,
          parallel: int | None = None) -> SyncResult:
     """Re-transfer the datasets of ``notebook``'s last migration whose source changed."""
-    from .jobs import _spec
-    from .migrate import create_transfers, run_job, spec_to_store
+    from .migrate import create_transfers, run_job
     from .plan import plan_from_store, plan_to_store
 
     notebook = Path(notebook)
@@ -92,7 +91,7 @@ def sync(notebook: Path, *, store: str | None = None,
         o = last.options
         plan = plan_from_store(o["plan"])
         nb_dir = Path(o["source_path"]).parent
-        spec = _spec(last)
+        spec = DestinationSpec.of_job(last)
         result = SyncResult(None)
         changed: list[int] = []
         new_plan = copy.deepcopy(plan)
@@ -119,7 +118,7 @@ def sync(notebook: Path, *, store: str | None = None,
         job = metadata.save(Job(
             project_id=project.id, kind="sync", notebook=last.notebook,
             destination=spec.safe_url, status="running", started_at=now_iso(),
-            options={**keep, "spec": spec_to_store(spec), "plan": plan_to_store(new_plan),
+            options={**keep, "spec": spec.to_store(), "plan": plan_to_store(new_plan),
                      "synced_from": last.id, **process_identity(),
                      "history": [{"status": "running", "at": now_iso()}]}))
         result.job_id = job.id

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import Config, destination_kind, redact_url
+from ..errors import StorkError
 from .base import Backend, DestinationError, Progress, PutResult, backends
 from .local import LocalBackend, folder_of
 from .s3 import S3Backend
@@ -35,6 +37,18 @@ class DestinationSpec:
     @property
     def safe_url(self) -> str:
         return redact_url(self.url)
+
+    def to_store(self) -> dict[str, str | None]:
+        """The form a job's options keep (the URL carries no secret: see redact_url)."""
+        return {"url": self.url, "kind": self.kind, "layout": self.layout, "name": self.name}
+
+    @classmethod
+    def of_job(cls, job: Any) -> DestinationSpec:
+        """The destination a store ``Job`` recorded in its options (see ``to_store``)."""
+        s = (job.options or {}).get("spec")
+        if not s:
+            raise StorkError(f"job {job.id} was recorded by an older stork and cannot be resumed")
+        return cls(s["url"], s["kind"], s.get("layout") or "mirror", s.get("name"))
 
 
 def resolve_destination(to: str, config: Config, layout: str | None = None) -> DestinationSpec:

@@ -12,7 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..analysis import catalog
 from ..notebook import mask_ipython
-from ..plan import AccessEdit
+from ..plan_types import AccessEdit
 from . import postgres as pg
 from .support import s3_shape
 
