@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (drivers add DETAIL/HINT lines), else its type."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's whole message on one line, else its type."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class StorkError(Exception):
     """Base class: the message is one sentence naming the notebook, cell/line or file."""
 

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import NotebookError
+from .errors import NotebookError, first_line
 from .quiet import no_warnings
 
 
@@ -78,7 +78,7 @@ def notebook_from_dict(data: object, name: str = "<notebook>") -> nbformat.Noteb
         with no_warnings():  # e.g. MissingIDFieldWarning: not the user's problem
             nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as e:  # nbformat raises several kinds for malformed structure
-        raise NotebookError(f"{name}: malformed notebook ({_first_line(e)})") from None
+        raise NotebookError(f"{name}: malformed notebook ({first_line(e)})") from None
     for i, cell in enumerate(nb.cells):
         if not isinstance(cell.get("source", ""), str):
             raise NotebookError(f"{name}: cell {i} has a malformed source")
@@ -105,11 +105,6 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 # --- IPython syntax -------------------------------------------------------------------

@@ -67,7 +67,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             plan.blockers.append(Blocker(*where, a.reason or "path unresolved"))
             continue
         absolute = (nb_dir / a.path).resolve()
-        if not allow_outside_root and not _inside(absolute, root):
+        if not allow_outside_root and not absolute.is_relative_to(root):
             plan.blockers.append(Blocker(
                 *where, f"{a.path} is outside the project root {root} (--allow-outside-root)"))
             continue
@@ -193,11 +193,3 @@ def _key(path: str, base_key: str, layout: str, taken: set[str]) -> str:
     while ups < len(parts) and parts[ups] == "..":
         ups += 1
     return posixpath.join(base_key, *["_up"] * ups, *parts[ups:])
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-        return True
-    except ValueError:
-        return False

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import MissingDependencyError, StorkError
+from .errors import MissingDependencyError, StorkError, one_line
 from .store import Dataset, Location, MetadataStore
 
 DEFAULT_ROWS = 10
@@ -315,7 +315,7 @@ def _format_from_url(url: str) -> str | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    message = " ".join(str(exc).split()) or type(exc).__name__
+    message = one_line(exc)
     if isinstance(exc, FileNotFoundError):
         return f"{exc.filename or 'the file'} does not exist (any more)"
     return message if len(message) <= 300 else message[:299] + "…"

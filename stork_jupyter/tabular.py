@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import StorkError
+from .errors import StorkError, one_line
 from .quiet import no_warnings
 
 
@@ -92,8 +92,6 @@ _REFUSED = {
     "filters": "row filters are not translated to SQL yet",
     "use_nullable_dtypes": "nullable dtypes are not mapped yet",
 }
-
-_TABLE_APIS = tuple(LOAD_OPTIONS)
 
 
 def api_name(api: str) -> str:
@@ -682,7 +680,7 @@ class _Source:
             raise TabularError(f"{self.path}: {e}") from None
         except Exception as e:  # each reader (xlrd, openpyxl, ujson) has its own errors
             raise TabularError(f"{self.path} cannot be read as {self.api} reads it: "
-                               f"{_one_line(e)}") from None
+                               f"{one_line(e)}") from None
 
     @property
     def streamed(self) -> bool:
@@ -692,10 +690,6 @@ class _Source:
 
 
 _DROP = object()  #: an override removing an option
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 # --------------------------------------------------------------------------- pass one
@@ -927,7 +921,7 @@ def _read_empty(src: _Source) -> Any:
                     else pd.read_feather(src.path))
         return src.whole()
     except (ValueError, OSError) as e:
-        raise TabularError(f"{src.path} cannot be read: {_one_line(e)}") from None
+        raise TabularError(f"{src.path} cannot be read: {one_line(e)}") from None
 
 
 def _schema_of_frame(df, src: _Source, text_dtype: str, hints: dict[str, Any]) -> TableSchema:
@@ -971,13 +965,6 @@ def _schema_of_frame(df, src: _Source, text_dtype: str, hints: dict[str, Any]) -
 
 
 # --------------------------------------------------------------------------- pass two
-
-
-def _chunks(src: _Source, chunksize: int, hints: dict[str, Any],
-            overrides: dict[str, Any] | None = None) -> Iterator[Any]:
-    """Frames of the file as the call parses them (pass one: no forced dtypes)."""
-    for df, _ in _positioned_chunks(src, chunksize, hints, overrides):
-        yield df
 
 
 def _positioned_chunks(src: _Source, chunksize: int, hints: dict[str, Any],
@@ -1024,7 +1011,7 @@ def _positioned_chunks(src: _Source, chunksize: int, hints: dict[str, Any],
                            f"{rows + 1}: {e.reason}") from None
     except (ValueError, TypeError, OSError, EOFError) as e:
         raise TabularError(f"{src.path} cannot be read as {src.api} reads it (near data row "
-                           f"{rows + 1}): {_one_line(e)}") from None
+                           f"{rows + 1}): {one_line(e)}") from None
 
 
 def _locate_failure_in(values, name: Any, dtype: Any, src: _Source) -> int | None:
@@ -1062,7 +1049,7 @@ def _locate_failure_in(values, name: Any, dtype: Any, src: _Source) -> int | Non
 def _locate_csv_failure(src: _Source, chunksize: int, start: int, error: BaseException,
                         hints: dict[str, Any]) -> TabularError:
     """A TabularError naming the file, data row and column where a forced dtype fails."""
-    detail = _one_line(error)
+    detail = one_line(error)
     m = re.search(r"line (\d+)", detail)
     if "tokenizing" in detail or "Expected" in detail:
         where = f" (file line {m.group(1)})" if m else ""
@@ -1188,7 +1175,7 @@ def _coerce(df, schema: TableSchema, src: _Source, start: int):
             bad = _first_bad(s, c.dtype)
             row = f"data row {start + bad + 1}, " if bad is not None else ""
             raise TabularError(f"{src.path}: {row}column {c.name!r}: cannot be read as "
-                               f"{c.dtype} ({_one_line(e)})") from None
+                               f"{c.dtype} ({one_line(e)})") from None
         out[c.name] = s
     if not changed:
         return df

@@ -176,10 +176,6 @@ PATH_METHODS: dict[str, tuple[str, str]] = {
     "write_bytes": ("write", "binary"),
 }
 
-#: Methods of a file handle, and the format they imply given a text or binary mode.
-HANDLE_READ_METHODS = frozenset({"read", "readline", "readlines", "__iter__"})
-HANDLE_WRITE_METHODS = frozenset({"write", "writelines"})
-
 FUNCTIONS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind != "method"}
 METHODS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind == "method"}
 

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ..checksum import CHUNK
 from ..config import redact_url
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, first_line
 from ..tabular import (
     PG_TYPES,
     ROW_COLUMN,
@@ -218,7 +218,7 @@ class PostgresBackend:
                     f"user {self.user or 'the current user'} may not create schema "
                     f"{self.schema!r} in database {self.dbname!r} at {self.where}") from None
             except psycopg.Error as e:
-                raise DestinationError(f"PostgreSQL at {self.where}: {_first_line(e)}") from None
+                raise DestinationError(f"PostgreSQL at {self.where}: {first_line(e)}") from None
             if not allowed or not allowed[0]:
                 raise DestinationError(
                     f"user {self.user or 'the current user'} may not create tables in schema "
@@ -325,7 +325,7 @@ class PostgresBackend:
         psycopg = _psycopg()
         diag = getattr(e, "diag", None)
         context = (getattr(diag, "context", None) or "") if diag else ""
-        primary = (getattr(diag, "message_primary", None) if diag else None) or _first_line(e)
+        primary = (getattr(diag, "message_primary", None) if diag else None) or first_line(e)
         tail = f"nothing was loaded into {self.schema}.{table}"
         m = re.search(r"\bline (\d+)", context)
         if m and "COPY" in context:
@@ -431,7 +431,7 @@ class PostgresBackend:
                                            "not verify")
         except psycopg.Error as e:
             raise DestinationError(f"cannot store {source} in {self.schema}.{FILES_TABLE} at "
-                                   f"{self.where}: {_first_line(e)}") from None
+                                   f"{self.where}: {first_line(e)}") from None
         finally:
             conn.close()
         return PutResult(self.target(key), size, sha256)
@@ -485,11 +485,6 @@ class PostgresBackend:
                 return False
             return conn.execute(sql.SQL("SELECT 1 FROM {} WHERE path = %s").format(
                 sql.Identifier(self.schema, FILES_TABLE)), (key,)).fetchone() is not None
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 class _Sender:

@@ -12,9 +12,6 @@ from typing import Any
 
 from psycopg import sql
 
-#: Options that select from the parsed frame: applied in SQL or by read_sql_query.
-SELECTING = frozenset({"usecols", "nrows", "columns", "index_col"})
-
 
 class NotTranslatable(Exception):
     """An argument has no PostgreSQL equivalent; the access is left alone."""

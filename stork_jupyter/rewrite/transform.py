@@ -11,14 +11,15 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..analysis import catalog
+from ..errors import StorkError
 from ..notebook import mask_ipython
 from ..plan_types import AccessEdit
 from . import postgres as pg
 from .support import s3_shape
 
 
-class RewriteError(Exception):
-    pass
+class RewriteError(StorkError):
+    """A cell whose code cannot be rewritten as planned."""
 
 
 @dataclass

@@ -126,10 +126,6 @@ def run_in_background(work: Callable[[NullReporter], Any], log: Any) -> Future:
 # --------------------------------------------------------------------------- helpers
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def _clean(value: Any) -> Any:
     """``value`` as strict JSON: non-finite floats become null, anything else unknown a string."""
     if isinstance(value, float):
@@ -172,7 +168,7 @@ def _setup_cell(job: Job, allowed: list[Path]) -> dict[str, Any] | None:
     if not isinstance(output, str):
         return None
     path = Path(output)
-    if not any(_inside(path, folder) for folder in allowed) or not path.is_file():
+    if not any(path.is_relative_to(folder) for folder in allowed) or not path.is_file():
         return None
     try:
         return setup_cell_of(read_notebook(path))
@@ -277,14 +273,14 @@ class StorkHandler(APIHandler):
             raise _problem(403, f"{name} {rel!r} is outside the server's root directory; "
                                 "give it relative to that root")
         path = (root / rel).resolve()
-        if not _inside(path, root):
+        if not path.is_relative_to(root):
             raise _problem(403, f"{name} {rel!r} is outside the server's root directory")
         return path
 
     def relative(self, path: Path) -> str | None:
         """``path`` relative to the server root (POSIX), None when outside it."""
         root = self.root_dir
-        return path.relative_to(root).as_posix() if _inside(path, root) else None
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else None
 
     def project_root(self, rel: str) -> Path:
         """The project of a notebook or folder (relative to the server root; the root
