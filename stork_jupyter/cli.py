@@ -149,6 +149,8 @@ def jobs(job: int | None, as_json: bool, store: str | None, limit: int, offset: 
     if job is not None:
         filters["id"] = job
     with open_store(root, store) as metadata:
+        if job is not None:
+            metadata.get(Job, job)  # an unknown id is an error, as for every command
         items = metadata.list(Job, limit=limit, offset=offset, status=status, **filters)
         total = metadata.count(Job, status=status, **filters)
     if as_json:

@@ -8,14 +8,13 @@ the environment (AWS variables and profiles, ``PGPASSWORD``, ``.pgpass``).
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from .errors import ConfigError
+from .urls import destination_kind, redact_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,11 +25,6 @@ CONFIG_FILE = "stork.toml"
 STORE_ENV = "STORK_STORE"
 LAYOUTS = ("mirror", "flat")
 
-# Query parameters whose value is a secret (matched anywhere in the name, any case).
-_SECRET_PARAM = re.compile(r"pass(word|wd)?|pwd|secret|token|key|credential", re.IGNORECASE)
-# libpq keyword/value strings ("host=h dbname=d password=x") are not URLs but carry secrets too.
-_CONNINFO = re.compile(r"\b(host|hostaddr|dbname|user|port)\s*=")
-_CONNINFO_PASSWORD = re.compile(r"\s*\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|\S*)", re.IGNORECASE)
 
 
 @dataclass
@@ -157,20 +151,6 @@ def _parse_destinations(data: dict[str, Any], path: Path) -> dict[str, Destinati
     return destinations
 
 
-def destination_kind(url: str) -> str:
-    """``postgresql``, ``s3`` or ``file`` (plain paths and ``file://`` URLs)."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme.startswith("postgres"):  # postgres, postgresql, postgresql+psycopg
-        return "postgresql"
-    if scheme in ("s3", "s3a"):
-        return "s3"
-    if scheme in ("", "file"):
-        return "file"
-    raise ConfigError(
-        f"URL {redact_url(url)!r} has an unsupported scheme {scheme!r}; use file://, s3:// or postgresql://."
-    )
-
-
 def resolve_store_url(explicit: str | None, root: Path) -> str:
     """The metadata store URL: ``explicit`` (``--store``), else ``$STORK_STORE``, else the default.
 
@@ -187,45 +167,3 @@ def resolve_store_url(explicit: str | None, root: Path) -> str:
     if not path.is_absolute():
         path = Path.cwd() / path
     return f"sqlite:///{path.resolve().as_posix()}"
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password or secret query parameters.
-
-    A password after the user name is dropped (``postgresql://u@h/db`` stays). Strings
-    that are not URLs (plain paths) come back unchanged, except a libpq ``password=`` keyword.
-    """
-    if "://" not in url:
-        if _CONNINFO.search(url):
-            return _CONNINFO_PASSWORD.sub("", url).strip()
-        return url
-    # Work on the string rather than urlsplit/urlunsplit: the round trip rewrites
-    # some URLs (``sqlite:////abs`` loses a slash) and we must change only secrets.
-    scheme, rest = url.split("://", 1)
-    end = len(rest)
-    for sep in "/?#":
-        pos = rest.find(sep)
-        if pos != -1:
-            end = min(end, pos)
-    netloc, tail = rest[:end], rest[end:]
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)  # rsplit: an unencoded '@' may sit in the password
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    path, query, fragment = _split_tail(tail)
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not _SECRET_PARAM.search(k)]
-        if len(kept) != len(pairs):
-            query = urlencode(kept)
-    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "") + fragment
-
-
-def _split_tail(tail: str) -> tuple[str, str, str]:
-    """Split ``/path?query#frag`` into (path, query, '#frag')."""
-    fragment = ""
-    if "#" in tail:
-        tail, frag = tail.split("#", 1)
-        fragment = f"#{frag}"
-    path, _, query = tail.partition("?")
-    return path, query, fragment

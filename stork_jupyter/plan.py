@@ -94,6 +94,10 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             plan.blockers.append(Blocker(*where, reason))
             continue
         key = key_for(a.path)
+        problem = getattr(backend, "key_problem", None)
+        if problem is not None and problem(key):
+            plan.blockers.append(Blocker(*where, problem(key)))
+            continue
         if a.mode == "write":
             written.add(a.path)
             if key not in plan.writes:

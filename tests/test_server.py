@@ -508,7 +508,7 @@ async def test_a_notebook_without_data_has_nothing_to_migrate(api, project):
     ({"path": "nb.ipynb"}, 400, "to is required"),
     ({"path": "nb.ipynb", "to": ""}, 400, "to must name a destination"),
     ({"path": "nb.ipynb", "to": "nowhere"}, 400, "No destination named 'nowhere'"),
-    ({"path": "nb.ipynb", "to": "ftp://host/x"}, 400, "unsupported scheme"),
+    ({"path": "nb.ipynb", "to": "ftp://host/x"}, 400, "are not supported"),
     ({"path": "nb.ipynb", "to": "local", "dry_run": "yes"}, 400, "dry_run must be a boolean"),
     ({"path": "nb.ipynb", "to": "local", "layout": "tree"}, 400, "layout must be one of"),
     ({"path": "missing.ipynb", "to": "local"}, 404, "no such notebook"),

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, destination_kind, redact_url
+from ..config import Config
 from ..errors import StorkError
+from ..urls import destination_kind, file_url_path, redact_url, url_scheme
 from .base import Backend, DestinationError, Progress, PutResult, backends
 from .local import LocalBackend, folder_of
 from .s3 import S3Backend
@@ -56,10 +57,11 @@ def resolve_destination(to: str, config: Config, layout: str | None = None) -> D
     if to in config.destinations:
         d = config.destinations[to]
         url = d.url
-        if d.kind == "file" and not url.startswith("file://"):
+        if d.kind == "file" and file_url_path(url) is None:
             url = (config.root / Path(url).expanduser()).resolve().as_posix()  # stork.toml-relative
         return DestinationSpec(url, d.kind, layout or d.layout, d.name)
-    if "://" not in to and not to.startswith(("/", ".", "~")) and "/" not in to and config.path:
+    if url_scheme(to) is None and not to.startswith(("/", ".", "~")) and "/" not in to \
+            and config.path:
         config.destination(to)  # raises ConfigError listing the known names
     kind = destination_kind(to)
     url = to

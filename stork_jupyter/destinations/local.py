@@ -7,15 +7,16 @@ import os
 import posixpath
 import secrets
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from ..checksum import CHUNK, sha256_file
+from ..urls import file_url_path
 from .base import DestinationError, Progress, PutResult, SourceChanged, TransferContext
 
 
 def folder_of(url: str) -> Path:
-    if url.startswith("file://"):
-        return Path(unquote(urlparse(url).path))
+    path = file_url_path(url)
+    if path is not None:
+        return Path(path)
     return Path(url).expanduser().resolve()
 
 

@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ..checksum import CHUNK
-from ..config import redact_url
 from ..errors import MissingDependencyError, first_line
 from ..tabular import (
     PG_TYPES,
@@ -39,6 +38,7 @@ from ..tabular import (
     read_back,
     read_back_kwargs,
 )
+from ..urls import redact_url, scrub, split_password
 from .base import DestinationError, Progress, PutResult
 
 DEFAULT_SCHEMA = "stork"
@@ -89,7 +89,10 @@ class PostgresBackend:
     kind = "postgresql"
 
     def __init__(self, url: str):
-        parts = urlsplit(url.strip())
+        # the password first, by the rule redaction uses: an unencoded '#', '/' or '?'
+        # in it would otherwise end the host part and land in the path or fragment
+        bare, password = split_password(url.strip())
+        parts = urlsplit(bare)
         scheme = parts.scheme.lower()
         if not scheme.startswith("postgres"):
             raise DestinationError(f"{redact_url(url)} is not a postgresql:// URL")
@@ -116,8 +119,8 @@ class PostgresBackend:
             conn["user"] = self.user
         if self.dbname:
             conn["dbname"] = self.dbname
-        if parts.password:
-            conn["password"] = unquote(parts.password)  # kept in memory for connecting only
+        if password:
+            conn["password"] = password  # kept in memory for connecting only
         self._conn_kwargs = conn
         self.url = redact_url(self._base_url() + "?" + urlencode(
             {"schema": self.schema, **params}))
@@ -177,7 +180,7 @@ class PostgresBackend:
             raise DestinationError(self._explain(e)) from None
 
     def _explain(self, e: Exception) -> str:
-        text = " ".join(str(e).split())
+        text = scrub(" ".join(str(e).split()), self._conn_kwargs.get("password"))
         low = text.lower()
         who = self.user or "the current user"
         if "connection refused" in low or "could not connect" in low and "no such file" in low:
@@ -197,7 +200,7 @@ class PostgresBackend:
                     f"{self.host or 'localhost'}:{self.port or 5432}")
         if "permission denied" in low or "not permitted" in low or "pg_hba.conf" in low:
             return f"PostgreSQL at {self.where} does not let {who} connect: {text}"
-        return f"cannot connect to PostgreSQL at {self.where}: {redact_url(text)}"
+        return f"cannot connect to PostgreSQL at {self.where}: {text}"
 
     def check(self) -> None:
         """Connect and create the schema if needed; one clear sentence when not possible."""

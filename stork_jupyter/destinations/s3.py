@@ -47,6 +47,9 @@ def make_client():
         raise DestinationError(f"cannot set up an S3 client: {e}") from None
 
 
+_CONTROL_NAMES = {"\n": "newline", "\r": "carriage return", "\t": "tab"}
+
+
 class S3Backend:
     kind = "s3"
 
@@ -60,6 +63,18 @@ class S3Backend:
         if self._client is None:
             self._client = make_client()
         return self._client
+
+    @staticmethod
+    def key_problem(key: str) -> str | None:
+        """Why ``key`` cannot be an S3 key, or None. A control character (a newline in a
+        file name) is legal in S3 but cannot travel in S3's XML replies: servers answer
+        404 or 400 and the upload fails with a misleading error, so it is refused first."""
+        bad = sorted({c for c in key if ord(c) < 0x20 or ord(c) == 0x7F})
+        if not bad:
+            return None
+        names = ", ".join(_CONTROL_NAMES.get(c, f"U+{ord(c):04X}") for c in bad)
+        return (f"the S3 key {key!r} would hold a control character ({names}), which S3 "
+                "servers do not accept in keys; rename the file")
 
     def key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -87,9 +102,15 @@ class S3Backend:
         except ClientError as e:
             code = str(e.response.get("Error", {}).get("Code", ""))
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("404", "NoSuchBucket"):
+            # a bare 404 means "no bucket" only when the bucket was asked about: for an
+            # object it is that object (or a key the server could not read)
+            if code == "NoSuchBucket" or (code == "404" and "Key" not in kwargs):
                 raise DestinationError(
                     f"bucket '{self.bucket}' does not exist at {endpoint}") from None
+            if code in ("404", "NoSuchKey", "NoSuchUpload"):
+                raise DestinationError(
+                    f"S3 at {endpoint} found no {kwargs['Key']!r} in bucket '{self.bucket}' "
+                    f"({code})") from None
             if status == 403 or code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch",
                                          "AccessDenied"):
                 raise DestinationError(

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from http.client import responses
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlencode, urlparse
+from urllib.parse import urlencode
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -35,7 +35,15 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..analysis import analyze_cells
-from ..config import LAYOUTS, destination_kind, find_project_root, load_config, resolve_store_url
+from ..config import (
+    CONFIG_FILE,
+    LAYOUTS,
+    destination_kind,
+    find_project_root,
+    load_config,
+    resolve_store_url,
+)
+from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, setup_cell_of
 from ..errors import NotebookError, NotFoundError, StoreError, StorkError
 from ..inventory import record_analysis, relative_to_root
@@ -56,6 +64,7 @@ from ..store import (
     open_store,
 )
 from ..transfer import NullReporter
+from ..urls import file_url_path, url_scheme
 
 NAMESPACE = "/stork/api"
 DEFAULT_LIMIT = 50
@@ -689,18 +698,28 @@ class MigrateHandler(StorkHandler):
                         status=202)
 
     def destination(self, to: str, root: Path) -> str:
-        """``to`` as the engine takes it: a name from ``stork.toml`` as is; a folder
-        (path or ``file://`` URL) relative to the server root and inside it (403 if not);
-        another URL as is."""
+        """``to`` as the engine takes it: a folder (path or ``file:`` URL, given or named
+        in ``stork.toml``) relative to the server root and inside it (403 if not);
+        another URL or name as is."""
         if not to.strip() or "\x00" in to:
             raise _problem(400, "to must name a destination or give its URL or folder")
         config = load_config(root)
-        if to in config.destinations or destination_kind(to) != "file":
+        if to in config.destinations:
+            spec = resolve_destination(to, config)
+            folder = folder_of(spec.url)
+            if spec.kind == "file" and not folder.resolve().is_relative_to(self.root_dir):
+                # stork.toml is a file anyone with write access to the project edits:
+                # it must not take a REST migration where a path could not
+                raise _problem(403, f"destination {to!r} of {CONFIG_FILE} is the folder "
+                                    f"{folder}, outside the server's root directory; "
+                                    "migrate there with the stork command instead")
             return to
-        bare = not to.startswith((".", "~", "/")) and "/" not in to and "://" not in to
+        if destination_kind(to) != "file":
+            return to
+        bare = not to.startswith((".", "~", "/")) and "/" not in to and url_scheme(to) is None
         if bare and config.path is not None:
             return to  # the engine says there is no such destination and lists the names
-        folder = unquote(urlparse(to).path) if to.startswith("file://") else to
+        folder = file_url_path(to) or to
         return self.resolve_path(folder, "destination folder", absolute_ok=True).as_posix()
 
 
