@@ -12,10 +12,18 @@ from typing import Any
 import click
 
 from . import __version__
+from .cells import cell_label
 from .config import find_project_root
 from .errors import StorkError
 from .inventory import analyze_and_record
-from .report import JOB_COLUMNS, analysis_text, job_row, migration_text, text_table
+from .report import (
+    JOB_COLUMNS,
+    analysis_text,
+    job_row,
+    migration_text,
+    problem_lines,
+    text_table,
+)
 from .store import Dataset, Job, Record, open_store
 
 store_option = click.option(
@@ -76,8 +84,8 @@ def analyze(notebook: Path, as_json: bool, store: str | None, no_record: bool) -
     analysis = analyze_and_record(notebook, store, record=not no_record)
     if as_json:
         click.echo(json.dumps([a.to_json() for a in analysis.accesses], indent=2))
-        for p in analysis.problems:
-            click.echo(f"{notebook}: cell {p.cell_index}, line {p.line}: {p.message}", err=True)
+        for line in problem_lines(analysis):
+            click.echo(line, err=True)
     else:
         click.echo(analysis_text(analysis))
 
@@ -283,7 +291,8 @@ def records(as_json: bool, store: str | None, limit: int, offset: int, notebook:
             status: str | None) -> None:
     """List rewritten data accesses (one per call), newest first."""
     _listing(Record, ("id", "job", "notebook", "cell", "line", "api", "status"),
-             lambda r: (r.id, r.job_id, r.notebook, r.cell_id or r.cell_index, r.line, r.api,
+             lambda r: (r.id, r.job_id, r.notebook, cell_label(r.cell_index, r.cell_id, word=False),
+                        r.line, r.api,
                         r.status))(as_json, store, limit, offset, status, notebook)
 
 

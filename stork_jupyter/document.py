@@ -19,6 +19,7 @@ from typing import Any
 
 import nbformat
 
+from .cells import cell_number
 from .config import find_project_root
 from .errors import StorkError
 from .migrate import (
@@ -46,7 +47,8 @@ def cell_edit(cell_id: str | None, cell_index: int | None, original: str, new: s
               ) -> dict[str, Any]:
     """One cell's edit as the frontend applies it: found by id (else index), checked to
     still hold ``original_source``, then given ``new_source``."""
-    return {"cell_id": cell_id, "cell_index": cell_index, "original_source": original,
+    return {"cell_id": cell_id, "cell_index": cell_index,
+            "cell_number": cell_number(cell_index), "original_source": original,
             "new_source": new}
 
 

@@ -60,3 +60,8 @@ class ExecutionError(StorkError):
         self.cell_index = cell_index  #: 0-based among all cells, markdown included
         self.ename = ename
         self.evalue = evalue
+
+    @property
+    def cell_number(self) -> int | None:
+        """The number JupyterLab shows for that cell (1-based)."""
+        return None if self.cell_index is None else self.cell_index + 1

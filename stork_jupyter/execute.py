@@ -19,6 +19,7 @@ from typing import Any
 
 import nbformat
 
+from .cells import cell_label
 from .errors import ExecutionError, MissingDependencyError, NotebookError
 
 __all__ = ["execute_notebook", "cell_outputs", "compare_outputs", "kernel_argv"]
@@ -135,7 +136,7 @@ def execute_notebook(
         if index is None:
             return f"{path}"
         cell_id = nb.cells[index].get("id")
-        return f"{path}: cell {index}" + (f" (id {cell_id})" if cell_id else "")
+        return f"{path}: {cell_label(index, cell_id)}"
 
     try:
         client.execute(env=kernel_env, cwd=str(workdir))
@@ -263,5 +264,5 @@ def compare_outputs(
         )
         if not diff:  # same text, different structure (e.g. stream order or output kind)
             diff = f"expected {exp!r}\nactual   {act!r}"
-        diffs.append(f"cell {index}: outputs differ\n{diff}")
+        diffs.append(f"{cell_label(index)}: outputs differ\n{diff}")
     return diffs

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from .analysis import analyze_cells
+from .cells import CellNumbered, cell_label
 from .checksum import sha256_file
 from .config import find_project_root, load_config
 from .destinations import PutResult, open_backend, resolve_destination
@@ -57,7 +58,7 @@ class MigrationRefused(StorkError):
 
 
 @dataclass
-class CellChange:
+class CellChange(CellNumbered):
     cell_index: int
     cell_id: str | None
     old: str
@@ -127,7 +128,7 @@ def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination
                                   plan.settings.get("schema", "stork"))
         except (RewriteError, Exception) as e:
             raise StorkError(
-                f"{plan.notebook}: cell {index}: cannot rewrite ({e}); nothing was changed"
+                f"{plan.notebook}: {cell_label(index)}: cannot rewrite ({e}); nothing was changed"
             ) from None
         needs |= result.needs
         if result.source != cell.source:
@@ -163,7 +164,7 @@ def _ensure_setup_cell(nb: nbformat.NotebookNode, kind: str, destination: str,
 def unified_diff(changes: list[CellChange], notebook: str) -> str:
     out = []
     for ch in changes:
-        label = f"{notebook} cell {ch.cell_index}" + (f" ({ch.cell_id})" if ch.cell_id else "")
+        label = f"{notebook} {cell_label(ch.cell_index, ch.cell_id)}"
         out += difflib.unified_diff(ch.old.splitlines(), ch.new.splitlines(), f"a/{label}",
                                     f"b/{label}", lineterm="")
     return "\n".join(out)

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cells import cell_label
 from .errors import NotebookError, first_line
 from .quiet import no_warnings
 
@@ -81,7 +82,7 @@ def notebook_from_dict(data: object, name: str = "<notebook>") -> nbformat.Noteb
         raise NotebookError(f"{name}: malformed notebook ({first_line(e)})") from None
     for i, cell in enumerate(nb.cells):
         if not isinstance(cell.get("source", ""), str):
-            raise NotebookError(f"{name}: cell {i} has a malformed source")
+            raise NotebookError(f"{name}: {cell_label(i)} has a malformed source")
     return nb
 
 

@@ -8,6 +8,7 @@ import posixpath
 from pathlib import Path
 
 from .analysis import Analysis, DataAccess
+from .cells import where as cell_where
 from .checksum import sha256_file
 from .destinations import Backend, DestinationSpec
 from .plan_postgres import PostgresPlanner
@@ -57,11 +58,11 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     for a in analysis.accesses:
         where = (a.cell_index, a.cell_id, a.line, a.code)
         if a.resolved and a.path and _at_destination(a.path, nb_dir, dest_prefix):
-            plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.path} is already at "
+            plan.skipped.append(f"{cell_where(None, a.cell_index, a.line)}: {a.path} is already at "
                                 "the destination")
             continue
         if a.remote:
-            plan.skipped.append(f"cell {a.cell_index}, line {a.line}: {a.path} is already remote")
+            plan.skipped.append(f"{cell_where(None, a.cell_index, a.line)}: {a.path} is already remote")
             continue
         if not a.resolved:
             plan.blockers.append(Blocker(*where, a.reason or "path unresolved"))

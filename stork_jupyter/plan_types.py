@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .cells import CellNumbered, with_cell_number
+from .cells import where as cell_where
+
 
 @dataclass
 class DatasetMove:
@@ -26,7 +29,7 @@ class DatasetMove:
 
 
 @dataclass
-class AccessEdit:
+class AccessEdit(CellNumbered):
     """One call to rewrite. ``action``:
 
     - ``literal``: the path argument becomes the string ``target``;
@@ -51,7 +54,7 @@ class AccessEdit:
 
 
 @dataclass
-class Blocker:
+class Blocker(CellNumbered):
     """An access that keeps the notebook tied to local files."""
 
     cell_index: int
@@ -61,7 +64,7 @@ class Blocker:
     reason: str
 
     def describe(self, notebook: str) -> str:
-        return f"{notebook}: cell {self.cell_index}, line {self.line}: {self.code}: {self.reason}"
+        return f"{cell_where(notebook, self.cell_index, self.line)}: {self.code}: {self.reason}"
 
 
 @dataclass
@@ -80,7 +83,10 @@ class MigrationPlan:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("edits", "blockers"):
+            data[key] = [with_cell_number(x) for x in data[key]]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MigrationPlan:
@@ -88,13 +94,18 @@ class MigrationPlan:
         moves and rewrites exactly what the interrupted one planned)."""
         data = dict(data)
         data["moves"] = [DatasetMove(**m) for m in data.get("moves", [])]
-        data["edits"] = [AccessEdit(**e) for e in data.get("edits", [])]
-        data["blockers"] = [Blocker(**b) for b in data.get("blockers", [])]
+        data["edits"] = [AccessEdit(**_stored(e)) for e in data.get("edits", [])]
+        data["blockers"] = [Blocker(**_stored(b)) for b in data.get("blockers", [])]
         return cls(**data)
 
     @property
     def empty(self) -> bool:
         return not self.moves and not self.edits
+
+
+def _stored(item: dict[str, Any]) -> dict[str, Any]:
+    """A JSON edit or blocker without ``cell_number`` (derived, not a field)."""
+    return {k: v for k, v in item.items() if k != "cell_number"}
 
 
 def plan_to_store(plan: MigrationPlan) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import html
 from collections.abc import Sequence
 
 from .analysis import Analysis, DataAccess
+from .cells import cell_label, where
 
 ANALYSIS_COLUMNS = ("cell", "line", "api", "mode", "format", "path", "status")
 
@@ -34,7 +35,7 @@ def access_status(a: DataAccess) -> str:
 def analysis_rows(analysis: Analysis) -> list[tuple[str, ...]]:
     rows = []
     for a in analysis.accesses:
-        cell = f"{a.cell_index}" + (f" ({a.cell_id})" if a.cell_id else "")
+        cell = cell_label(a.cell_index, a.cell_id, word=False)
         fmt = a.format or ""
         if a.consumer and not a.consumer.startswith("."):
             fmt = f"{fmt} via {a.consumer}"
@@ -43,7 +44,7 @@ def analysis_rows(analysis: Analysis) -> list[tuple[str, ...]]:
 
 
 def problem_lines(analysis: Analysis) -> list[str]:
-    return [f"{analysis.notebook}: cell {p.cell_index}, line {p.line}: {p.message}"
+    return [f"{where(analysis.notebook, p.cell_index, p.line)}: {p.message}"
             for p in analysis.problems]
 
 
@@ -98,7 +99,7 @@ def migration_text(result, dry_run: bool = False) -> str:
         out.append(f"  move   {m.source} -> {m.target} ({human_size(m.size)})")
     for e in plan.edits:
         if e.mode == "write" and e.action == "literal":
-            out.append(f"  write  cell {e.cell_index} line {e.line}: {e.target}")
+            out.append(f"  write  {where(None, e.cell_index, e.line)}: {e.target}")
     for s in plan.skipped:
         out.append(f"  skip   {s}")
     if result.diff:

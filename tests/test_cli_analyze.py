@@ -51,7 +51,7 @@ def test_table_output(notebook):
     assert set(lines[2]) == {"-", " "}
     body = "\n".join(lines[3:])
     size = len(SALES.encode())
-    for expected in ("2 (cell-2)", "pandas.read_csv", "data/sales.csv", f"exists, {size} B",
+    for expected in ("3 (cell-2)", "pandas.read_csv", "data/sales.csv", f"exists, {size} B",
                      "json via json.load", "data/regions.json", "unresolved: the result of "
                      "input() is only known at run time", "pandas.DataFrame.to_parquet",
                      "out/sales.parquet", "written here", "s3://bucket/remote.csv",
@@ -110,7 +110,7 @@ def test_json_stays_valid_when_a_cell_cannot_be_parsed(tmp_path):
     result = stork("analyze", nb.name, "--json", "--no-record", cwd=tmp_path)
     assert result.returncode == 0
     assert [(d["cell_index"], d["path"]) for d in json.loads(result.stdout)] == [(2, "a.csv")]
-    assert result.stderr.strip() == ("nb.ipynb: cell 1, line 1: not valid Python: Missing "
+    assert result.stderr.strip() == ("nb.ipynb: cell 2, line 1: not valid Python: Missing "
                                      "parentheses in call to 'print'. Did you mean print(...)?")
 
 

@@ -101,7 +101,7 @@ def test_compare_outputs_names_the_cell():
     assert compare_outputs(nb, other) == []
     other.cells[2].outputs[0]["data"]["text/plain"] = "3"
     diffs = compare_outputs(nb, other)
-    assert len(diffs) == 1 and diffs[0].startswith("cell 2:")
+    assert len(diffs) == 1 and diffs[0].startswith("cell 3:")
     assert "-2" in diffs[0] and "+3" in diffs[0]
     other.cells.append(new_code_cell("4"))
     assert any("3 and 4 cells" in d for d in compare_outputs(nb, other))
@@ -178,7 +178,7 @@ def test_failing_cell_raises_execution_error_with_its_index(tmp_path, run_nb):
         run_nb(path)
     err = info.value
     assert err.cell_index == 3 and err.ename == "KeyError"
-    assert "bad.ipynb" in str(err) and "cell 3" in str(err) and "missing column" in str(err)
+    assert "bad.ipynb" in str(err) and "cell 4" in str(err) and "missing column" in str(err)
 
     nb, outputs = run_nb(path, allow_errors=True)
     assert outputs[3] == [
@@ -190,7 +190,7 @@ def test_failing_cell_raises_execution_error_with_its_index(tmp_path, run_nb):
 @pytest.mark.slow
 def test_cell_timeout_raises_execution_error(tmp_path):
     path = _write_nb(tmp_path / "slow.ipynb", new_code_cell("import time\ntime.sleep(30)"))
-    with pytest.raises(ExecutionError, match=r"cell 0 .*did not finish within 2 s"):
+    with pytest.raises(ExecutionError, match=r"cell 1 .*did not finish within 2 s"):
         execute_notebook(path, timeout=2)
 
 

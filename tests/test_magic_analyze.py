@@ -46,7 +46,7 @@ def test_magic_analyzes_a_named_notebook(tmp_path, run_nb):
                      "<th style='text-align:left'>path</th>", "pandas.read_csv",
                      "data/sales.csv", f"exists, {len(SALES)} B", "out/summary.parquet",
                      "written here", "unresolved: the result of input() is only known at run time",
-                     "2 (cell-2)"):
+                     "3 (cell-2)"):
         assert expected in html, expected
     plain = [o for o in outputs[1] if o["output_type"] == "display_data"]
     assert "data/sales.csv" in plain[0]["text"]  # the text/plain twin
@@ -69,7 +69,7 @@ def test_magic_finds_its_own_notebook_from_the_session(tmp_path, run_nb):
     assert outputs[1] == [{"output_type": "stream", "name": "stdout", "text": "2\n"}]
     html = _html(nb.cells[2])
     assert "self.ipynb: 1 data access (1 read, 0 write, 0 unresolved)" in html
-    assert "data/sales.csv" in html and "1 (cell-1)" in html
+    assert "data/sales.csv" in html and "2 (cell-1)" in html
 
 
 @pytest.mark.slow

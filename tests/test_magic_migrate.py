@@ -147,7 +147,7 @@ def test_line_magic_hands_the_edits_to_the_open_document(kernel, tmp_path: Path)
     data = sent["data"]
     assert data["type"] == "apply_edits" and data["path"] == "nb.ipynb"
     assert data["edits"] == [{
-        "cell_id": nb.cells[1].id, "cell_index": 1,
+        "cell_id": nb.cells[1].id, "cell_index": 1, "cell_number": 2,
         "original_source": "df = pd.read_csv('data/x.csv')  # x",
         "new_source": f"df = pd.read_csv('{tmp_path}/moved/nb/data/x.csv')  # x"}]
     setup = data["setup_cell"]

@@ -168,8 +168,9 @@ def test_unresolved_access_refuses_and_lists_it(project, tmp_path):
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "nothing was changed" in result.stderr and "--partial" in result.stderr
-    # cell 4 (the markdown title is cell 0), line 2, the code and the reason
-    assert "cell 4, line 2: pd.read_csv(input()): the result of input() is only known at " \
+    # cell 5 as JupyterLab numbers it (the markdown title is cell 1), line 2, the code
+    # and the reason
+    assert "cell 5, line 2: pd.read_csv(input()): the result of input() is only known at " \
            "run time" in result.stderr
     assert tree(project) == before  # no notebook written, no store
     assert tree(tmp_path / "dest") == {}
@@ -181,8 +182,8 @@ def test_several_refused_accesses_are_each_listed(project, tmp_path):
     result = stork("migrate", "nb.ipynb", "--to", tmp_path / "dest", "-o", "out.ipynb")
     assert result.exit_code == 1
     assert "2 data access(es) cannot be migrated" in result.stderr
-    assert "cell 4, line 1: pd.read_csv(input())" in result.stderr
     assert "cell 5, line 1: pd.read_csv(input())" in result.stderr
+    assert "cell 6, line 1: pd.read_csv(input())" in result.stderr
     assert not (project / "out.ipynb").exists() and tree(tmp_path / "dest") == {}
 
 
@@ -192,7 +193,7 @@ def test_partial_migrates_the_rest_and_says_what_stays_local(project, tmp_path):
     result = stork("migrate", "nb.ipynb", "--to", dest, "-o", "out.ipynb", "--partial")
     assert result.exit_code == 0, result.output
     assert "Still reading local files:" in result.stdout
-    assert "cell 4, line 1: pd.read_csv(input())" in result.stdout
+    assert "cell 5, line 1: pd.read_csv(input())" in result.stdout
     sources = code_sources(read_nb(project / "out.ipynb"))
     assert str(dest) in sources[1] and str(dest) in sources[2]
     assert sources[3] == "other = pd.read_csv(input())"

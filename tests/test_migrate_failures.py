@@ -121,7 +121,7 @@ def test_missing_source_file(project, tmp_path):
     (project / "data" / "b.csv").unlink()
     line = _migrate_fails(project, tmp_path / "dest", "data/b.csv", "does not exist",
                           "nothing was changed")
-    assert "cell 3, line 1" in line
+    assert "cell 4, line 1" in line
     assert tree(tmp_path / "dest") == {}  # a.csv was not sent either
 
 

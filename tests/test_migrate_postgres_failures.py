@@ -79,7 +79,7 @@ def test_a_type_error_on_a_late_row_is_refused_before_anything_moves(tmp_path, m
                        "big = pd.read_csv('data/big.csv', dtype={'x': 'int64'})",
                        files={"data/a.csv": "x\n1\n", "data/big.csv": _late_row_csv("oops")})
     assert len(pd.read_csv(project / "data/big.csv", usecols=["x"], dtype=str)) == ROWS + 1
-    line = _migrate_fails(project, url, "cell 3, line 1", "data/big.csv",
+    line = _migrate_fails(project, url, "cell 4, line 1", "data/big.csv",
                           f"data row {ROWS + 1}", "column 'x'", "'oops'", "int64",
                           "nothing was changed")
     assert "Traceback" not in line
@@ -164,7 +164,7 @@ def test_a_path_known_only_at_run_time_is_refused(tmp_path, monkeypatch, pg_dsn,
     project = _project(tmp_path, monkeypatch, "a = pd.read_csv('data/a.csv')",
                        "import sys\np = sys.argv[0]\nb = pd.read_csv(p)",
                        files={"data/a.csv": "x\n1\n"})
-    _migrate_fails(project, url, "nb.ipynb: cell 3, line 3: pd.read_csv(p)",
+    _migrate_fails(project, url, "nb.ipynb: cell 4, line 3: pd.read_csv(p)",
                    "only known at run time", "nothing was changed")
     assert _relations(pg_dsn, schema) == []
 
@@ -177,8 +177,8 @@ def test_every_unresolved_path_is_listed(tmp_path, monkeypatch, dest):
     result = stork("migrate", "nb.ipynb", "--to", url, "-o", "out.ipynb")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "2 data access(es) cannot be migrated, nothing was changed" in result.stderr
-    assert "cell 2, line 2: pd.read_csv(sys.argv[0])" in result.stderr
-    assert "cell 3, line 1: pd.read_parquet(input())" in result.stderr
+    assert "cell 3, line 2: pd.read_csv(sys.argv[0])" in result.stderr
+    assert "cell 4, line 1: pd.read_parquet(input())" in result.stderr
     assert not (project / "out.ipynb").exists()
     assert {k: v for k, v in tree(project).items() if not k.startswith(".stork/")} == before
 
@@ -190,7 +190,7 @@ def test_a_nested_parquet_column_is_refused_by_name(tmp_path, monkeypatch, pg_ds
                        files={"data/a.csv": "x\n1\n"})
     pd.DataFrame({"id": [1, 2], "tags": [["a", "b"], []], "v": [1.0, 2.0]}).to_parquet(
         project / "data" / "nested.parquet")
-    _migrate_fails(project, url, "cell 3, line 1", "data/nested.parquet", "column 'tags'",
+    _migrate_fails(project, url, "cell 4, line 1", "data/nested.parquet", "column 'tags'",
                    "nested", "nothing was changed")
     assert _relations(pg_dsn, schema) == []
 
@@ -199,5 +199,5 @@ def test_a_missing_source_file(tmp_path, monkeypatch, pg_dsn, dest):
     url, schema = dest
     project = _project(tmp_path, monkeypatch, "a = pd.read_csv('data/a.csv')",
                        "b = pd.read_csv('data/gone.csv')", files={"data/a.csv": "x\n1\n"})
-    _migrate_fails(project, url, "cell 3, line 1", "data/gone.csv", "does not exist")
+    _migrate_fails(project, url, "cell 4, line 1", "data/gone.csv", "does not exist")
     assert _relations(pg_dsn, schema) == []

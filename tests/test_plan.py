@@ -97,7 +97,7 @@ def test_unresolved_missing_and_unsupported_are_blockers(tmp_path):
     assert _moves(plan) == {"data/a.csv": "nb/data/a.csv"}
     assert [(e.cell_index, e.api) for e in plan.edits] == [(5, "pandas.read_csv")]
     assert plan.blockers[0].describe("nb.ipynb") == (
-        "nb.ipynb: cell 2, line 1: pd.read_csv(input()): the result of input() is only "
+        "nb.ipynb: cell 3, line 1: pd.read_csv(input()): the result of input() is only "
         "known at run time")
 
 

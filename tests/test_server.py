@@ -311,7 +311,7 @@ async def test_dry_run_returns_the_diff_and_changes_nothing(api, project):
     assert [c["cell_index"] for c in reply["changes"]] == [2, 3]
     assert reply["changes"][0]["new_source"] == (
         f"df = pd.read_csv('{dest}/nb/data/a.csv')  # the orders\ndf.shape")
-    assert "--- a/nb.ipynb cell 2" in reply["diff"]
+    assert "--- a/nb.ipynb cell 3" in reply["diff"]
     assert f"+df = pd.read_csv('{dest}/nb/data/a.csv')" in reply["diff"]
     assert sorted(m["source"] for m in reply["plan"]["moves"]) == sorted(SMALL_FILES)
     assert reply["blockers"] == []
@@ -455,7 +455,7 @@ async def test_refused_migration_is_a_409_with_its_blockers(api, project):
              "df = pd.read_csv('data/a.csv')", "df2 = pd.read_csv(input())")
     reply = await api("migrate", method="POST", body={"path": "nb.ipynb", "to": "local"},
                       expect=409)
-    assert reply["message"].startswith("nb.ipynb: cell 3, line 1")
+    assert reply["message"].startswith("nb.ipynb: cell 4, line 1")
     assert "/" not in reply["message"].split(":")[0]  # named relative to the root
     assert [b["cell_index"] for b in reply["blockers"]] == [3]
     await api("migrate", method="POST", expect=409,

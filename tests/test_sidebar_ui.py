@@ -362,7 +362,7 @@ def test_migrate_to_a_folder_rewrites_the_open_document(lab: Lab, browser_page: 
     dialog = _migrate(page, panel, "lake")
     preview = dialog.locator(".jp-Stork-preview")
     cell3 = preview.locator(".jp-Stork-change[data-cell-index='3']")
-    expect(cell3.locator("h4")).to_have_text("Cell 3 (sales-03)")
+    expect(cell3.locator("h4")).to_have_text("Cell 4 (sales-03)")
     expect(cell3.locator(".jp-Stork-diffLine.jp-mod-del").first).to_contain_text("sales.csv")
     expect(cell3.locator(".jp-Stork-diffLine.jp-mod-add").first).to_contain_text(str(lake))
     expect(preview.locator(".jp-Stork-change.jp-mod-setup")).to_have_count(1)
@@ -495,7 +495,7 @@ def test_a_refused_migration_lists_blockers_and_migrates_the_rest(lab: Lab, brow
     dialog.get_by_role("button", name="Preview").click()
     blockers = dialog.locator(".jp-Stork-blockers")
     expect(blockers).to_contain_text("pd.read_csv(name)")
-    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("cell 2, line 1")
+    expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("cell 3, line 1")
     dialog.get_by_role("button", name="Preview the rest").click()
     expect(dialog.locator(".jp-Stork-dialogStatus")).to_contain_text("1 cell would change")
     dialog.get_by_role("button", name="Migrate", exact=True).click()
@@ -536,14 +536,14 @@ def test_stork_migrate_magic_applies_nothing_to_a_changed_cell(lab: Lab, browser
     page = browser_page
     _open_notebook(page, lab)
     saved = _save_first(page, nb_path)
-    # cell 3 edited, not saved: the magic migrates the saved file, so the edit for cell 3
+    # cell 4 (index 3) edited, not saved: the magic migrates the saved file, so the edit for it
     # no longer fits the open document
     _type_at_end(page, 3, "\n# my change")
     shown = _cells(page)
     _run_magic_cells(page)
 
     toast = page.locator(".Toastify__toast", has_text="Stork applied nothing")
-    expect(toast.first).to_contain_text("cell 3 (id sales-03) changed")
+    expect(toast.first).to_contain_text("cell 4 (id sales-03) changed")
     toast.first.get_by_role("button", name="Details").click()
     details = page.locator(".jp-Dialog-content", has_text="Stork: nothing applied")
     expect(details).to_contain_text("the migrated notebook is also at")

@@ -319,7 +319,7 @@ def test_selecting_a_record_shows_the_cell_before_and_after_as_a_diff(browser, m
     table.select(0)
     record = table.value
     info = browser.records.info.value
-    assert f"cell {record.cell_index} ({record.cell_id}), line {record.line}" in info
+    assert f"cell {record.cell_index + 1} ({record.cell_id}), line {record.line}" in info
     assert "class=\"diff\"" in info and "diff_chg" in info
     assert "original" in info and "rewritten" in info
     assert "data/regions.json" in info
@@ -370,7 +370,7 @@ def test_analyze_action_shows_the_analysis_of_the_current_notebook(sales):
         [table, _hide] = b.analysis.children
         assert isinstance(table, AnalysisTable)
         shown = table.table.shown()
-        assert shown[0][:3] == ("3 (sales-03)", "1", "pandas.read_csv")
+        assert shown[0][:3] == ("4 (sales-03)", "1", "pandas.read_csv")
         assert any(row[5] == "out/summary.parquet" and row[3] == "write" for row in shown)
         table.table.status.value = "write"
         assert {row[3] for row in table.table.shown()} == {"write"}

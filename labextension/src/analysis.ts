@@ -5,7 +5,7 @@
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 import type { IAccess, IAnalysis } from './api';
-import { button, h, plural } from './dom';
+import { button, cellLabel, cellNumber, h, plural } from './dom';
 
 /** `pandas.DataFrame.to_parquet` with line-break opportunities after the dots. */
 function breakable(api: string): (string | HTMLElement)[] {
@@ -39,7 +39,7 @@ export class AnalysisView extends Widget {
       list.append(h('li', { class: 'jp-Stork-empty' }, 'No data access found.'));
     }
     const problems = analysis.problems.map(p =>
-      h('li', { class: 'jp-Stork-error' }, `cell ${p.cell_index}, line ${p.line}: ${p.message}`)
+      h('li', { class: 'jp-Stork-error' }, `${cellLabel(p.cell_index, p.line)}: ${p.message}`)
     );
     this.node.replaceChildren(
       h(
@@ -73,8 +73,8 @@ export class AnalysisView extends Widget {
         type: 'button',
         class: `jp-Stork-row jp-Stork-access${a.resolved ? '' : ' jp-mod-unresolved'}`,
         title: a.resolved
-          ? `Go to cell ${a.cell_index}, line ${a.line}`
-          : `Unresolved: ${a.reason ?? 'the path is not a constant'} (cell ${a.cell_index}, line ${a.line})`,
+          ? `Go to ${cellLabel(a.cell_index, a.line)}`
+          : `Unresolved: ${a.reason ?? 'the path is not a constant'} (${cellLabel(a.cell_index, a.line)})`,
         'data-cell-index': a.cell_index,
         'data-cell-id': a.cell_id ?? undefined
       },
@@ -87,7 +87,7 @@ export class AnalysisView extends Widget {
       h(
         'span',
         { class: 'jp-Stork-rowMeta jp-Stork-accessMeta' },
-        h('span', { class: 'jp-Stork-where' }, `cell ${a.cell_index}:${a.line}`),
+        h('span', { class: 'jp-Stork-where' }, `cell ${cellNumber(a.cell_index)}:${a.line}`),
         ' ',
         h(
           'span',

@@ -10,7 +10,7 @@ import type { IDatasetDetail, IJobDetail, IRecord, ListKind } from './api';
 import type { StorkContext } from './context';
 import { renderDiff } from './diff';
 import { applyJob } from './migration';
-import { button, formatBytes, formatTime, h, plural, progressBar } from './dom';
+import { button, cellNumber, formatBytes, formatTime, h, plural, progressBar } from './dom';
 import { Poller } from './poll';
 
 const ACTIVE = new Set(['pending', 'running']);
@@ -83,7 +83,7 @@ export function renderRecord(r: IRecord): HTMLElement {
     h('h3', { class: 'jp-Stork-detailTitle' }, `Record #${r.id}`),
     table([
       ['Notebook', r.path ?? r.notebook],
-      ['Cell', `${r.cell_index ?? '–'}${r.cell_id ? ` (${r.cell_id})` : ''}`],
+      ['Cell', `${r.cell_index != null ? cellNumber(r.cell_index) : '–'}${r.cell_id ? ` (${r.cell_id})` : ''}`],
       ['Line', r.line != null ? String(r.line) : '–'],
       ['API', r.api ?? '–'],
       ['Status', r.status],

@@ -83,6 +83,19 @@ export function progressBar(fraction: number, label?: string): HTMLElement {
 }
 
 /** `1 cell`, `7 cells`. */
+/**
+ * The number JupyterLab shows for the cell at 0-based `index` ("Cell 9/21" is index 8):
+ * the store and the REST API keep `cell_index`, people read this.
+ */
+export function cellNumber(index: number | null | undefined): string {
+  return index === null || index === undefined ? '?' : String(index + 1);
+}
+
+/** `cell 9`, or `cell 9, line 3` with a line. */
+export function cellLabel(index: number | null | undefined, line?: number | null): string {
+  return `cell ${cellNumber(index)}` + (line !== null && line !== undefined ? `, line ${line}` : '');
+}
+
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -16,6 +16,7 @@
  */
 import type { INotebookModel } from '@jupyterlab/notebook';
 import type { ICellEdit, ISetupCell } from './api';
+import { cellLabel } from './dom';
 import { asRewrite } from './undo';
 
 /** The document no longer matches what the migration read: nothing was applied. */
@@ -41,7 +42,7 @@ function isSetupCell(cell: ISharedCell): boolean {
 function describe(edit: ICellEdit): string {
   const where =
     edit.cell_index !== null && edit.cell_index !== undefined
-      ? `cell ${edit.cell_index}`
+      ? cellLabel(edit.cell_index)
       : 'a cell';
   return edit.cell_id ? `${where} (id ${edit.cell_id})` : where;
 }

@@ -7,7 +7,7 @@ import { Widget } from '@lumino/widgets';
 import type { IDataset, IJob, IRecord, ListKind } from './api';
 import { JOB_STATUSES, RECORD_STATUSES } from './api';
 import type { StorkContext } from './context';
-import { button, formatBytes, formatTime, h, progressBar } from './dom';
+import { button, cellNumber, formatBytes, formatTime, h, progressBar } from './dom';
 
 export const PAGE_SIZE = 25;
 const SEARCH_DEBOUNCE_MS = 300;
@@ -221,7 +221,7 @@ export function recordsList(ctx: StorkContext): ListView<IRecord> {
     row: r => ({
       title:
         `${r.path ?? r.notebook}` +
-        (r.cell_index != null ? ` · cell ${r.cell_index}` : '') +
+        (r.cell_index != null ? ` · cell ${cellNumber(r.cell_index)}` : '') +
         (r.line != null ? `:${r.line}` : ''),
       meta: [r.api, r.job_id != null ? `job #${r.job_id}` : ''].filter(Boolean).join(' · '),
       status: r.status

@@ -13,7 +13,7 @@ import type { IBlocker, IDestination, IJobDetail, IMigrateRequest, IMigrationPre
 import { StorkApiError } from './api';
 import type { StorkContext } from './context';
 import { renderDiff } from './diff';
-import { button, formatBytes, h, plural, progressBar } from './dom';
+import { button, cellLabel, cellNumber, formatBytes, h, plural, progressBar } from './dom';
 import { applyJob, followJob } from './migration';
 
 export class MigrateDialog extends Widget {
@@ -193,7 +193,7 @@ export class MigrateDialog extends Widget {
         h(
           'section',
           { class: 'jp-Stork-change jp-mod-setup' },
-          h('h4', {}, `Setup cell added (before cell ${preview.setup_cell.index})`),
+          h('h4', {}, `Setup cell added (before ${cellLabel(preview.setup_cell.index)})`),
           renderDiff('', preview.setup_cell.source)
         )
       );
@@ -203,7 +203,7 @@ export class MigrateDialog extends Widget {
         h(
           'section',
           { class: 'jp-Stork-change', 'data-cell-index': change.cell_index },
-          h('h4', {}, `Cell ${change.cell_index}${change.cell_id ? ` (${change.cell_id})` : ''}`),
+          h('h4', {}, `Cell ${cellNumber(change.cell_index)}${change.cell_id ? ` (${change.cell_id})` : ''}`),
           renderDiff(change.original_source, change.new_source)
         )
       );
@@ -226,7 +226,7 @@ export class MigrateDialog extends Widget {
           h(
             'li',
             {},
-            h('span', { class: 'jp-Stork-where' }, `cell ${b.cell_index}:${b.line}`),
+            h('span', { class: 'jp-Stork-where' }, `cell ${cellNumber(b.cell_index)}:${b.line}`),
             ' ',
             h('code', {}, b.code),
             ` — ${b.reason}`

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..cells import CellNumbered, with_cell_number
+
 
 @dataclass
-class DataAccess:
+class DataAccess(CellNumbered):
     """One place where a cell reads or writes data.
 
     ``path`` is relative to the notebook's folder (POSIX separators) when it lies
@@ -39,11 +41,11 @@ class DataAccess:
     path_code: str | None = None  #: source text of the path argument
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return with_cell_number(asdict(self))
 
 
 @dataclass
-class CellProblem:
+class CellProblem(CellNumbered):
     """A cell that could not be analysed (its line is 1-based within the cell)."""
 
     cell_index: int
@@ -52,7 +54,7 @@ class CellProblem:
     message: str
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return with_cell_number(asdict(self))
 
 
 @dataclass

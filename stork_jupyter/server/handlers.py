@@ -35,6 +35,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..analysis import analyze_cells
+from ..cells import cell_number, with_cell_number
 from ..config import (
     CONFIG_FILE,
     LAYOUTS,
@@ -192,6 +193,7 @@ def _cell_edits(records: list[Record]) -> list[dict[str, Any]]:
     for r in records:
         edit = edits.setdefault((r.cell_id, r.cell_index), {
             "cell_id": r.cell_id, "cell_index": r.cell_index,
+            "cell_number": cell_number(r.cell_index),
             "original_source": r.original_source, "new_source": r.new_source,
             "status": r.status, "lines": [], "apis": [], "records": []})
         if r.line is not None:
@@ -237,7 +239,7 @@ class StorkHandler(APIHandler):
             else:
                 body = {"message": str(exc) or type(exc).__name__}
             if isinstance(exc, MigrationRefused):
-                body["blockers"] = [asdict(b) for b in exc.blockers]
+                body["blockers"] = [with_cell_number(asdict(b)) for b in exc.blockers]
         root = f"{self.root_dir.as_posix()}/"
         body["message"] = body["message"].replace(root, "")
         return status, body
@@ -686,7 +688,7 @@ class MigrateHandler(StorkHandler):
                 "dry_run": True, "path": rel, "destination": plan.destination,
                 "plan": plan.to_json(), "changes": preview.edits,
                 "diff": preview.result.diff, "setup_cell": preview.setup_cell,
-                "blockers": [asdict(b) for b in plan.blockers]})
+                "blockers": [with_cell_number(asdict(b)) for b in plan.blockers]})
             return
         job_id = await asyncio.wrap_future(run_in_background(run.run, self.log))
         if job_id is None:

@@ -177,6 +177,12 @@ class Record(Entity):
     status: str = "applied"  #: one of RECORD_STATUSES
     created_at: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        # the number people see next to the 0-based index (see stork_jupyter.cells)
+        data = super().to_json()
+        data["cell_number"] = None if self.cell_index is None else self.cell_index + 1
+        return data
+
 
 #: Every entity class by its singular name, for doors that take the name from a URL.
 ENTITIES: dict[str, type[Entity]] = {

@@ -11,13 +11,14 @@ import html
 import ipywidgets as widgets
 
 from ..analysis import Analysis, DataAccess
+from ..cells import cell_label
 from ..report import access_status, analysis_html, analysis_summary, analysis_text, problem_lines
 from ._base import EMPTY, Composite, close_all, guarded, kv_html, show_error
 from .table import Column, DataTable, ListSource
 
 
 def _cell(a: DataAccess) -> str:
-    return f"{a.cell_index}" + (f" ({a.cell_id})" if a.cell_id else "")
+    return cell_label(a.cell_index, a.cell_id, word=False)
 
 
 def _format(a: DataAccess) -> str:

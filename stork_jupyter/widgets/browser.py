@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display as display_widget
 
+from ..cells import cell_label
 from ..config import find_project_root, resolve_store_url
 from ..errors import NotFoundError
 from ..report import JOB_COLUMNS, html_table, job_row, text_table
@@ -81,7 +82,7 @@ UndoHandler = Callable[[str, "int | None"], Any]
 def _cell_label(index: int | None, cell_id: str | None) -> str:
     if index is None:
         return cell_id or EMPTY
-    return f"{index}" + (f" ({cell_id})" if cell_id else "")
+    return cell_label(index, cell_id, word=False)
 
 
 def _transfer_progress(t: Transfer) -> float | None:
