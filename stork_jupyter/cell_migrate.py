@@ -6,10 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .analysis.values import Value
-from .migrate import CellChange, MigrationRefused, ProgressFactory, execute_plan, plan_cells
+from .migrate import (
+    CellChange,
+    MigrationRefused,
+    ProgressFactory,
+    execute_plan,
+    leave_local,
+    plan_cells,
+    rewrite_what_can_be,
+)
 from .plan import MigrationPlan
 from .rewrite.setup_cell import setup_source
-from .rewrite.transform import rewrite_cell
 
 
 @dataclass
@@ -36,13 +43,20 @@ def migrate_cell(source: str, to: str, *, notebook: Path | None, cwd: Path,
         raise MigrationRefused("this cell", plan.blockers)
     if not plan.edits:
         return CellMigration(plan, source)
-    rewritten = rewrite_cell(source, plan.edits, spec.kind, plan.settings.get("schema", "stork"))
+    failed: list = []
+    kept, rewritten = rewrite_what_can_be(source, plan.edits, plan, failed)
+    if failed:  # an access whose call cannot be rewritten stays local
+        leave_local(plan, failed)
+        if not partial:
+            raise MigrationRefused("this cell", plan.blockers)
+    if rewritten is None:
+        return CellMigration(plan, source)
     new_source = rewritten.source
     if rewritten.needs:  # the cell must run on its own after a restart: carry its setup
         new_source = setup_source(spec.kind, spec.safe_url, rewritten.needs,
                                   plan.settings) + "\n\n" + new_source
     backend.check()
-    change = CellChange(0, cell_id, source, new_source, plan.edits)
+    change = CellChange(0, cell_id, source, new_source, kept)
     job_id, _ = execute_plan(plan, [change], notebook=label, label=label, root=root, spec=spec,
                              backend=backend, store=store, progress=progress,
                              write=lambda: None, options={"cell": True})

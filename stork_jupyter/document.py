@@ -112,7 +112,7 @@ class DocumentMigration:
                                             allow_outside_root=self.allow_outside_root, nb=nb)
         if plan.blockers and not self.partial:
             raise MigrationRefused(self.label, plan.blockers)
-        new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
+        new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url, partial=self.partial)
         result = MigrationResult(plan, changes, unified_diff(changes, self.label), new_nb)
         return DocumentResult(result, None, cell_edits(changes),
                               setup_cell_of(new_nb) if changes else None)

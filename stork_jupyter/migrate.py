@@ -26,7 +26,7 @@ from .inventory import relative_to_root
 from .notebook import read_notebook, write_notebook
 from .plan import AccessEdit, Blocker, MigrationPlan, build_plan, plan_to_store
 from .rewrite.setup_cell import SETUP_KEY, setup_source
-from .rewrite.transform import RewriteError, rewrite_cell
+from .rewrite.transform import rewrite_cell
 from .store import Job, MetadataStore, Record, Transfer, now_iso, open_store
 from .transfer import (
     JobCancelled,
@@ -112,31 +112,77 @@ def plan_cells(cells: list, label: Path, nb_dir: Path, to: str, *, layout: str |
     return root, spec, backend, plan
 
 
-def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination: str
-                     ) -> tuple[nbformat.NotebookNode, list[CellChange]]:
-    """The rewritten copy of ``nb`` and what changed in each cell."""
+def rewrite_notebook(nb: nbformat.NotebookNode, plan: MigrationPlan, destination: str,
+                     partial: bool = False) -> tuple[nbformat.NotebookNode, list[CellChange]]:
+    """The rewritten copy of ``nb`` and what changed in each cell.
+
+    An access whose call cannot be rewritten becomes a blocker of ``plan``: without
+    ``partial`` the migration is refused (nothing changed); with it that access stays
+    local (the plan forgets its edit, and a table only it would have read) and the rest
+    is migrated."""
     new_nb = copy.deepcopy(nb)
     by_cell: dict[int, list[AccessEdit]] = {}
     for e in plan.edits:
         by_cell.setdefault(e.cell_index, []).append(e)
     changes: list[CellChange] = []
     needs: set[str] = set()
+    failed: list[tuple[AccessEdit, str]] = []
     for index, edits in sorted(by_cell.items()):
         cell = new_nb.cells[index]
-        try:
-            result = rewrite_cell(cell.source, edits, plan.kind,
-                                  plan.settings.get("schema", "stork"))
-        except (RewriteError, Exception) as e:
-            raise StorkError(
-                f"{plan.notebook}: {cell_label(index)}: cannot rewrite ({e}); nothing was changed"
-            ) from None
+        kept, result = rewrite_what_can_be(cell.source, edits, plan, failed)
+        if result is None:
+            continue
         needs |= result.needs
         if result.source != cell.source:
-            changes.append(CellChange(index, cell.get("id"), cell.source, result.source, edits))
+            changes.append(CellChange(index, cell.get("id"), cell.source, result.source, kept))
             cell.source = result.source
+    if failed:
+        leave_local(plan, failed)
+        if not partial:
+            raise MigrationRefused(plan.notebook, plan.blockers)
     if changes:
         _ensure_setup_cell(new_nb, plan.kind, destination, needs, plan.settings)
     return new_nb, changes
+
+
+def rewrite_what_can_be(source: str, edits: list[AccessEdit], plan: MigrationPlan,
+                         failed: list[tuple[AccessEdit, str]]):
+    """(edits applied, the cell rewritten with them) -- every edit when the cell rewrites
+    as a whole, else each edit that rewrites with those before it; the others go to
+    ``failed`` with the reason."""
+    schema = plan.settings.get("schema", "stork")
+    try:
+        return edits, rewrite_cell(source, edits, plan.kind, schema)
+    except Exception as e:  # a failure of the rewrite of one access, whatever its kind
+        if len(edits) == 1:
+            failed.append((edits[0], _reason(e)))
+            return [], None
+    kept: list[AccessEdit] = []
+    result = None
+    for e in edits:
+        try:
+            result = rewrite_cell(source, kept + [e], plan.kind, schema)
+            kept.append(e)
+        except Exception as err:  # as above: this access stays local
+            failed.append((e, _reason(err)))
+    if not kept:
+        return [], None
+    return kept, rewrite_cell(source, kept, plan.kind, schema) if result is None else result
+
+
+def _reason(e: BaseException) -> str:
+    return f"cannot rewrite it ({' '.join(str(e).split()) or type(e).__name__})"
+
+
+def leave_local(plan: MigrationPlan, failed: list[tuple[AccessEdit, str]]) -> None:
+    """Turn edits that could not be applied into blockers; drop the tables no edit
+    reads any more (files are kept: a loop or another access may still use them)."""
+    gone = {id(e) for e, _ in failed}
+    plan.edits = [e for e in plan.edits if id(e) not in gone]
+    for e, reason in failed:
+        plan.blockers.append(Blocker(e.cell_index, e.cell_id, e.line, e.code or e.api, reason))
+    used = {e.table for e in plan.edits if e.table}
+    plan.moves = [m for m in plan.moves if m.table is None or m.table in used]
 
 
 def _ensure_setup_cell(nb: nbformat.NotebookNode, kind: str, destination: str,
@@ -195,7 +241,7 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
         notebook, to, layout=layout, allow_outside_root=allow_outside_root, cells_from=source)
     if plan.blockers and not partial:
         raise MigrationRefused(str(notebook), plan.blockers)
-    new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
+    new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url, partial=partial)
     result = MigrationResult(plan, changes, unified_diff(changes, str(notebook)), new_nb)
     if dry_run:
         return result

@@ -39,7 +39,7 @@ class PostgresPlanner:
     def access(self, a: DataAccess, key: str, loop_base: str | None, written: set[str],
                moved: set[str]) -> list[AccessEdit] | str:
         """The edits for one resolved access, or why it cannot be migrated."""
-        literal = {k: v for k, v in a.kwargs.items()}
+        literal = {k: _type_names(v) if k == "dtype" else v for k, v in a.kwargs.items()}
         dynamic = [k for k, v in literal.items() if isinstance(v, dict) and "__expr__" in v]
         edit = dict(cell_index=a.cell_index, cell_id=a.cell_id, line=a.line, col=a.col,
                     api=a.api, mode=a.mode, code=a.code)
@@ -117,6 +117,49 @@ class PostgresPlanner:
         name = self.backend.table_name(posixpath.basename(path), self.taken)
         self.taken.add(name)
         return name
+
+
+#: Modules whose type attributes a ``dtype=`` names (``np.float32``).
+_TYPE_MODULES = frozenset({"np", "numpy"})
+
+
+def _type_names(value):
+    """A ``dtype=`` argument that names Python or NumPy types (``str``, ``np.float32``,
+    ``{"a": str, "b": "Int64"}``) as the dtype strings pandas makes of them (``"str"``,
+    ``"float32"``): the same read, known before run time. Anything else is kept."""
+    if not (isinstance(value, dict) and set(value) == {"__expr__"}):
+        return value
+    import ast
+    import builtins
+
+    import numpy as np
+    import pandas as pd
+
+    def resolve(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float):
+            return node.value
+        if isinstance(node, ast.Dict) and None not in node.keys:
+            return {resolve(k): resolve(v) for k, v in zip(node.keys, node.values, strict=True)}
+        if isinstance(node, ast.Name) and node.id in ("str", "int", "float", "bool", "object",
+                                                      "complex"):
+            kind = getattr(builtins, node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                node.value.id in _TYPE_MODULES) and isinstance(getattr(np, node.attr, None),
+                                                                type):
+            kind = getattr(np, node.attr)
+        else:
+            raise ValueError(node)
+        dtype = pd.api.types.pandas_dtype(kind)
+        if getattr(dtype, "kind", "") == "U":
+            return "object"  # read_csv gives numpy strings (np.str_) as object columns
+        if str(dtype) == "str" or getattr(dtype, "kind", "") in ("b", "i", "u", "f", "O"):
+            return str(dtype)
+        raise ValueError(node)
+
+    try:
+        return resolve(ast.parse(value["__expr__"], mode="eval").body)
+    except (SyntaxError, ValueError, TypeError):
+        return value
 
 
 def _planned(schema) -> dict:

@@ -185,12 +185,17 @@ class Column:
     #: and whether they are ordered; None when the read gives categories by sorting
     categories: list[Any] | None = None
     ordered: bool = False
+    #: the label pandas made up for an empty header cell (``Unnamed: 0``): an index made
+    #: of this column is unnamed (None), as read_csv/read_excel leave it
+    unnamed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = {"name": self.name, "sql_name": self.sql_name, "pg_type": self.pg_type,
                 "dtype": self.dtype, "nulls": self.nulls}
         if self.none:
             data["none"] = True
+        if self.unnamed:
+            data["unnamed"] = True
         if self.cast:
             data["cast"] = self.cast
         if self.categories is not None:
@@ -501,15 +506,32 @@ def _quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 _END = object()
+_UNNAMED = re.compile(r"Unnamed: \d+(_level_\d+)?")
+
+
+def _unnamed_columns(reader) -> set[Any]:
+    """The labels read_csv made up for empty header cells (``Unnamed: 0``...): the
+    parser's own record when it has one, else the labels of that form."""
+    found = getattr(getattr(reader, "_engine", None), "unnamed_cols", None)
+    if isinstance(found, set | frozenset | list | tuple):
+        return set(found)
+    return {"__by_name__"}
 
 
 class _Source:
     """One file read the way the call reads it: chunks of frames with their byte positions."""
 
+    def is_unnamed(self, label: Any) -> bool:
+        """Whether ``label`` is the one pandas gave an empty header cell."""
+        if "__by_name__" in self.unnamed:
+            return isinstance(label, str) and bool(_UNNAMED.fullmatch(label))
+        return label in self.unnamed
+
     def __init__(self, path: Path, api: str, options: dict[str, Any]):
         self.path = Path(path)
         self.api = api_name(api)
         self.options = dict(options)
+        self.unnamed: set[Any] = {"__by_name__"}  #: see _unnamed_columns
         if self.api in ("pandas.read_csv", "pandas.read_table"):
             self.fmt = "csv"
         elif self.api == "pandas.read_json":
@@ -556,6 +578,7 @@ class _Source:
             if footer:
                 handle = io.BufferedReader(_Limited(raw, _footer_offset(self.path, footer)))
             with _quietly(pd.read_csv, handle, **kw) as reader:
+                self.unnamed = _unnamed_columns(reader)
                 while (df := _quietly(next, reader, _END)) is not _END:
                     yield df, raw.tell()
 
@@ -827,6 +850,7 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
                               acc.nulls, none=acc.none and dtype == "object",
                               cast="text" if acc.big and acc.nulls and re.fullmatch(
                                   r"U?Int\d+", dtype) else None,
+                              unnamed=src.fmt in ("csv", "excel") and src.is_unnamed(col),
                               **_category_fields(dtype, acc, src)))
     schema = TableSchema(columns, rows, hints=hints)
     if index_fields:
@@ -960,6 +984,7 @@ def _schema_of_frame(df, src: _Source, text_dtype: str, hints: dict[str, Any]) -
             big = bool(s.dropna().abs().max() > 2**53)
         columns.append(Column(col, sql_name, _pg_type_from_str(dtype, acc, col, src), dtype,
                               acc.nulls, none=acc.none, cast="text" if big else None,
+                              unnamed=src.fmt in ("csv", "excel") and src.is_unnamed(col),
                               **_category_fields(dtype, acc, src)))
     return TableSchema(columns, len(df), index, index_names, hints=hints)
 
@@ -1277,6 +1302,8 @@ def read_back(schema: TableSchema, columns: list[str] | None = None) -> ReadBack
             rb.categories[c.sql_name] = (list(c.categories), c.ordered)
         elif c.dtype != natural or c.nulls:
             dtype[c.sql_name] = c.dtype
+            if c.dtype == "object" and c.nulls and not c.none:
+                rb.fillna.append(c.sql_name)  # read_sql gives None where pandas had NaN
         if c.cast:
             rb.casts[c.sql_name] = c.cast
         if c.sql_name != c.name:

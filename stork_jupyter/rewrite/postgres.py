@@ -162,6 +162,10 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
             args.append(f"index_col={py_literal(user_index)}")
         else:  # set by label once the columns have their names and dtypes back
             post += f".set_index({py_literal(user_index)})"
+        unnamed = [schema.column(c).unnamed for c in sql_levels]
+        if any(unnamed):  # an index from an empty header cell has no name (None)
+            names = [None if u else n for u, n in zip(unnamed, levels, strict=True)]
+            post += f".rename_axis({py_literal(names if len(names) > 1 else names[0])})"
     if len(dtypes) == 1 and dtypes[0] in _NARROW_INTS:
         # pandas makes a RangeIndex (int64) of an integer column of consecutive values;
         # the read gave an index of the column's own dtype

@@ -3,6 +3,7 @@ expressions change; comments, quotes, spacing and every other line stay as they 
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,15 +51,40 @@ def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str,
 
 def _unmask(original: str, new_code: str, masked) -> str:
     """Put IPython lines back: unchanged masked lines verbatim; a ``%time stmt`` whose
-    statement was rewritten keeps its magic prefix."""
+    statement was rewritten keeps its magic prefix.
+
+    A rewrite may change the number of lines (a call spread over several lines becomes
+    one): the masked code and the new code are aligned line by line with difflib, so each
+    masked line is found again wherever it now is."""
     old_lines = original.split("\n")
     new_lines = new_code.split("\n")
-    if len(old_lines) != len(new_lines):
-        raise RewriteError("the rewrite changed the number of lines")
     masked_code_lines = masked.code.split("\n")
+    if not masked.masked_lines:
+        return new_code
+    if len(old_lines) == len(new_lines):
+        pairs = list(enumerate(range(len(new_lines))))
+        return "\n".join(_restore(old_lines, new_lines, masked_code_lines, masked, pairs))
+    matcher = difflib.SequenceMatcher(None, masked_code_lines, new_lines, autojunk=False)
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
+            pairs = list(zip(range(i1, i2), range(j1, j2), strict=True))
+            out += _restore(old_lines, new_lines, masked_code_lines, masked, pairs)
+            continue
+        if any(i + 1 in masked.masked_lines for i in range(i1, i2)):
+            raise RewriteError("the rewrite changed a statement that shares its lines with "
+                               "IPython syntax (a magic or shell line)")
+        out += new_lines[j1:j2]
+    return "\n".join(out)
+
+
+def _restore(old_lines: list[str], new_lines: list[str], masked_code_lines: list[str],
+             masked, pairs: list[tuple[int, int]]) -> list[str]:
+    """The new lines ``j`` for the (old ``i``, new ``j``) pairs, masked lines put back."""
     out = []
-    for i, (old, new) in enumerate(zip(old_lines, new_lines, strict=True)):
+    for i, j in pairs:
         lineno = i + 1
+        old, new = old_lines[i], new_lines[j]
         if lineno not in masked.masked_lines:
             out.append(new)
         elif new == masked_code_lines[i]:
@@ -67,7 +93,7 @@ def _unmask(original: str, new_code: str, masked) -> str:
             offset = masked.col_offsets.get(lineno, 0)
             indent = len(old) - len(old.lstrip())
             out.append(old[: indent + offset] + new[indent:])
-    return "\n".join(out)
+    return out
 
 
 def _string(value: str, like: cst.BaseExpression | None = None) -> cst.SimpleString:
