@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checksum import CHUNK, sha256_file
+from .checksum import sha256_file
 from .config import find_project_root
 from .destinations import DestinationSpec, backends, open_backend
 from .errors import StorkError
@@ -104,28 +104,7 @@ def fetch_file(backend, move, dest: Path, expected: str | None, report) -> Impor
     """A file's bytes from the destination to ``dest`` (temp name, sha256, rename)."""
     tmp = _temp_next_to(dest)
     try:
-        if backend.kind == "file":
-            src = backend.path(move.key)
-            if not src.is_file():
-                raise StorkError(f"{src} does not exist any more")
-            with open(src, "rb") as f, open(tmp, "wb") as out:
-                while block := f.read(CHUNK):
-                    out.write(block)
-                    report(len(block))
-        elif backend.kind == "s3":
-            reply = backend._call(backend.client.get_object, Bucket=backend.bucket,
-                                  Key=backend.key(move.key))
-            recorded = reply.get("Metadata", {}).get("sha256")
-            if expected and recorded and recorded != expected:
-                raise StorkError(f"{move.target} holds other content than the migrated file "
-                                 "(its sha256 metadata differs)")
-            with open(tmp, "wb") as out:
-                for block in reply["Body"].iter_chunks(CHUNK):
-                    out.write(block)
-                    report(len(block))
-        else:  # PostgreSQL files table
-            n = backend.get(move.key, tmp)
-            report(n)
+        backend.fetch(move.key, tmp, expected, report)
         digest = _finish(tmp, dest, expected, move.target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -146,30 +125,6 @@ def frame_digest(df) -> str:
     return h.hexdigest()
 
 
-def read_table(backend, table: str, schema_json: dict):
-    """The table as the notebook's original read gave the file (see tabular.read_back)."""
-    import pandas as pd
-    from sqlalchemy import create_engine, text
-
-    from .rewrite.postgres import select_query
-    from .tabular import TableSchema, read_back
-
-    schema = TableSchema.from_json(schema_json)
-    rb = read_back(schema)
-    query = select_query(backend.schema, table, [c.sql_name for c in schema.columns], {},
-                         rb.casts)
-    engine = create_engine(backend.sqlalchemy_url(),
-                           connect_args={"connect_timeout": 5,
-                                         **({"password": backend._conn_kwargs["password"]}
-                                            if "password" in backend._conn_kwargs else {})})
-    try:
-        with engine.connect() as conn:
-            df = pd.read_sql_query(text(query), conn, **rb.kwargs)
-    finally:
-        engine.dispose()
-    return rb.apply(df)
-
-
 def read_like_notebook(path: Path, api: str, options: dict):
     import pandas as pd
 
@@ -188,7 +143,7 @@ def fetch_table(backend, move, dest: Path, row_count: int | None, report) -> Imp
         raise StorkError(f"table {move.table} came from {move.source} read with {name}; "
                          "stork can re-export tables read with read_csv, read_table, "
                          "read_parquet and read_json only")
-    df = read_table(backend, move.table, move.schema)
+    df = backend.read_table(move.table, move.schema)
     expected_rows = row_count if row_count is not None else move.schema.get("row_count")
     if expected_rows is not None and len(df) != expected_rows:
         raise StorkError(f"table {move.table} has {len(df)} rows, {expected_rows} were "
@@ -371,4 +326,4 @@ def undo_with_data(notebook: Path, *, store: str | None = None, force: bool = Fa
 
 
 __all__ = ["ImportResult", "ImportedFile", "frame_digest", "import_dataset",
-           "import_notebook", "read_table", "undo_with_data"]
+           "import_notebook", "undo_with_data"]

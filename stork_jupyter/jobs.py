@@ -9,7 +9,6 @@ REST) call the functions here.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -280,52 +279,13 @@ def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:
 
 def _abandon(backend, move, t: Transfer, job: Job) -> list[str]:
     """Remove an unfinished transfer's partial state at the destination."""
-    removed: list[str] = []
-    state = t.state or {}
     if move.table:
-        removed += [f"staging table {n}" for n in backend.drop_staging(move.table)]
-        return removed
-    if backend.kind == "file":
-        parts = {Path(state["part"])} if state.get("part") else set()
-        parts.add(backend.part_path(move.key, job.id))
-        for p in parts:
-            if p.exists():
-                p.unlink()
-                removed.append(str(p))
-        return removed
-    if backend.kind == "s3":
-        ids = set(backend.multipart_uploads(move.key))
-        mine = {state["upload_id"]} if state.get("upload_id") else set()
-        # an upload created just before a crash, before its id was recorded: one of this
-        # key's uploads begun after the job started
-        for upload_id in ids:
-            if upload_id in mine or _begun_after(backend, move.key, upload_id, job):
-                backend.abandon(move.key, {"upload_id": upload_id})
-                removed.append(f"multipart upload {upload_id} of {move.target}")
-        return removed
-    return removed
-
-
-def _begun_after(backend, key: str, upload_id: str, job: Job) -> bool:
-    from datetime import datetime
-
-    reply = backend._call(backend.client.list_multipart_uploads, Bucket=backend.bucket,
-                          Prefix=backend.key(key))
-    for u in reply.get("Uploads", []):
-        if u["UploadId"] == upload_id and job.started_at:
-            with contextlib.suppress(ValueError, TypeError):
-                return u["Initiated"] >= datetime.fromisoformat(job.started_at)
-    return False
+        return [f"staging table {n}" for n in backend.drop_staging(move.table)]
+    return backend.abandon(move.key, t.state or {}, job_id=job.id, since=job.started_at or "")
 
 
 def _exists(backend, move) -> bool:
-    if move.table:
-        return backend.table_exists(move.table)
-    if backend.kind == "file":
-        return backend.path(move.key).exists()
-    if backend.kind == "s3":
-        return backend._existing(move.key) is not None
-    return backend.has_file(move.key)
+    return backend.table_exists(move.table) if move.table else backend.exists(move.key)
 
 
 def _remove(backend, move) -> None:

@@ -46,7 +46,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     globs: set[tuple[int, int, int]] = set()
     dest_prefix = backend.target("")
     pg = None
-    if spec.kind == "postgresql":
+    if backend.holds_tables:
         pg = PostgresPlanner(backend, plan, nb_dir)
         plan.settings = {"engine_url": backend.sqlalchemy_url(), "schema": backend.schema}
 
@@ -72,7 +72,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             plan.blockers.append(Blocker(
                 *where, f"{a.path} is outside the project root {root} (--allow-outside-root)"))
             continue
-        if spec.kind == "postgresql":
+        if backend.holds_tables:
             _plan_postgres_access(a, pg, key_for(a.path), base_key, written, moved, globs)
             continue
         reason = unsupported_reason(a, spec.kind)

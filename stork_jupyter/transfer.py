@@ -488,9 +488,9 @@ class TransferRunner:
         """Remove a stopped transfer's partial state at the destination (best effort:
         the reason it stopped is what to report)."""
         try:
-            if move.table and hasattr(self.backend, "drop_staging"):
+            if move.table:
                 self.backend.drop_staging(move.table)
-            elif hasattr(self.backend, "abandon"):
+            else:
                 self.backend.abandon(move.key, state)
         except Exception:  # noqa: S110 - cancel_job retries, and says what it removed
             pass
@@ -516,11 +516,7 @@ class TransferRunner:
                         self.project_id, relative_to_root(item.source, self.root),
                         schema=loaded.schema.to_json(), row_count=loaded.rows)
             return PutResult(move.target, move.size, move.sha256)
-        if hasattr(backend, "put_resumable"):
-            return backend.put_resumable(item.source, move.key, move.sha256, ctx)
-        if "created" not in ctx.state and hasattr(backend, "has_file"):
-            ctx.record(durable=True, created=not backend.has_file(move.key))
-        return backend.put(item.source, move.key, move.sha256, ctx.progress)
+        return backend.put_resumable(item.source, move.key, move.sha256, ctx)
 
     def _completed(self, t: _Tracker, move, put: PutResult, state: dict) -> None:
         state = {**state, "skipped": put.skipped}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stork_jupyter.config import load_config
-from stork_jupyter.destinations import PutResult
+from stork_jupyter.destinations import Backend, PutResult
 from stork_jupyter.errors import ConfigError, StorkError
 from stork_jupyter.store import Job, MetadataStore, Transfer
 from stork_jupyter.transfer import (
@@ -36,10 +36,14 @@ class Move:
     table: str | None = None
 
 
-class SlowBackend:
-    """Sends each file in 4 steps; ``gate`` (a barrier) makes transfers meet."""
+class SlowBackend(Backend):
+    """A destination kind of the test's own: sends each file in 4 steps; ``gate`` (a
+    barrier) makes transfers meet."""
 
     kind = "memory"
+
+    def exists(self, key: str) -> bool:
+        return False
 
     def __init__(self, gate: threading.Barrier | None = None, fail: str | None = None):
         self.gate = gate

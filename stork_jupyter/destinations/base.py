@@ -80,34 +80,87 @@ class PutResult:
 
 
 class Backend(Protocol):
-    kind: str  #: "file" or "s3"
+    """Everything the lifecycle (migrate, resume, cancel, import, sync) asks of a
+    destination. A new kind is one module: a class that subclasses this (inheriting the
+    defaults below) and a ``backends.register`` line. No module outside ``destinations/``
+    looks at ``kind`` to decide what to call."""
+
+    kind: str  #: "file", "s3", "postgresql"
     url: str  #: the destination's base URL, without secrets
+
+    # ----------------------------------------------------------------- files (every kind)
 
     def check(self) -> None:
         """Fail now, before anything moves, when the destination cannot be written."""
+        raise NotImplementedError
 
     def target(self, key: str) -> str:
         """The path or URL the migrated notebook uses for ``key``."""
+        raise NotImplementedError
+
+    def prepare_write(self, key: str) -> None:
+        """Make ``key`` writable by the notebook (parent folders for files)."""
+        raise NotImplementedError
 
     def put(self, source: Path, key: str, sha256: str, progress: Progress | None = None
             ) -> PutResult:
         """Copy ``source`` to ``key``, verified; nothing is sent when it is already there."""
+        raise NotImplementedError
 
-    def prepare_write(self, key: str) -> None:
-        """Make ``key`` writable by the notebook (parent folders for files)."""
+    def put_resumable(self, source: Path, key: str, sha256: str, ctx: TransferContext
+                      ) -> PutResult:
+        """``put``, recording in ``ctx`` what an interrupted run needs to continue, and
+        continuing from ``ctx.state`` when it is not empty. The default has nothing to
+        continue from: it records whether the copy is new (so a cancel knows whether it
+        may remove it), then puts."""
+        if "created" not in ctx.state:
+            ctx.record(durable=True, created=not self.exists(key))
+        return self.put(source, key, sha256, ctx.progress)
 
-    # Optional (the transfer runner falls back to ``put`` without them):
-    #
-    # def put_resumable(self, source, key, sha256, ctx: TransferContext) -> PutResult:
-    #     """``put``, recording in ``ctx`` what an interrupted run needs to continue,
-    #     and continuing from ``ctx.state`` when it is not empty."""
-    #
-    # def abandon(self, key, state) -> None:
-    #     """Remove the partial state an unfinished ``put_resumable`` left (S3: abort the
-    #     multipart upload; files: delete the .part file)."""
-    #
-    # def remove(self, key) -> None:
-    #     """Delete the finished copy at ``key`` (cancel of a job that created it)."""
+    def exists(self, key: str) -> bool:
+        """A finished copy is at ``key``."""
+        raise NotImplementedError
+
+    def fetch(self, key: str, dest: Path, expected_sha256: str | None,
+              progress: Progress | None = None) -> None:
+        """Write the bytes at ``key`` to the local file ``dest`` (the import direction);
+        refuse when the destination itself records other content than ``expected_sha256``."""
+        raise NotImplementedError
+
+    def abandon(self, key: str, state: dict[str, Any], *, job_id: int | None = None,
+                since: str | None = None) -> list[str]:
+        """Remove the partial state an unfinished ``put_resumable`` left (its ``state``;
+        with ``job_id`` / ``since`` also what that job may have begun before recording it);
+        returns what was removed, for people. The default: there is no partial state."""
+        return []
+
+    def remove(self, key: str) -> None:
+        """Delete the finished copy at ``key`` (cancel of the job that created it)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- tables
+
+    #: True where tabular files become typed tables (PostgreSQL); the table methods
+    #: below are only called for moves that the planner gave a table.
+    holds_tables: bool = False
+
+    def table_exists(self, table: str) -> bool:
+        return False
+
+    def load_table(self, source: Path, api: str, options: dict[str, Any], table: str,
+                   progress: Progress | None = None, **settings: Any) -> Any:
+        raise DestinationError(f"{self.kind} destinations hold files, not tables")
+
+    def read_table(self, table: str, schema: dict[str, Any]) -> Any:
+        """The table as the notebook's original read call gave the file (a DataFrame)."""
+        raise DestinationError(f"{self.kind} destinations hold files, not tables")
+
+    def drop_staging(self, table: str) -> list[str]:
+        """Drop what unfinished loads of ``table`` left; returns their names."""
+        return []
+
+    def drop_table(self, table: str) -> None:
+        raise DestinationError(f"{self.kind} destinations hold files, not tables")
 
 
 class BackendRegistry:

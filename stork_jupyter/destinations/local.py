@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..checksum import CHUNK, sha256_file
 from ..urls import file_url_path
-from .base import DestinationError, Progress, PutResult, SourceChanged, TransferContext
+from .base import Backend, DestinationError, Progress, PutResult, SourceChanged, TransferContext
 
 
 def folder_of(url: str) -> Path:
@@ -20,7 +20,7 @@ def folder_of(url: str) -> Path:
     return Path(url).expanduser().resolve()
 
 
-class LocalBackend:
+class LocalBackend(Backend):
     kind = "file"
 
     def __init__(self, url: str):
@@ -135,9 +135,31 @@ class LocalBackend:
             done += n
         return done, digest
 
-    def abandon(self, key: str, state: dict) -> None:
-        if state.get("part"):
-            Path(state["part"]).unlink(missing_ok=True)
+    def abandon(self, key: str, state: dict, *, job_id: int | None = None,
+                since: str | None = None) -> list[str]:
+        parts = {Path(state["part"])} if state.get("part") else set()
+        if job_id is not None:  # a part begun just before a crash, not yet recorded
+            parts.add(self.part_path(key, job_id))
+        removed = []
+        for p in parts:
+            if p.exists():
+                p.unlink()
+                removed.append(str(p))
+        return removed
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def fetch(self, key: str, dest: Path, expected_sha256: str | None,
+              progress: Progress | None = None) -> None:
+        src = self.path(key)
+        if not src.is_file():
+            raise DestinationError(f"{src} does not exist any more")
+        with open(src, "rb") as f, open(dest, "wb") as out:
+            while block := f.read(CHUNK):
+                out.write(block)
+                if progress:
+                    progress(len(block))
 
     def remove(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

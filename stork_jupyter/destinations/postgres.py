@@ -39,7 +39,7 @@ from ..tabular import (
     read_back_kwargs,
 )
 from ..urls import redact_url, scrub, split_password
-from .base import DestinationError, Progress, PutResult
+from .base import Backend, DestinationError, Progress, PutResult
 
 DEFAULT_SCHEMA = "stork"
 FILES_TABLE = "stork_files"
@@ -85,8 +85,9 @@ def sanitize_table_name(path: str | Path) -> str:
     return clean[:MAX_IDENT].rstrip("_")
 
 
-class PostgresBackend:
+class PostgresBackend(Backend):
     kind = "postgresql"
+    holds_tables = True
 
     def __init__(self, url: str):
         # the password first, by the rule redaction uses: an unencoded '#', '/' or '?'
@@ -439,6 +440,33 @@ class PostgresBackend:
             conn.close()
         return PutResult(self.target(key), size, sha256)
 
+    def fetch(self, key: str, dest: Path, expected_sha256: str | None,
+              progress: Progress | None = None) -> None:
+        n = self.get(key, dest)
+        if progress:
+            progress(n)
+
+    def read_table(self, table: str, schema: dict[str, Any]):
+        import pandas as pd
+        from sqlalchemy import create_engine, text
+
+        from ..rewrite.postgres import select_query
+
+        table_schema = TableSchema.from_json(schema)
+        rb = read_back(table_schema)
+        query = select_query(self.schema, table, [c.sql_name for c in table_schema.columns],
+                             {}, rb.casts)
+        password = ({"password": self._conn_kwargs["password"]}
+                    if "password" in self._conn_kwargs else {})
+        engine = create_engine(self.sqlalchemy_url(),
+                               connect_args={"connect_timeout": 5, **password})
+        try:
+            with engine.connect() as conn:
+                df = pd.read_sql_query(text(query), conn, **rb.kwargs)
+        finally:
+            engine.dispose()
+        return rb.apply(df)
+
     def get(self, key: str, dest: Path) -> int:
         """Write the stored bytes of ``key`` to ``dest`` (the import direction)."""
         from psycopg import sql
@@ -480,7 +508,7 @@ class PostgresBackend:
                 conn.execute(sql.SQL("DELETE FROM {} WHERE path = %s").format(
                     sql.Identifier(self.schema, FILES_TABLE)), (key,))
 
-    def has_file(self, key: str) -> bool:
+    def exists(self, key: str) -> bool:
         from psycopg import sql
 
         with self.connect(autocommit=True) as conn:

@@ -17,8 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..checksum import CHUNK
 from ..errors import MissingDependencyError
-from .base import DestinationError, Progress, PutResult, SourceChanged, TransferContext
+from .base import Backend, DestinationError, Progress, PutResult, SourceChanged, TransferContext
 
 PART_SIZE = 8 * 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -50,7 +51,7 @@ def make_client():
 _CONTROL_NAMES = {"\n": "newline", "\r": "carriage return", "\t": "tab"}
 
 
-class S3Backend:
+class S3Backend(Backend):
     kind = "s3"
 
     def __init__(self, url: str):
@@ -279,19 +280,47 @@ class S3Backend:
             raise SourceChanged(f"{source} changed since it was planned")
         return parts
 
-    def abandon(self, key: str, state: dict) -> None:
-        """Abort the multipart upload an unfinished transfer left (best effort)."""
-        if state.get("upload_id"):
-            self._abort(key, state["upload_id"])
+    def abandon(self, key: str, state: dict, *, job_id: int | None = None,
+                since: str | None = None) -> list[str]:
+        """Abort the multipart upload an unfinished transfer left (best effort). With
+        ``since`` (when the job started), of this key's unfinished uploads those that are
+        the job's own or were begun after it started: one created just before a crash,
+        before its id was recorded."""
+        mine = {state["upload_id"]} if state.get("upload_id") else set()
+        if since is None:
+            chosen = sorted(mine)
+        else:
+            chosen = [upload_id for upload_id, begun in self._uploads(key)
+                      if upload_id in mine or _not_before(begun, since)]
+        for upload_id in chosen:
+            self._abort(key, upload_id)
+        return [f"multipart upload {u} of {self.target(key)}" for u in chosen]
+
+    def _uploads(self, key: str) -> list[tuple[str, object]]:
+        """The unfinished multipart uploads of ``key``: (id, when it was begun)."""
+        reply = self._call(self.client.list_multipart_uploads, Bucket=self.bucket,
+                           Prefix=self.key(key))
+        return [(u["UploadId"], u.get("Initiated")) for u in reply.get("Uploads", [])
+                if u["Key"] == self.key(key)]
+
+    def exists(self, key: str) -> bool:
+        return self._existing(key) is not None
+
+    def fetch(self, key: str, dest: Path, expected_sha256: str | None,
+              progress: Progress | None = None) -> None:
+        reply = self._call(self.client.get_object, Bucket=self.bucket, Key=self.key(key))
+        recorded = reply.get("Metadata", {}).get("sha256")
+        if expected_sha256 and recorded and recorded != expected_sha256:
+            raise DestinationError(f"{self.target(key)} holds other content than the migrated "
+                                   "file (its sha256 metadata differs)")
+        with open(dest, "wb") as out:
+            for block in reply["Body"].iter_chunks(CHUNK):
+                out.write(block)
+                if progress:
+                    progress(len(block))
 
     def remove(self, key: str) -> None:
         self._call(self.client.delete_object, Bucket=self.bucket, Key=self.key(key))
-
-    def multipart_uploads(self, key: str) -> list[str]:
-        """Ids of the unfinished multipart uploads of ``key``."""
-        reply = self._call(self.client.list_multipart_uploads, Bucket=self.bucket,
-                           Prefix=self.key(key))
-        return [u["UploadId"] for u in reply.get("Uploads", []) if u["Key"] == self.key(key)]
 
     def _abort(self, key: str, upload_id: str) -> None:
         # best effort: the error that stopped the upload is the one to report (an
@@ -306,3 +335,11 @@ class S3Backend:
             raise DestinationError(
                 f"S3 object {self.target(key)} does not verify (ETag {etag}, expected "
                 f"{expected_etag})")
+
+
+def _not_before(begun, since: str) -> bool:
+    from datetime import datetime
+
+    with contextlib.suppress(ValueError, TypeError):  # unknown or naive: not this job's
+        return begun >= datetime.fromisoformat(since)
+    return False
