@@ -214,3 +214,51 @@ def test_s3_large_file_changed_since_planned_leaves_nothing(s3_endpoint, tmp_pat
     client = s3_endpoint.client()
     assert "Uploads" not in client.list_multipart_uploads(Bucket=s3_endpoint.bucket)
     assert "Contents" not in client.list_objects_v2(Bucket=s3_endpoint.bucket)
+
+
+def test_s3_multipart_parts_carry_crc32_checksums_and_the_object_verifies(s3_endpoint,
+                                                                         tmp_path):
+    """Each part is sent with S3's own CRC32 checksum (no MD5 pass on the client); the
+    state records them, and the completed object's composite checksum is theirs."""
+    size = s3_module.MULTIPART_THRESHOLD + s3_module.PART_SIZE + 17
+    data = random.Random(11).randbytes(size)
+    src = _source(tmp_path, data, "big.bin")
+    ctx = s3_module.TransferContext()
+    put = S3Backend(s3_endpoint.url).put_resumable(src, "big.bin", _sha(data), ctx)
+    part = s3_module.PART_SIZE
+    blocks = [data[i:i + part] for i in range(0, size, part)]
+    assert put.parts == len(blocks) == 4
+    assert ctx.state["checksum"] == "CRC32"
+    assert [p["crc32"] for p in ctx.state["parts"]] == [s3_module.crc32_b64(b) for b in blocks]
+    head = s3_endpoint.client().head_object(Bucket=s3_endpoint.bucket, Key="big.bin",
+                                            ChecksumMode="ENABLED")
+    composite = s3_module.composite_crc32([s3_module.crc32_b64(b) for b in blocks])
+    assert head["ChecksumCRC32"].split("-")[0] == composite
+    assert s3_endpoint.client().get_object(Bucket=s3_endpoint.bucket,
+                                           Key="big.bin")["Body"].read() == data
+
+
+def test_s3_upload_started_without_part_checksums_resumes_verified_by_md5(s3_endpoint,
+                                                                          tmp_path):
+    """An interrupted upload recorded by a version that sent no part checksums goes on
+    without them: its parts are verified by their MD5 against the ETag, as before."""
+    part = s3_module.PART_SIZE
+    data = random.Random(12).randbytes(2 * part + 5)
+    src = _source(tmp_path, data, "big.bin")
+    client = s3_endpoint.client()
+    upload = client.create_multipart_upload(Bucket=s3_endpoint.bucket, Key="big.bin",
+                                            Metadata={"sha256": _sha(data)})
+    first = client.upload_part(Bucket=s3_endpoint.bucket, Key="big.bin", PartNumber=1,
+                               UploadId=upload["UploadId"], Body=data[:part])
+    ctx = s3_module.TransferContext(state={
+        "upload_id": upload["UploadId"], "part_size": part, "created": True,
+        "parts": [{"n": 1, "etag": first["ETag"], "size": part}]})
+    put = S3Backend(s3_endpoint.url).put_resumable(src, "big.bin", _sha(data), ctx)
+    assert put.parts == 3
+    assert ctx.state["listed_parts"] == [1]
+    assert all("crc32" not in p for p in ctx.state["parts"])
+    md5s = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)]
+    obj = client.get_object(Bucket=s3_endpoint.bucket, Key="big.bin")
+    assert obj["ETag"].strip('"') == f"{hashlib.md5(b''.join(md5s)).hexdigest()}-3"
+    assert obj["Body"].read() == data
+    assert "Uploads" not in client.list_multipart_uploads(Bucket=s3_endpoint.bucket)

@@ -3,17 +3,24 @@
 Endpoint, keys and region come from the standard AWS environment
 (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``..., profiles), never from stork.
 Objects carry their sha256 in metadata, so a second migration sends nothing
-already there; uploads are verified against the ETag S3 computes (MD5, or the
-MD5 of part MD5s for multipart uploads).
+already there. The sha256 is computed while the parts are read for sending (one pass
+over the file). Multipart uploads carry S3's own CRC32 checksum on every part
+(``ChecksumAlgorithm=CRC32``): S3 refuses a part whose bytes do not match it, echoes it,
+and the completed object's composite checksum is checked once at the end. A store that
+echoes no checksum (some S3-compatible servers) is verified with the part's MD5 against
+its ETag instead, as small single-request uploads are.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
+import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,8 +30,22 @@ from .base import Backend, DestinationError, Progress, PutResult, SourceChanged,
 
 PART_SIZE = 8 * 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
-PART_WORKERS = 4
+#: parts in flight at once; with one more being read, memory holds at most
+#: (PART_WORKERS + 1) x part size of the file, whatever its size
+PART_WORKERS = 8
 MAX_PARTS = 10_000
+CHECKSUM = "CRC32"  #: S3's part checksum, verified by S3 as each part arrives
+
+
+def crc32_b64(data: bytes) -> str:
+    """A part's CRC32 as S3 spells it (base64 of the big-endian 4 bytes)."""
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def composite_crc32(part_checksums: list[str]) -> str:
+    """The checksum S3 gives a multipart object: the CRC32 of its parts' CRC32s."""
+    raw = b"".join(base64.b64decode(c) for c in part_checksums)
+    return crc32_b64(raw)
 
 
 def split_s3_url(url: str) -> tuple[str, str]:
@@ -49,6 +70,16 @@ def make_client():
 
 
 _CONTROL_NAMES = {"\n": "newline", "\r": "carriage return", "\t": "tab"}
+
+
+@dataclass
+class _Part:
+    """A part at S3: its number, ETag, and how it verified (its CRC32, or its MD5)."""
+
+    number: int
+    etag: str
+    crc: str | None
+    md5: bytes | None
 
 
 class S3Backend(Backend):
@@ -176,45 +207,90 @@ class S3Backend(Backend):
                        ctx: TransferContext, created: bool) -> PutResult:
         part_size = int(ctx.state.get("part_size") or PART_SIZE)
         upload_id = ctx.state.get("upload_id")
+        # an upload an older version started without part checksums goes on without them
+        checksum = ctx.state.get("checksum") if upload_id else CHECKSUM
         have = self._listed_parts(key, upload_id) if upload_id else None
         if have is not None:  # what S3 already holds of an earlier run (checked below)
             ctx.record(listed_parts=sorted(have))
         if have is None:  # a new upload (or the recorded one is gone: aborted or expired)
+            checksum = CHECKSUM
             created_upload = self._call(self.client.create_multipart_upload,
                                         Bucket=self.bucket, Key=self.key(key),
-                                        Metadata={"sha256": sha256})
+                                        Metadata={"sha256": sha256}, ChecksumAlgorithm=checksum)
             upload_id, have = created_upload["UploadId"], {}
             # recorded before any part is sent: an interrupted run never orphans an upload
             ctx.record(durable=True, upload_id=upload_id, part_size=part_size, parts=[],
-                       created=created, bucket=self.bucket, key=self.key(key))
+                       created=created, bucket=self.bucket, key=self.key(key),
+                       checksum=checksum)
 
-        def send(number: int, data: bytes) -> tuple[int, str, bytes]:
-            digest = hashlib.md5(data, usedforsecurity=False)
+        def send(number: int, data: bytes) -> _Part:
+            crc = crc32_b64(data) if checksum else None
+            extra = {"ChecksumAlgorithm": checksum, "ChecksumCRC32": crc} if crc else {}
             reply = self._call(self.client.upload_part, Bucket=self.bucket, Key=self.key(key),
-                               UploadId=upload_id, PartNumber=number, Body=data)
-            if reply["ETag"].strip('"') != digest.hexdigest():
-                raise DestinationError(f"part {number} of {source} did not verify at S3")
-            ctx.add_part({"n": number, "etag": reply["ETag"], "size": len(data)})
+                               UploadId=upload_id, PartNumber=number, Body=data, **extra)
+            md5 = None
+            if crc is None or reply.get("ChecksumCRC32") is None:
+                # no part checksum (an S3-compatible store without them): the ETag is the
+                # MD5 of what arrived
+                crc, md5 = None, hashlib.md5(data, usedforsecurity=False)
+                if reply["ETag"].strip('"') != md5.hexdigest():
+                    raise DestinationError(f"part {number} of {source} did not verify at S3")
+            elif reply["ChecksumCRC32"] != crc:
+                raise DestinationError(f"part {number} of {source} did not verify at S3 "
+                                       "(CRC32)")
+            ctx.add_part({"n": number, "etag": reply["ETag"], "size": len(data),
+                          **({"crc32": crc} if crc else {})})
             ctx.progress(len(data))
-            return number, reply["ETag"], digest.digest()
+            return _Part(number, reply["ETag"], crc, md5.digest() if md5 else None)
 
-        parts = self._send_parts(source, sha256, send, part_size, have, ctx)
+        parts = self._send_parts(source, sha256, send, part_size, have, ctx,
+                                 with_crc=bool(checksum))
         if len(parts) > MAX_PARTS:  # pragma: no cover - 80 GB at 8 MB parts
             raise DestinationError(f"{source} needs more than {MAX_PARTS} parts")
+        listed = [{"PartNumber": p.number, "ETag": p.etag,
+                   **({"ChecksumCRC32": p.crc} if p.crc else {})} for p in parts]
         try:
             reply = self._call(
                 self.client.complete_multipart_upload, Bucket=self.bucket, Key=self.key(key),
-                UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e, _ in parts]})
+                UploadId=upload_id, MultipartUpload={"Parts": listed})
         except DestinationError:
             head = self._existing(key)  # completed by a call whose reply was lost?
             if not (head and head.get("Metadata", {}).get("sha256") == sha256):
                 raise
             reply = head
-        combined = hashlib.md5(b"".join(d for _, _, d in parts), usedforsecurity=False)
-        self._verify(reply, f"{combined.hexdigest()}-{len(parts)}", key)
+        self._verify_multipart(reply, parts, size, key)
         ctx.record(upload_id=None)
         return PutResult(self.target(key), size, sha256, parts=len(parts))
+
+    def _verify_multipart(self, reply: dict, parts: list[_Part], size: int, key: str) -> None:
+        """The completed object is the parts that verified, in order: its composite CRC32
+        (asked for when the reply lacks it), else the MD5 of the part MD5s in its ETag."""
+        if all(p.crc for p in parts):
+            expected = composite_crc32([p.crc for p in parts])
+            got = reply.get("ChecksumCRC32")
+            if got is None:
+                head = self._call(self.client.head_object, Bucket=self.bucket,
+                                  Key=self.key(key), ChecksumMode="ENABLED")
+                got = head.get("ChecksumCRC32")
+                if head.get("ContentLength") != size:
+                    raise DestinationError(
+                        f"S3 object {self.target(key)} has {head.get('ContentLength')} bytes, "
+                        f"expected {size}")
+            if got is not None and got.split("-")[0] != expected:
+                raise DestinationError(
+                    f"S3 object {self.target(key)} does not verify (CRC32 {got}, expected "
+                    f"{expected}-{len(parts)})")
+            if got is not None:
+                return
+        if all(p.md5 for p in parts):
+            combined = hashlib.md5(b"".join(p.md5 for p in parts), usedforsecurity=False)
+            self._verify(reply, f"{combined.hexdigest()}-{len(parts)}", key)
+            return
+        etag = str(reply.get("ETag", "")).strip('"')  # every part verified; count them
+        if not etag.endswith(f"-{len(parts)}"):
+            raise DestinationError(
+                f"S3 object {self.target(key)} does not verify (ETag {etag}, expected "
+                f"{len(parts)} parts)")
 
     def _listed_parts(self, key: str, upload_id: str) -> dict[int, dict] | None:
         """The parts S3 holds for ``upload_id`` (ListParts, every page): number ->
@@ -241,13 +317,14 @@ class S3Backend(Backend):
     @staticmethod
     def _send_parts(source: Path, sha256: str, send, part_size: int = PART_SIZE,
                     have: dict[int, dict] | None = None,
-                    ctx: TransferContext | None = None) -> list[tuple[int, str, bytes]]:
-        """Read ``source`` once, in order, hashing exactly the bytes sent; parts go out in
-        parallel, with at most two per worker in memory. A part in ``have`` (what S3
-        already holds) whose size and ETag match the MD5 of the source's bytes is not
-        sent again."""
+                    ctx: TransferContext | None = None, with_crc: bool = True
+                    ) -> list[_Part]:
+        """Read ``source`` once, in order, hashing (sha256) exactly the bytes sent; parts
+        go out in parallel, at most ``PART_WORKERS`` in flight and one more read. A part
+        in ``have`` (what S3 already holds) whose size and ETag match the MD5 of the
+        source's bytes is not sent again."""
         digest = hashlib.sha256()
-        parts: list[tuple[int, str, bytes]] = []
+        parts: list[_Part] = []
         have = have or {}
         with ThreadPoolExecutor(PART_WORKERS) as pool, open(source, "rb") as f:
             pending: deque = deque()
@@ -260,16 +337,19 @@ class S3Backend(Backend):
                     if held and held["size"] == len(block):
                         md5 = hashlib.md5(block, usedforsecurity=False)
                         if held["etag"].strip('"') == md5.hexdigest():
+                            crc = crc32_b64(block) if with_crc else None
                             if ctx is not None:
                                 ctx.add_part({"n": number, "etag": held["etag"],
-                                              "size": len(block)})
+                                              "size": len(block),
+                                              **({"crc32": crc} if crc else {})})
                                 ctx.resumed(len(block))
                             done = Future()
-                            done.set_result((number, held["etag"], md5.digest()))
+                            done.set_result(_Part(number, held["etag"], crc, md5.digest()))
                             pending.append(done)
                             continue
                     pending.append(pool.submit(send, number, block))
-                    if len(pending) >= 2 * PART_WORKERS:
+                    del block  # the worker holds the only reference: freed once sent
+                    while len(pending) >= PART_WORKERS or (pending and pending[0].done()):
                         parts.append(pending.popleft().result())
                 parts += [p.result() for p in pending]
             except BaseException:
