@@ -207,7 +207,7 @@ progress_option = click.option(
 
 def _bars(progress: bool | None, as_json: bool = False):
     """tqdm bars on stderr, so --json output on stdout stays clean."""
-    from .transfer import TerminalReporter
+    from .terminal import TerminalReporter
 
     if progress is False:
         return None

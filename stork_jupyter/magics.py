@@ -197,7 +197,7 @@ class StorkMagics(Magics):
             widget = ProgressWidget(title)
             display(widget)
             return widget
-        from .transfer import TerminalReporter
+        from .terminal import TerminalReporter
 
         return TerminalReporter()
 

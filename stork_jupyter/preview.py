@@ -10,7 +10,6 @@ text, the header of a ``.npy`` file. Pickles are never opened (unpickling runs c
 
 from __future__ import annotations
 
-import html
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,29 +59,6 @@ class Preview:
         if self.text is not None:
             out.append(self.text)
         return "\n".join(out)
-
-    def to_html(self) -> str:
-        esc = html.escape
-        out = [f"<div class='stork-preview'><div>from <code>{esc(self.url)}</code>"]
-        if self.code:
-            out.append(f" as <code>{esc(self.code)}</code>")
-        out.append("</div>")
-        if self.error:
-            out.append(f"<div style='color:var(--jp-error-color1,#c00)'>Cannot preview: "
-                       f"{esc(self.error)}</div>")
-        if self.message:
-            out.append(f"<div><i>{esc(self.message)}</i></div>")
-        if self.columns:
-            head = "".join(f"<th style='text-align:left'>{esc(n)}<br><small>{esc(t)}</small></th>"
-                           for n, t in self.columns)
-            body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{esc(v)}</td>"
-                                            for v in r) + "</tr>" for r in self.rows)
-            out.append(f"<table class='stork-table'><thead><tr>{head}</tr></thead>"
-                       f"<tbody>{body}</tbody></table>")
-        if self.text is not None:
-            out.append(f"<pre style='max-height:16em;overflow:auto'>{esc(self.text)}</pre>")
-        out.append("</div>")
-        return "".join(out)
 
 
 def newest_location(store: MetadataStore, dataset_id: int) -> Location | None:

@@ -4,7 +4,7 @@ An engine module: it imports no door (IPython, click, ipywidgets). Every door st
 transfers through :class:`TransferRunner` (via ``migrate``, ``resume_job``, ``sync``...)
 and watches them through a :class:`ProgressReporter` it supplies:
 
-- a tqdm bar per dataset and one overall on stderr (:class:`TerminalReporter`),
+- a tqdm bar per dataset and one overall on stderr (``terminal.TerminalReporter``),
 - an ipywidgets progress widget in a notebook (the widgets package),
 - the ``progress`` field of the job in the store (always: the REST API and the sidebar
   read it there), updated at most every :data:`FLUSH_SECONDS` or :data:`FLUSH_BYTES`.
@@ -23,19 +23,27 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from .destinations import PutResult
 from .destinations.base import SourceChanged, TransferContext
 from .errors import StorkError
+
+# (progress and process liveness live in their own modules; re-exported for the callers)
+from .processes import job_interrupted, process_gone, process_identity  # noqa: F401
+from .progress import (  # noqa: F401
+    FactoryReporter,
+    NullReporter,
+    ProgressFactory,
+    ProgressReporter,
+    TransferProgress,
+    as_reporter,
+)
 from .store import Job, MetadataStore, Transfer, now_iso
 
 DEFAULT_PARALLEL = 2  #: datasets moved at once (``[transfer] parallel`` in stork.toml)
@@ -57,10 +65,6 @@ TEST_SIGNAL_ENV = "STORK_TEST_KILL_SIGNAL"
 #: run and pause it. Never set outside that test.
 TEST_RATE_ENV = "STORK_TEST_MAX_BYTES_PER_S"
 
-#: A door's legacy progress reporter: called with (dataset path, total bytes) and
-#: returning a callable that receives the bytes moved.
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
-
 
 class TransferStopped(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
     """Raised inside a transfer (at a progress report) when its job is paused or
@@ -79,182 +83,6 @@ class JobCancelled(StorkError):
     """The job was cancelled while it ran."""
 
 
-# --------------------------------------------------------------------------- progress
-
-
-@dataclass
-class TransferProgress:
-    """Where one dataset (``dataset`` set) or the whole job (``dataset`` None) is."""
-
-    dataset: str | None
-    bytes_done: int
-    bytes_total: int
-    rows: int | None = None
-    rate: float = 0.0  #: bytes per second moved in this run
-    eta: float | None = None  #: seconds left at that rate (None: unknown)
-    #: "running", then "completed", "skipped", "failed", "paused" or "cancelled"
-    status: str = "running"
-    job_id: int | None = None
-
-    @property
-    def fraction(self) -> float:
-        return min(self.bytes_done / self.bytes_total, 1.0) if self.bytes_total else 1.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "bytes_done": self.bytes_done,
-                "bytes_total": self.bytes_total, "rows": self.rows, "rate": self.rate,
-                "eta": self.eta, "status": self.status, "job_id": self.job_id,
-                "fraction": self.fraction}
-
-
-@runtime_checkable
-class ProgressReporter(Protocol):
-    """What a door supplies to watch transfers. Calls never overlap (the runner holds a
-    lock), but come from the runner's worker threads."""
-
-    def start(self, job_id: int | None, datasets: list[tuple[str, int]]) -> None:
-        """Once, before anything moves: every dataset's name and size in bytes."""
-
-    def update(self, progress: TransferProgress) -> None:
-        """A dataset's progress (``progress.dataset`` set; its first update says it
-        started) or the whole job's (``dataset`` None)."""
-
-    def close(self, status: str) -> None:
-        """Once, at the end: the job's status (completed, failed, paused, cancelled)."""
-
-
-class NullReporter:
-    def start(self, job_id, datasets) -> None:
-        pass
-
-    def update(self, progress) -> None:
-        pass
-
-    def close(self, status) -> None:
-        pass
-
-
-class FactoryReporter(NullReporter):
-    """Adapts a legacy :data:`ProgressFactory` (``(name, total) -> advance(n)``)."""
-
-    def __init__(self, factory: ProgressFactory):
-        self.factory = factory
-        self.advance: dict[str, tuple[Callable[[int], None], list[int]]] = {}
-
-    def update(self, progress: TransferProgress) -> None:
-        if progress.dataset is None:
-            return
-        if progress.dataset not in self.advance:
-            self.advance[progress.dataset] = (
-                self.factory(progress.dataset, progress.bytes_total), [0])
-        advance, seen = self.advance[progress.dataset]
-        if progress.bytes_done > seen[0]:
-            advance(progress.bytes_done - seen[0])
-            seen[0] = progress.bytes_done
-
-
-class TerminalReporter(NullReporter):
-    """tqdm bars on stderr (one per running dataset and one overall), never stdout, so
-    ``--json`` output stays clean. Quiet when stderr is not a terminal unless
-    ``force``."""
-
-    def __init__(self, file=None, force: bool = False):
-        self.file = file or sys.stderr
-        self.disable = None if not force else False
-        self.bars: dict[str | None, Any] = {}
-        self.position = 1
-
-    def start(self, job_id, datasets) -> None:
-        from tqdm import tqdm
-
-        total = sum(size for _, size in datasets)
-        label = f"job {job_id}" if job_id is not None else "total"
-        self.bars[None] = tqdm(total=total, desc=label, unit="B", unit_scale=True,
-                               unit_divisor=1024, file=self.file, disable=self.disable,
-                               position=0, leave=False, dynamic_ncols=True)
-
-    def update(self, progress: TransferProgress) -> None:
-        from tqdm import tqdm
-
-        bar = self.bars.get(progress.dataset)
-        if bar is None:
-            if progress.status != "running":
-                return
-            bar = tqdm(total=progress.bytes_total, desc=progress.dataset, unit="B",
-                       unit_scale=True, unit_divisor=1024, file=self.file,
-                       disable=self.disable, position=self.position, leave=False,
-                       dynamic_ncols=True)
-            self.position += 1
-            self.bars[progress.dataset] = bar
-        if progress.dataset is None and bar.total != progress.bytes_total:
-            bar.total = progress.bytes_total  # a resumed job: what earlier runs moved counts
-        bar.update(max(progress.bytes_done - bar.n, 0))
-        if progress.rows is not None:
-            bar.set_postfix(rows=progress.rows, refresh=False)
-        if progress.dataset is not None and progress.status != "running":
-            bar.close()
-
-    def close(self, status) -> None:
-        for bar in self.bars.values():
-            bar.close()
-        self.bars.clear()
-
-
-def as_reporter(progress: ProgressReporter | ProgressFactory | None) -> ProgressReporter:
-    if progress is None:
-        return NullReporter()
-    if isinstance(progress, ProgressReporter):
-        return progress
-    return FactoryReporter(progress)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to tell a pid reused
-    by another process; None where /proc is not available. 'Z' for a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    fields = data.rsplit(")", 1)[-1].split()
-    if fields and fields[0] in ("Z", "X"):
-        return "Z"
-    return fields[19] if len(fields) > 19 else None
-
-
-def process_identity() -> dict[str, Any]:
-    """What a job records about the process running it (see :func:`process_gone`)."""
-    pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "pid_start": _start_time(pid)}
-
-
-def process_gone(options: dict[str, Any]) -> bool | None:
-    """Whether the process a job's ``options`` name has ended: True (gone), False (alive),
-    None (unknown: another host, or no pid recorded)."""
-    pid = options.get("pid")
-    if not isinstance(pid, int) or options.get("host") != socket.gethostname():
-        return None
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # another user's process: alive
-        pass
-    start = _start_time(pid)
-    if start == "Z":
-        return True
-    recorded = options.get("pid_start")
-    return bool(recorded and start and start != recorded)  # the pid was reused
-
-
-def job_interrupted(job: Job) -> bool:
-    """A ``running`` job whose process is gone (killed, crashed, machine restarted)."""
-    return job.status == "running" and process_gone(job.options or {}) is True
 
 
 def add_history(metadata: MetadataStore, job_id: int, status: str, note: str = "",
@@ -639,7 +467,7 @@ class TransferRunner:
 
 __all__ = ["DEFAULT_PARALLEL", "FactoryReporter", "JobCancelled", "JobPaused",
            "NullReporter", "ProgressFactory", "ProgressReporter", "TEST_KILL_ENV",
-           "TerminalReporter", "TransferItem", "TransferProgress", "TransferRunner",
+           "TransferItem", "TransferProgress", "TransferRunner",
            "TransferSettings", "TransferStopped", "add_history", "as_reporter",
            "job_interrupted", "process_gone", "process_identity"]
 

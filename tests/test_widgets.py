@@ -37,7 +37,7 @@ from stork_jupyter.widgets import (  # noqa: E402
     StoreSource,
 )
 from stork_jupyter.widgets._base import duration  # noqa: E402
-from stork_jupyter.widgets.browser import TRANSFER_COLUMNS  # noqa: E402
+from stork_jupyter.widgets.browser import TRANSFER_COLUMNS, preview_html  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = ("sales_analysis.ipynb", "feature_pipeline.ipynb", "log_processing.ipynb")
@@ -184,7 +184,7 @@ def test_previews_of_text_json_lines_and_npy_datasets(browser):
 def test_a_missing_location_is_an_error_in_the_preview_not_an_exception(tmp_path):
     preview = preview_location(str(tmp_path / "gone.csv"), "csv")
     assert not preview.ok and "does not exist" in preview.error
-    assert "Cannot preview" in preview.to_html()
+    assert "Cannot preview" in preview_html(preview)
     assert preview_location(str(tmp_path / "x.pkl"), "pickle").message.startswith(
         "pickle files are not opened")
 

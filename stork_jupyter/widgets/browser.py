@@ -21,6 +21,7 @@ from IPython.display import display as display_widget
 from ..cells import cell_label
 from ..config import find_project_root, resolve_store_url
 from ..errors import NotFoundError
+from ..preview import Preview
 from ..report import JOB_COLUMNS, html_table, job_row, text_table
 from ..store import (
     RECORD_STATUSES,
@@ -371,7 +372,7 @@ class DatasetsPane(_Pane):
             return
         result = preview_dataset(self.store, dataset, rows=PREVIEW_ROWS,
                                  location=self.locations.value)
-        self.preview.value = result.to_html()
+        self.preview.value = preview_html(result)
 
     def _on_location(self, _change: dict) -> None:
         if not self._quiet:
@@ -681,3 +682,28 @@ class Browser(Composite):
         super().close()
         if self._owns_store:
             self.store.close()
+
+
+def preview_html(preview: Preview) -> str:
+    """A preview as HTML, for the browser's preview pane."""
+    esc = html.escape
+    out = [f"<div class='stork-preview'><div>from <code>{esc(preview.url)}</code>"]
+    if preview.code:
+        out.append(f" as <code>{esc(preview.code)}</code>")
+    out.append("</div>")
+    if preview.error:
+        out.append(f"<div style='color:var(--jp-error-color1,#c00)'>Cannot preview: "
+                   f"{esc(preview.error)}</div>")
+    if preview.message:
+        out.append(f"<div><i>{esc(preview.message)}</i></div>")
+    if preview.columns:
+        head = "".join(f"<th style='text-align:left'>{esc(n)}<br><small>{esc(t)}</small></th>"
+                       for n, t in preview.columns)
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{esc(v)}</td>"
+                                        for v in r) + "</tr>" for r in preview.rows)
+        out.append(f"<table class='stork-table'><thead><tr>{head}</tr></thead>"
+                   f"<tbody>{body}</tbody></table>")
+    if preview.text is not None:
+        out.append(f"<pre style='max-height:16em;overflow:auto'>{esc(preview.text)}</pre>")
+    out.append("</div>")
+    return "".join(out)
