@@ -39,6 +39,13 @@ class DataAccess(CellNumbered):
     expanded_at: list[int] | None = None
     raw_path: str | None = None  #: the path exactly as the code builds it (before normalising)
     path_code: str | None = None  #: source text of the path argument
+    #: a file-system operation (``os.remove``, ``Path.exists``...): what it does, as the
+    #: migrated notebook's ``StorkPath`` method name (``unlink``, ``exists``, ``copy``...)
+    op: str | None = None
+    #: for calls that take two paths (``shutil.copy(src, dst)``): ``source`` or ``target``
+    role: str | None = None
+    #: the call works on a file that need not exist (``os.path.exists``, ``mkdir``)
+    optional: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return with_cell_number(asdict(self))

@@ -26,6 +26,7 @@ from ..notebook import MaskedCell, mask_ipython, read_notebook
 from ..quiet import no_warnings
 from . import catalog, paths
 from .access import Analysis, CellProblem, DataAccess
+from .shell import parse_shell
 from .values import (
     SETUP_FILE_PARAMETER,
     SETUP_HELPERS,
@@ -41,6 +42,7 @@ from .values import (
     as_path_strings,
     combine,
     iterate,
+    new_key,
     to_json,
 )
 
@@ -79,6 +81,14 @@ class Scope:
 
 
 @dataclass
+class CallSite:
+    """The values a user function's parameters take at one call (``load("train")``)."""
+
+    values: dict[str, Value]  #: parameter -> value (missing: the parameter's default)
+    where: str  #: "cell 3, line 2", for reasons
+
+
+@dataclass
 class _Cell:
     index: int
     cell_id: str | None
@@ -101,6 +111,13 @@ class NotebookAnalyzer:
         self._quiet = 0
         #: (cell, node, ...) already recorded: a node id is unique only within its cell
         self._seen: set[tuple[int, int, int, str | None]] = set()
+        #: user function name -> the argument values at each call site (see ``analyze_cells``)
+        self.call_sites: dict[str, list[CallSite]] = {}
+        #: what a first pass found at the call sites: parameters bound at each def
+        self.known_calls: dict[str, list[CallSite]] = {}
+        self.func_params: dict[str, list[str] | None] = {}
+        self._root: Path | None = None
+        self.func_kwonly: dict[str, list[str]] = {}
         self._cell: _Cell | None = None
 
     # --- driver ----------------------------------------------------------------------
@@ -135,6 +152,7 @@ class NotebookAnalyzer:
         except (RecursionError, MemoryError, ValueError) as e:
             self.problems.append(CellProblem(index, cell_id, 1, f"cannot be parsed: {e}"))
             return
+        self.shell_lines(index, cell_id, source, masked)
         try:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
             self._cell = _Cell(index, cell_id, module, wrapper, masked)
@@ -146,6 +164,35 @@ class NotebookAnalyzer:
                 index, cell_id, 1, f"could not be analysed ({type(e).__name__}: {e})"))
         finally:
             self._cell = None
+
+    def shell_lines(self, index: int, cell_id: str | None, source: str, masked: MaskedCell
+                    ) -> None:
+        """The files ``!cat data/x.csv`` and other shell lines read, list or remove."""
+        lines = source.split("\n")
+        for lineno in sorted(masked.masked_lines):
+            line = lines[lineno - 1]
+            stripped = line.lstrip()
+            if not stripped.startswith("!") or stripped.startswith("!!"):
+                continue
+            command = parse_shell(stripped[1:])
+            col = len(line) - len(stripped)
+            base = DataAccess(
+                cell_index=index, cell_id=cell_id, line=lineno, col=col, api=command.api,
+                mode=command.mode, format=None, path=None, resolved=False,
+                kwargs=dict(command.options), code=stripped, reason=command.reason,
+                op="unlink" if command.api == "shell.rm" else None,
+                optional=command.api in ("shell.ls", "shell.rm"))
+            if command.reason is not None and not command.paths:
+                if "run time" in command.reason:
+                    self.accesses.append(base)
+                continue
+            for raw in command.paths:
+                if command.reason is not None and not self._project_file(raw):
+                    continue
+                access = self._resolved(base, raw, None)
+                if command.api == "shell.ls":
+                    access.format = None
+                self.accesses.append(access)
 
     def result(self, notebook: str) -> Analysis:
         ordered = sorted(self.accesses, key=lambda a: (a.cell_index, a.line, a.col))
@@ -314,7 +361,15 @@ class NotebookAnalyzer:
         if (isinstance(iter_node, cst.Call) and isinstance(iter_node.func, cst.Name)
                 and iter_node.func.value == "enumerate" and iter_node.args
                 and isinstance(target, cst.Tuple) and len(target.elements) == 2):
-            value = iterate(self.ev(iter_node.args[0].value, scope))
+            inner = self.ev(iter_node.args[0].value, scope)
+            if isinstance(inner, Known) and len(iter_node.args) == 1:
+                # a literal list: the counter is known too (``for i, p in enumerate([...])``)
+                pairs = Known(tuple(enumerate(_items(inner.value))), inner.origin,
+                              inner.origin_at)
+                value = iterate(pairs)
+                self.bind(target, value, scope)
+                return value
+            value = iterate(inner)
             self.bind(target.elements[0].value, Unknown("a loop counter"), scope)
             self.bind(target.elements[1].value, value, scope)
             return value
@@ -345,8 +400,62 @@ class NotebookAnalyzer:
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 inner.vars[star.name.value] = Unknown(f"arguments of {name}()")
+        self.func_params[name] = [p.name.value for p in [*params.posonly_params,
+                                                          *params.params]]
+        self.func_kwonly[name] = [p.name.value for p in params.kwonly_params]
+        if isinstance(params.star_arg, cst.Param):
+            self.func_params[name] = None  # *args: positions past the named ones unknown
+        self._bind_from_calls(name, inner)
         scope.vars[name] = Func(name)
         self.exec_block(node.body, inner)
+
+    def _bind_from_calls(self, name: str, inner: Scope) -> None:
+        """Parameters given constants at every call site (found by a first pass) take
+        each call's value in step: one access per call, rewritten once in the body."""
+        sites = self.known_calls.get(name)
+        if not sites:
+            return
+        key = new_key()
+        for pname, default in list(inner.vars.items()):
+            options: list[Known] = []
+            reason = None
+            for site in sites:
+                value = site.values.get(pname, default)
+                if isinstance(value, Known):
+                    options.append(Known(value.value))
+                else:
+                    reason = (f"path is the function parameter '{pname}' of {name}(), given a "
+                              f"value known only at run time at {site.where}")
+                    break
+            if reason is not None:
+                inner.vars[pname] = Unknown(reason)
+            elif options:
+                inner.vars[pname] = Multi(tuple(options), f"calls of {name}()", key)
+
+    def _record_call(self, node: cst.Call, name: str, args: list[tuple[cst.Arg, Value]]
+                     ) -> None:
+        """Remember what a call of the user function ``name`` passes (first pass)."""
+        if self._quiet or self._cell is None or name not in self.func_params:
+            return
+        positional = self.func_params[name]
+        values: dict[str, Value] = {}
+        unknown = Unknown("arguments passed with * or **")
+        index = 0
+        for a, v in args:
+            if a.star:
+                values = {p: unknown for p in [*(positional or []), *self.func_kwonly[name]]}
+                break
+            if isinstance(v, Multi):  # a call in a loop: not one value per call site
+                v = Unknown("a value that changes from one iteration of a loop to the next")
+            if a.keyword is not None:
+                values[a.keyword.value] = v
+            elif positional is not None and index < len(positional):
+                values[positional[index]] = v
+                index += 1
+        start = self.pos(node).start
+        where = f"cell {self._cell.index + 1}, line {start.line}"
+        sites = self.call_sites.setdefault(name, [])
+        sites.append(CallSite(values, where))
 
     def bind(self, target: cst.CSTNode, value: Value, scope: Scope) -> None:
         if isinstance(target, cst.Name):
@@ -594,6 +703,8 @@ class NotebookAnalyzer:
         else:
             target = self.ev(node.func, scope)
         args = [(arg, self.ev(arg.value, scope)) for arg in node.args]
+        if self._unlisted(node, target, receiver, attr):
+            self.flag_unknown(node, args)
         if receiver is not None:
             return self.call_method(node, receiver, attr, args)
         if isinstance(target, Ref):
@@ -601,8 +712,67 @@ class NotebookAnalyzer:
         if isinstance(target, Func):
             if target.name in SETUP_HELPERS:
                 return Migrated()
+            self._record_call(node, target.name, args)
             return Unknown(f"the result of {target.name}() is only known at run time")
         return Unknown(f"the result of '{self.code(node.func)}(...)' is only known at run time")
+
+    def _unlisted(self, node: cst.Call, target: Value, receiver: Value | None, attr: str
+                  ) -> bool:
+        """Whether this call is none the catalog or the evaluator knows (the safety net
+        looks at its arguments)."""
+        if receiver is not None:
+            if isinstance(receiver, Known | Multi | Handle | Buffer | Migrated):
+                return False  # a literal's method, or a file handle's (its access is known)
+            return attr not in catalog.METHODS and attr not in _NOT_ACCESSES
+        if isinstance(target, Func):
+            return False  # a user function: its body is analysed
+        if isinstance(target, Ref):
+            qual = catalog.canonical(target.qualname)
+            if qual in catalog.FUNCTIONS or qual in paths.PURE_FUNCTIONS or qual in _HANDLED:
+                return False
+            if qual.startswith(("io.", "tempfile.", "glob.")):
+                return False
+            return qual.rpartition(".")[2] not in _NOT_ACCESSES
+        name = _dotted(node.func).rpartition(".")[2]
+        return name not in _NOT_ACCESSES
+
+    def flag_unknown(self, node: cst.Call, args: list[tuple[cst.Arg, Value]]) -> None:
+        """A string naming an existing file, passed to a call the catalog does not list,
+        may read or write that file: report it (never migratable), so that a migration
+        refuses rather than leaving a notebook that still reads local files."""
+        if self._quiet or self._cell is None:
+            return
+        call = self.code(node.func)
+        for a, v in args:
+            if a.star:
+                continue
+            for raw in as_path_strings(v) or []:
+                if not raw or paths.is_remote(raw) or not self._project_file(raw):
+                    continue
+                spec = catalog.ApiSpec("unknown", "unknown", "read", None)
+                ids = self.record(node, spec, None, [(a, Known(raw))], path_arg=0)
+                for i in ids or []:
+                    self.accesses[i].reason = (
+                        f"{call}() is not a call Stork knows, and it is given the file "
+                        f"{self.accesses[i].path}: it may read or write it, so it cannot be "
+                        "migrated (the notebook would still use the local file)")
+
+    def _project_file(self, raw: str) -> bool:
+        """Whether ``raw`` names a file that exists now under the project root."""
+        from ..config import find_project_root
+
+        where = Path(os.path.expanduser(raw))
+        if not where.is_absolute():
+            where = self.nb_dir / where
+        try:
+            if not where.is_file():
+                return False
+            if self._root is None:
+                self._root = find_project_root(self.nb_dir)
+            where.resolve().relative_to(self._root)
+        except (OSError, ValueError):
+            return False
+        return True
 
     def call_function(self, node: cst.Call, qual: str, args: list[tuple[cst.Arg, Value]]
                       ) -> Value:
@@ -613,6 +783,11 @@ class NotebookAnalyzer:
             return self.call_api(node, spec, args)
         if qual in ("glob.glob", "glob.iglob"):
             return self.call_glob(node, args)
+        if qual == "os.listdir":
+            found = _arg(args, 0, "path")
+            return self.call_listdir(node, found[1] if found else Known("."), as_paths=False)
+        if qual.startswith("tempfile."):  # scratch space of its own, not project data
+            return Buffer()
         if qual in ("io.StringIO", "io.BytesIO"):
             return Buffer()
         pure = paths.PURE_FUNCTIONS.get(qual)
@@ -634,15 +809,28 @@ class NotebookAnalyzer:
         literal = isinstance(receiver, Known | Multi)
         if literal and attr in catalog.PATH_METHODS:
             mode, fmt = catalog.PATH_METHODS[attr]
-            spec = catalog.ApiSpec(attr, f"pathlib.Path.{attr}", mode, fmt)
+            spec = catalog.ApiSpec(attr, f"pathlib.Path.{attr}", mode, fmt, op=attr,
+                                   may_be_missing=attr in catalog.PATH_MAY_BE_MISSING)
             self.record(node, spec, receiver, args, path_arg=None)
             return Unknown("data read from a file")
+        if literal and attr == "iterdir":
+            return self.call_listdir(node, receiver, as_paths=True)
         if literal and attr == "open":
             spec = catalog.ApiSpec("open", "pathlib.Path.open", "read", None, kind="open",
                                    mode_arg=0)
             return self.call_api(node, spec, args, receiver=receiver)
         if literal and attr in ("glob", "rglob"):
             return self.call_glob(node, args, base=receiver, recursive=attr == "rglob")
+        if isinstance(receiver, Known) and isinstance(receiver.value, dict) and (
+                attr in paths.DICT_METHODS):
+            positional = [v for a, v in args if not a.keyword and not a.star]
+            if len(positional) != len(args):
+                return Unknown(f"'{self.code(node)}' is only known at run time")
+
+            def dict_call(d: dict, *vals: Any) -> Any:
+                result = getattr(d, attr)(*vals)
+                return tuple(result) if attr != "get" else result
+            return combine(dict_call, receiver, *positional, what=f"'{self.code(node)}'")
         if literal and (attr in paths.PATH_METHODS or attr in paths.STR_METHODS or attr == "format"):
             kwargs = {a.keyword.value: v for a, v in args if a.keyword}
             positional = [v for a, v in args if not a.keyword and not a.star]
@@ -688,6 +876,27 @@ class NotebookAnalyzer:
                          origin_at=at)
         return result
 
+    def call_listdir(self, node: cst.Call, folder: Value, as_paths: bool) -> Value:
+        """``os.listdir(d)`` (names) or ``Path(d).iterdir()`` (paths) of a folder that
+        exists now: its entries, sorted (a loop over them is then a loop over literals)."""
+        def entries(d: Any) -> tuple[Any, ...]:
+            d = os.fspath(d)
+            where = Path(d) if os.path.isabs(d) else self.nb_dir / d
+            if paths.is_remote(d) or not where.is_dir():
+                raise ValueError("not a folder")
+            names = sorted(os.listdir(where))
+            return tuple(PurePosixPath(d) / n for n in names) if as_paths else tuple(names)
+        what = f"the listing '{self.code(node)}'"
+        result = combine(entries, folder, what=what)
+        if isinstance(result, Known):
+            start = self.pos(node).start
+            at = (self._cell.index, start.line, start.column) if self._cell else None
+            return Known(result.value, origin=f"listdir '{as_path_strings(folder)[0]}'",
+                         origin_at=at)
+        if isinstance(result, Unknown) and result.reason.endswith("(ValueError)"):
+            return Unknown(f"{what} is not of a folder that exists now")
+        return result
+
     def call_api(self, node: cst.Call, spec: catalog.ApiSpec,
                  args: list[tuple[cst.Arg, Value]], receiver: Value | None = None) -> Value:
         open_mode = None
@@ -708,7 +917,12 @@ class NotebookAnalyzer:
                               path_arg=None if receiver is not None else spec.path_arg)
             return Handle(tuple(ids), binary)
         ids = self.record(node, spec, receiver, args,
-                          path_arg=None if receiver is not None else spec.path_arg)
+                          path_arg=None if receiver is not None else spec.path_arg,
+                          role="source" if spec.path2_arg is not None else None)
+        if spec.path2_arg is not None:  # shutil.copy(src, dst): dst is written
+            target = catalog.ApiSpec(spec.name, spec.api, "write", spec.format,
+                                     spec.path2_arg, spec.path2_kw, op=spec.op)
+            self.record(node, target, None, args, path_arg=spec.path2_arg, role="target")
         if ids is None:  # the "path" was a handle or buffer: no new access
             return Unknown("data read from a file")
         return Unknown(f"data {'read by' if spec.mode == 'read' else 'written by'} {spec.api}")
@@ -729,7 +943,7 @@ class NotebookAnalyzer:
 
     def record(self, node: cst.Call, spec: catalog.ApiSpec, receiver: Value | None,
                args: list[tuple[cst.Arg, Value]], path_arg: int | None,
-               open_mode: str | None = None) -> list[int] | None:
+               open_mode: str | None = None, role: str | None = None) -> list[int] | None:
         """Add the access(es) of one call: one per path the argument can take."""
         path_code = None
         if receiver is not None:
@@ -740,7 +954,7 @@ class NotebookAnalyzer:
                 return None  # e.g. df.to_csv() with no path returns a string
             path_value = found[1]
             path_code = self.code(found[0].value)
-        if isinstance(path_value, Buffer | Migrated):
+        if isinstance(path_value, Buffer | Migrated) or _is_stream(path_value):
             return None
         if isinstance(path_value, Handle):
             self.consume_handle(path_value, spec.api, spec.format)
@@ -758,11 +972,12 @@ class NotebookAnalyzer:
         base = DataAccess(
             cell_index=cell.index, cell_id=cell.cell_id, line=start.line, col=col,
             api=spec.api, mode=spec.mode, format=spec.format, path=None, resolved=False,
-            kwargs=kwargs, code=self.code(node), open_mode=open_mode, path_code=path_code)
+            kwargs=kwargs, code=self.code(node), open_mode=open_mode, path_code=path_code,
+            op=spec.op, role=role, optional=spec.may_be_missing)
         found_paths = as_path_strings(path_value)
         ids: list[int] = []
         if found_paths is None or not found_paths:
-            key = (cell.index, id(node), 0, None)
+            key = (cell.index, id(node), 0, role)
             if key not in self._seen:
                 self._seen.add(key)
                 base.reason = _why_unresolved(path_value, self.code(node))
@@ -773,7 +988,7 @@ class NotebookAnalyzer:
         at = path_value.origin_at if isinstance(path_value, Multi | Known) else None
         base.expanded_at = list(at) if at else None
         for i, raw in enumerate(found_paths):
-            key = (cell.index, id(node), 1, raw)
+            key = (cell.index, id(node), 1, f"{role}:{raw}")
             if key in self._seen:
                 continue
             self._seen.add(key)
@@ -787,6 +1002,9 @@ class NotebookAnalyzer:
     def _resolved(self, base: DataAccess, raw: str, origin: str | None) -> DataAccess:
         path = paths.normalize(raw, self.nb_dir)
         remote = paths.is_remote(path)
+        suffix = catalog.ADDED_SUFFIX.get(base.api)
+        if suffix and not remote and not path.endswith(suffix):
+            path += suffix  # np.save("data/a", x) writes data/a.npy
         access = DataAccess(**{**base.__dict__, "kwargs": dict(base.kwargs)})
         access.path, access.resolved, access.remote = path, True, remote
         access.raw_path = raw
@@ -880,6 +1098,37 @@ def _iteration_kwargs(args: list[tuple[cst.Arg, Value]], spec: catalog.ApiSpec, 
             and len(v.options) == len(path.options)}
 
 
+#: Calls the evaluator handles itself (not in the catalog, not file accesses).
+_HANDLED = frozenset({"os.listdir"})
+#: Names of functions and methods that take strings without touching a file (printing,
+#: logging, labels, containers, string matching): the safety net ignores them.
+_NOT_ACCESSES = frozenset({
+    "print", "display", "repr", "str", "len", "isinstance", "format", "type", "hash",
+    "bool", "int", "float", "list", "tuple", "set", "dict", "sorted", "min", "max", "sum",
+    "info", "debug", "warning", "warn", "error", "exception", "critical", "log",
+    "title", "set_title", "suptitle", "xlabel", "ylabel", "set_xlabel", "set_ylabel",
+    "text", "annotate", "legend", "label", "Markdown", "HTML", "Text", "markdown",
+    "append", "extend", "add", "insert", "remove", "index", "count", "get", "pop",
+    "setdefault", "update", "discard", "startswith", "endswith", "split", "replace",
+    "strip", "join", "encode", "decode", "match", "search", "fullmatch", "sub", "findall",
+    "compile", "fnmatch", "abspath", "realpath", "relpath", "isabs", "expanduser",
+    "normpath", "basename", "dirname", "splitext", "Path", "PurePath", "PosixPath",
+    "isdir", "assertEqual", "assertTrue", "assertIn", "write", "writelines",
+})
+
+#: Standard streams: writing a frame to ``sys.stdout`` prints it, it stores nothing.
+_STREAMS = ("sys.stdout", "sys.stderr", "sys.stdin", "sys.__stdout__", "sys.__stderr__",
+            "sys.__stdin__")
+
+
+def _is_stream(value: Value) -> bool:
+    return isinstance(value, Ref) and value.qualname.startswith(_STREAMS)
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, tuple | list | dict | str) else ()
+
+
 def _differs(a: Value | None, b: Value | None) -> bool:
     """Whether two values of a name differ (file handles count as the same)."""
     return a != b and not (isinstance(a, Handle) and isinstance(b, Handle))
@@ -915,14 +1164,25 @@ def analyze_cells(cells: Iterable[Any], nb_dir: Path, notebook: str = "<notebook
 
     ``seed`` binds names before the first cell (``seed.values_from_namespace`` turns a
     kernel's namespace into them, for ``%%stork`` on one cell)."""
-    analyzer = NotebookAnalyzer(nb_dir, seed)
+    sources = []
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(source)
-        analyzer.analyze_cell(index, cell.get("id"), source)
+        sources.append((index, cell.get("id"), source))
+    analyzer = NotebookAnalyzer(nb_dir, seed)
+    for index, cell_id, source in sources:
+        analyzer.analyze_cell(index, cell_id, source)
+    if analyzer.call_sites:
+        # user functions are called with constants: a second pass binds each def's
+        # parameters to the values its calls (later in the notebook) give them
+        second = NotebookAnalyzer(nb_dir, seed)
+        second.known_calls = analyzer.call_sites
+        for index, cell_id, source in sources:
+            second.analyze_cell(index, cell_id, source)
+        analyzer = second
     return analyzer.result(notebook)
 
 

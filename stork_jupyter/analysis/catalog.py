@@ -29,6 +29,14 @@ class ApiSpec:
     default_mode: str = "r"
     #: only a literal (a connection URL) is an access; an engine/connection object is not
     literal_only: bool = False
+    #: a file-system operation (``os.remove``...): the method of the migrated notebook's
+    #: ``StorkPath`` helper that does it at the destination (see ``rewrite/``)
+    op: str | None = None
+    #: where the second path is, for calls that take two (``shutil.copy(src, dst)``)
+    path2_arg: int | None = None
+    path2_kw: str | None = None
+    #: whether the call works on a file that need not exist (``os.path.exists``)
+    may_be_missing: bool = False
 
 
 def _f(name, mode, fmt, arg=0, kw=None, api=None):
@@ -37,6 +45,12 @@ def _f(name, mode, fmt, arg=0, kw=None, api=None):
 
 def _m(name, api, mode, fmt, arg=0, kw=None):
     return ApiSpec(name, api, mode, fmt, arg, kw, kind="method")
+
+
+def _op(name, op, mode, kw="path", arg2=None, kw2=None, missing=False):
+    """A file-system operation; ``mode`` is that of its (first) path."""
+    return ApiSpec(name, name, mode, None, 0, kw, op=op, path2_arg=arg2, path2_kw=kw2,
+                   may_be_missing=missing)
 
 
 def _c(name, mode, fmt, arg=0, kw=None):
@@ -59,6 +73,12 @@ CATALOG: tuple[ApiSpec, ...] = (
     _f("pandas.read_stata", "read", "stata", 0, "filepath_or_buffer"),
     _f("pandas.read_sas", "read", "sas", 0, "filepath_or_buffer"),
     _f("pandas.read_spss", "read", "spss", 0, "path"),
+    _f("pandas.read_html", "read", "html", 0, "io"),
+    _f("pandas.ExcelFile", "read", "excel", 0, "path_or_buffer"),
+    _f("pandas.HDFStore", "read", "hdf", 0, "path"),
+    # an ExcelWriter is a handle: ``df.to_excel(writer, ...)`` writes through it
+    ApiSpec("pandas.ExcelWriter", "pandas.ExcelWriter", "write", "excel", 0, "path", "open",
+            None, "wb"),
     # databases named by URL (``postgresql://...``): reported as remote, never migrated
     ApiSpec("pandas.read_sql", "pandas.read_sql", "read", "sql", 1, "con", literal_only=True),
     ApiSpec("pandas.read_sql_query", "pandas.read_sql_query", "read", "sql", 1, "con",
@@ -131,6 +151,19 @@ CATALOG: tuple[ApiSpec, ...] = (
     _m("write_parquet", "polars.DataFrame.write_parquet", "write", "parquet", 0, "file"),
     _m("write_ndjson", "polars.DataFrame.write_ndjson", "write", "json", 0, "file"),
     _m("write_ipc", "polars.DataFrame.write_ipc", "write", "feather", 0, "file"),
+    # file-system operations on data paths
+    _op("os.remove", "unlink", "write"),
+    _op("os.unlink", "unlink", "write"),
+    _op("os.path.exists", "exists", "read", missing=True),
+    _op("os.path.isfile", "is_file", "read", missing=True),
+    _op("os.makedirs", "mkdir", "write", kw="name"),
+    _op("os.mkdir", "mkdir", "write"),
+    _op("os.rename", "rename", "read", "src", 1, "dst"),
+    _op("os.replace", "rename", "read", "src", 1, "dst"),
+    _op("shutil.move", "rename", "read", "src", 1, "dst"),
+    _op("shutil.copy", "copy", "read", "src", 1, "dst"),
+    _op("shutil.copyfile", "copy", "read", "src", 1, "dst"),
+    _op("shutil.copy2", "copy", "read", "src", 1, "dst"),
     # images
     _f("cv2.imread", "read", "image", 0, "filename"),
     _f("cv2.imwrite", "write", "image", 0, "filename"),
@@ -150,6 +183,11 @@ CATALOG: tuple[ApiSpec, ...] = (
     _f("geopandas.read_file", "read", "geo", 0, "filename"),
 )
 
+#: Writers that add a suffix to a path without it, as numpy does.
+ADDED_SUFFIX: dict[str, str] = {
+    "numpy.save": ".npy", "numpy.savez": ".npz", "numpy.savez_compressed": ".npz",
+}
+
 #: Other spellings of the same API (module re-exports), mapped to the catalog name.
 ALIASES: dict[str, str] = {
     "open": "builtins.open",
@@ -165,16 +203,28 @@ ALIASES: dict[str, str] = {
     "tf.keras.models.load_model": "keras.models.load_model",
     "keras.saving.load_model": "keras.models.load_model",
     "pandas.io.parquet.read_parquet": "pandas.read_parquet",
+    "pandas.io.excel.ExcelWriter": "pandas.ExcelWriter",
+    "pandas.io.excel.ExcelFile": "pandas.ExcelFile",
+    "pandas.io.pytables.HDFStore": "pandas.HDFStore",
+    "genericpath.exists": "os.path.exists",
+    "posixpath.exists": "os.path.exists",
+    "posixpath.isfile": "os.path.isfile",
     "cv.imread": "cv2.imread",
 }
 
-#: Methods of a path object that read or write the file it names.
-PATH_METHODS: dict[str, tuple[str, str]] = {
+#: Methods of a path object that read or write the file it names: (mode, format).
+PATH_METHODS: dict[str, tuple[str, str | None]] = {
     "read_text": ("read", "text"),
     "read_bytes": ("read", "binary"),
     "write_text": ("write", "text"),
     "write_bytes": ("write", "binary"),
+    "exists": ("read", None),
+    "is_file": ("read", None),
+    "unlink": ("write", None),
+    "mkdir": ("write", None),
 }
+#: Of those, the ones that work on a file that need not exist.
+PATH_MAY_BE_MISSING = frozenset({"exists", "is_file", "unlink", "mkdir"})
 
 FUNCTIONS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind != "method"}
 METHODS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind == "method"}
@@ -189,6 +239,7 @@ EXTENSION_FORMATS: dict[str, str] = {
     ".gif": "image", ".bmp": "image", ".tif": "image", ".tiff": "image",
     ".yaml": "yaml", ".yml": "yaml", ".log": "text", ".md": "text", ".xml": "xml",
     ".pt": "torch", ".pth": "torch", ".keras": "keras", ".orc": "orc",
+    ".html": "html", ".htm": "html",
 }
 
 

@@ -85,6 +85,14 @@ def _range(*args: int) -> tuple[int, ...]:
     return tuple(r)
 
 
+def _zip(*seqs: Any) -> tuple[tuple[Any, ...], ...]:
+    return tuple(zip(*seqs, strict=False))
+
+
+def _enumerate(seq: Any, start: int = 0) -> tuple[tuple[int, Any], ...]:
+    return tuple(enumerate(seq, start))
+
+
 def _splitext(p: Any) -> tuple[str, str]:
     return posixpath.splitext(os.fspath(p))
 
@@ -106,6 +114,8 @@ PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "builtins.len": len,
     "builtins.int": int,
     "builtins.range": lambda *a: _range(*a),
+    "builtins.zip": _zip,
+    "builtins.enumerate": _enumerate,
 }
 
 #: Methods of literal strings that are safe to evaluate.
@@ -115,4 +125,6 @@ STR_METHODS = frozenset({
 })
 #: Methods and attributes of literal paths that are safe to evaluate.
 PATH_METHODS = frozenset({"joinpath", "with_suffix", "with_name", "with_stem", "as_posix"})
+#: Methods of literal dicts that are safe to evaluate (``for k, v in d.items()``).
+DICT_METHODS = frozenset({"items", "keys", "values", "get"})
 PATH_ATTRIBUTES = frozenset({"name", "stem", "suffix", "parent", "parts", "suffixes"})
