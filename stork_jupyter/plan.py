@@ -11,6 +11,7 @@ from .analysis import Analysis, DataAccess
 from .cells import where as cell_where
 from .checksum import sha256_file
 from .destinations import Backend, DestinationSpec
+from .plan_files import folder_files, op_details
 from .plan_postgres import PostgresPlanner
 from .plan_types import (  # noqa: F401 - the plan's types, re-exported for the callers
     AccessEdit,
@@ -64,13 +65,17 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
         if a.remote:
             plan.skipped.append(f"{cell_where(None, a.cell_index, a.line)}: {a.path} is already remote")
             continue
-        if not a.resolved:
+        if not a.resolved or a.api in _NEVER_MIGRATED:
             plan.blockers.append(Blocker(*where, a.reason or "path unresolved"))
             continue
         absolute = (nb_dir / a.path).resolve()
         if not allow_outside_root and not absolute.is_relative_to(root):
             plan.blockers.append(Blocker(
                 *where, f"{a.path} is outside the project root {root} (--allow-outside-root)"))
+            continue
+        if a.op == "mkdir" and spec.kind != "file":
+            plan.skipped.append(f"cell {a.cell_index + 1}, line {a.line}: {a.code} is left as "
+                                f"it is: a {spec.kind} destination has no folders to make")
             continue
         if backend.holds_tables:
             _plan_postgres_access(a, pg, key_for(a.path), base_key, written, moved, globs)
@@ -79,10 +84,15 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
         if reason is None and a.expanded_from and a.expanded_from.startswith("default of"):
             reason = (f"the path is the {a.expanded_from}; move it out of the function "
                       "signature to migrate it")
-        if reason is None and a.expanded_at and a.path_code and not a.path_code.isidentifier():
+        listing = _listing(a)
+        glob_fed = a.expanded_at and listing != "listdir"  # Path.iterdir() gives paths too
+        if reason is None and glob_fed and a.path_code and not a.path_code.isidentifier():
             reason = "the path is built from a glob result; only the glob's items can be moved"
+        if reason is None and listing == "iterdir" and spec.kind != "file":
+            reason = ("Path.iterdir() is rewritten for folder destinations only; use "
+                      "os.listdir() or glob.glob() to migrate to " + spec.kind)
         edit_action = "literal"
-        if reason is None and a.expanded_from and not a.expanded_at:
+        if reason is None and a.expanded_from and not glob_fed:
             # a loop over literal paths: the code keeps enumerating them, under a base
             if spec.layout != "mirror":
                 reason = "a loop's paths keep their folders only with layout = mirror"
@@ -104,30 +114,43 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             if key not in plan.writes:
                 plan.writes.append(key)
         elif a.path not in written and a.path not in moved:
-            if not absolute.is_file():
-                plan.blockers.append(Blocker(*where, f"source file {a.path} does not exist"))
-                continue
-            moved.add(a.path)
-            plan.moves.append(DatasetMove(a.path, key, backend.target(key), a.format,
-                                          absolute.stat().st_size, sha256_file(absolute)))
-        if a.expanded_at:
+            if absolute.is_dir() and a.optional:  # ``!ls data``: what the folder holds
+                for rel in folder_files(nb_dir, a.path):
+                    if rel not in written and rel not in moved:
+                        moved.add(rel)
+                        file = nb_dir / rel
+                        plan.moves.append(DatasetMove(
+                            rel, key_for(rel), backend.target(key_for(rel)), None,
+                            file.stat().st_size, sha256_file(file)))
+            elif not absolute.is_file():
+                if not a.optional:  # (``os.path.exists`` of a file not there: fine)
+                    plan.blockers.append(Blocker(*where, f"source file {a.path} does not exist"))
+                    continue
+            else:
+                moved.add(a.path)
+                plan.moves.append(DatasetMove(a.path, key, backend.target(key), a.format,
+                                              absolute.stat().st_size, sha256_file(absolute)))
+        if listing == "listdir":  # the listing itself lists the destination's folder
+            add_listing_edit(plan, a, globs, backend.target(_listing_key(a, base_key)))
+        if glob_fed:
             at = tuple(a.expanded_at)
             if at not in globs:
                 globs.add(at)
                 pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
+                action = "iterdir" if listing == "iterdir" else "glob"
                 plan.edits.append(AccessEdit(
-                    at[0], None, at[1], at[2], "glob", "read", "glob",
+                    at[0], None, at[1], at[2], action, "read", action,
                     target=backend.target(posixpath.normpath(f"{base_key}/{pattern}"))))
             continue
         base = backend.target(base_key) if edit_action == "prefix" else None
         plan.edits.append(AccessEdit(
             a.cell_index, a.cell_id, a.line, a.col, a.api, a.mode, edit_action,
-            target=backend.target(key), base=base, code=a.code))
+            target=backend.target(key), base=base, code=a.code, details=op_details(a)))
     # one call expanded over a loop is one edit
-    seen: set[tuple[int, int, int]] = set()
+    seen: set[tuple[int, int, int, str | None]] = set()
     unique = []
     for e in plan.edits:
-        pos = (e.cell_index, e.line, e.col)
+        pos = (e.cell_index, e.line, e.col, e.details.get("role"))  # (shutil.copy: 2 paths)
         if e.action == "literal" or pos not in seen:
             unique.append(e)
         seen.add(pos)
@@ -145,10 +168,13 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
     elif a.expanded_from and not a.expanded_at and (a.raw_path != a.path or (
             a.path or "").startswith("..") or os.path.isabs(a.raw_path or "")):
         outcome = f"the loop builds {a.raw_path!r}, not a plain relative path"
-    elif a.expanded_at and a.path_code and not a.path_code.isidentifier():
+    elif a.expanded_at and not _listing(a) and a.path_code and not a.path_code.isidentifier():
         outcome = "the path is built from a glob result; only the glob's items can be moved"
+    elif _listing(a) == "iterdir":
+        outcome = ("Path.iterdir() is rewritten for folder destinations only; use "
+                   "os.listdir() or glob.glob() to migrate to postgresql")
     else:
-        if a.expanded_from and not a.expanded_at:
+        if a.expanded_from and (not a.expanded_at or _listing(a)):
             loop_base = base_key
         outcome = pg.access(a, key, loop_base, written, moved)
     if isinstance(outcome, str):
@@ -157,12 +183,44 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
     if a.mode == "write":
         written.add(a.path)
     plan.edits.extend(outcome)
+    if _listing(a) == "listdir":
+        add_listing_edit(plan, a, globs, _listing_key(a, base_key))
+        return
     if a.expanded_at and tuple(a.expanded_at) not in globs:
         at = tuple(a.expanded_at)
         globs.add(at)
         pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
         plan.edits.append(AccessEdit(at[0], None, at[1], at[2], "glob", "read", "glob",
                                      target=posixpath.normpath(f"{base_key}/{pattern}")))
+
+
+#: Accesses that are only ever reported: a call the catalog does not know, a shell line
+#: that cannot be rewritten (their reason says why).
+_NEVER_MIGRATED = frozenset({"unknown", "shell"})
+
+
+def _listing(a: DataAccess) -> str | None:
+    """``listdir`` / ``iterdir`` when the path comes from a folder listing."""
+    origin = a.expanded_from or ""
+    for kind in ("listdir", "iterdir"):
+        if origin.startswith(kind + " '") and a.expanded_at:
+            return kind
+    return None
+
+
+def _listing_key(a: DataAccess, base_key: str) -> str:
+    folder = (a.expanded_from or "").split("'", 1)[1].rsplit("'", 1)[0]
+    return posixpath.normpath(f"{base_key}/{folder}")
+
+
+def add_listing_edit(plan: MigrationPlan, a: DataAccess, seen: set[tuple[int, int, int]],
+                     target: str) -> None:
+    """One edit per ``os.listdir(d)`` call, however many files its loop reads."""
+    at = tuple(a.expanded_at or ())
+    if at not in seen:
+        seen.add(at)
+        plan.edits.append(AccessEdit(at[0], None, at[1], at[2], "os.listdir", "read",
+                                     "listdir", target=target))
 
 
 def _at_destination(path: str, nb_dir: Path, dest_prefix: str) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
+from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
 from .rewrite.postgres import ARTEFACT_FORMATS, TABLE_READS, file_shape
 
@@ -65,23 +66,38 @@ class PostgresPlanner:
             if dynamic:
                 return f"the option(s) {', '.join(dynamic)} are only known at run time"
             return self._table_read(a, edit, literal, moved)
-        shape = file_shape(a.api)
+        # file-system operations, pathlib methods and shell lines act on the files table
+        # through the setup cell's StorkPath
+        is_op = bool(a.op) or a.api.startswith(("pathlib.Path.", "shell."))
+        shape = "op" if is_op else file_shape(a.api)
         if shape is None:
             return f"{a.api} has no form that reads from PostgreSQL"
         if a.mode == "read" and a.path not in written and a.path not in moved:
-            absolute = self.nb_dir / a.path
-            if not absolute.is_file():
-                return f"source file {a.path} does not exist"
             from .checksum import sha256_file
 
-            moved.add(a.path)
-            self.plan.moves.append(DatasetMove(a.path, key, self.backend.target(key), a.format,
-                                               absolute.stat().st_size, sha256_file(absolute)))
-        if a.expanded_at is not None:  # fed by a glob: the glob gives keys; wrap the read
+            absolute = self.nb_dir / a.path
+            if absolute.is_dir() and a.optional:  # ``!ls data``: what the folder holds
+                for rel in folder_files(self.nb_dir, a.path):
+                    if rel not in written and rel not in moved:
+                        moved.add(rel)
+                        f = self.nb_dir / rel
+                        rel_key = posixpath.normpath(f"{key}/{posixpath.relpath(rel, a.path)}")
+                        self.plan.moves.append(DatasetMove(
+                            rel, rel_key, self.backend.target(rel_key), None, f.stat().st_size,
+                            sha256_file(f)))
+            elif absolute.is_file():
+                moved.add(a.path)
+                self.plan.moves.append(DatasetMove(a.path, key, self.backend.target(key),
+                                                   a.format, absolute.stat().st_size,
+                                                   sha256_file(absolute)))
+            elif not a.optional:
+                return f"source file {a.path} does not exist"
+        if a.expanded_at is not None and loop_base is None:
+            # fed by a glob: the glob gives keys; wrap the read
             return [AccessEdit(**edit, action="files_wrap", details={"shape": shape})]
         action = "files_prefix" if loop_base is not None else "files"
         return [AccessEdit(**edit, action=action, target=key, base=loop_base,
-                           details={"shape": shape})]
+                           details={"shape": shape, **op_details(a)})]
 
     def _table_read(self, a: DataAccess, edit: dict, kwargs: dict, moved: set[str]
                     ) -> list[AccessEdit] | str:

@@ -18,6 +18,7 @@ EXPECTED = {
         (5, 1, 11, "pandas.read_csv", "read", "csv", "data/products.csv", True),
         (9, 2, 6, "pandas.read_csv", "read", "csv", "data/sales.csv", True),
         (10, 2, 10, "pandas.read_csv", "read", "csv", "data/returns.csv", True),
+        (12, 1, 0, "os.makedirs", "write", None, "out", True),
         (12, 8, 0, "pandas.DataFrame.to_parquet", "write", "parquet", "out/summary.parquet", True),
         (13, 2, 8, "pandas.read_parquet", "read", "parquet", "out/summary.parquet", True),
     ],
@@ -29,6 +30,7 @@ EXPECTED = {
         (6, 1, 19, "pandas.read_csv", "read", "csv", "data/features/part-002.csv", True),
         (7, 2, 8, "pandas.read_csv", "read", "csv", "data/features/valid.csv", True),
         (9, 1, 6, "numpy.load", "read", "npy", "data/embeddings.npy", True),
+        (11, 7, 0, "os.makedirs", "write", None, "out", True),
         (11, 8, 5, "open", "write", "pickle", "out/model.pkl", True),
         (12, 1, 5, "open", "read", "pickle", "out/model.pkl", True),
         (12, 6, 0, "numpy.save", "write", "npy", "out/scores.npy", True),
@@ -38,6 +40,7 @@ EXPECTED = {
         (3, 3, 9, "open", "read", "text", "data/logs/app-01.log", True),
         (3, 3, 9, "open", "read", "text", "data/logs/app-02.log", True),
         (3, 3, 9, "open", "read", "text", "data/logs/app-03.log", True),
+        (6, 1, 0, "os.makedirs", "write", None, "out", True),
         (6, 3, 0, "pandas.DataFrame.to_csv", "write", "csv", "out/errors.csv", True),
         (7, 1, 14, "pandas.read_csv", "read", "csv", "out/errors.csv", True),
         (9, 1, 8, "pandas.read_csv", "read", "csv", "data/users.csv", True),
@@ -54,6 +57,7 @@ DETAILS = {
         ({"usecols": ["product_id", "name", "category"]}, None, None),
         ({}, None, None),
         ({}, None, None),
+        ({"exist_ok": True}, None, None),
         ({"index": False}, None, None),
         ({}, None, None),
     ],
@@ -65,6 +69,7 @@ DETAILS = {
         ({}, None, PARTS),
         ({}, None, None),
         ({}, None, None),
+        ({"exist_ok": True}, None, None),
         ({}, "pickle.dump", None),
         ({}, "pickle.load", None),
         ({}, None, None),
@@ -74,6 +79,7 @@ DETAILS = {
         ({}, None, LOGS),
         ({}, None, LOGS),
         ({}, None, LOGS),
+        ({"exist_ok": True}, None, None),
         ({"index": False}, None, None),
         ({}, None, None),
         ({"dtype": {"user_id": "int64"}, "nrows": 50}, None, None),
@@ -106,4 +112,6 @@ def test_example_notebook_accesses(example_project, name):
         if a.path.startswith("data/"):
             assert (a.exists, a.size) == (True, target.stat().st_size)
         else:
-            assert a.path.startswith("out/") and a.exists is False and a.size is None
+            # (and the folder os.makedirs makes for them)
+            assert a.path.startswith("out/") or (a.api, a.path) == ("os.makedirs", "out")
+            assert a.exists is False and a.size is None

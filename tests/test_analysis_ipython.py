@@ -38,6 +38,7 @@ def test_magics_shell_and_help_are_parsed_around(tmp_path):
     assert rows(a) == [
         (1, 1, "pandas.read_csv", "read", "csv", "data/a.csv", True),
         (2, 2, "pandas.read_csv", "read", "csv", "data/b.csv", True),
+        (3, 1, "shell.ls", "read", None, "data", True),  # a listing, rewritten as Python
         (3, 2, "pandas.read_csv", "read", "csv", "data/c.csv", True),
         (4, 2, "pandas.read_csv", "read", "csv", "data/d.csv", True),
         (5, 4, "pandas.read_csv", "read", "csv", "data/e.csv", True),

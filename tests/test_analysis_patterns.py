@@ -413,13 +413,13 @@ def test_calls_inside_function_bodies(tmp_path):
     assert rows(a) == [
         (1, 2, "pandas.read_csv", "read", "csv", "data/a.csv", True),
         (1, 6, "pandas.read_csv", "read", "csv", "data/b.csv", True),
-        (1, 10, "pandas.read_csv", "read", "csv", None, False),
+        # load_param is called with a constant (cell 2): its body reads that file
+        (1, 10, "pandas.read_csv", "read", "csv", "data/c.csv", True),
         (1, 14, "pandas.read_csv", "read", "csv", None, False),
         (2, 2, "pandas.read_csv", "read", "csv", None, False),
         (3, 3, "pandas.read_parquet", "read", "parquet", None, False),
     ]
     assert unresolved(a) == [
-        (1, 10, "path is the function parameter 'path' of load_param()"),
         (1, 14, "path is the function parameter 'name' of load_keyword()"),
         (2, 2, "a lambda parameter 'p'"),
         (3, 3, "path is the function parameter 'where' of run()"),

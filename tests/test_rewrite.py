@@ -116,7 +116,9 @@ def test_ipython_lines_are_kept(tmp_path):
         "import pandas as pd\n%matplotlib inline",
         f"%time df = pd.read_csv('{S3}/nb/data/a.csv')",
         f"%%capture\ncheck = pd.read_csv(\"{S3}/nb/data/a.csv\")\nprint(check.shape)",
-        f"!ls data\nx = pd.read_csv('{S3}/nb/data/a.csv')  # after a shell line\ndf?"]
+        # the listing lists the folder where the data is now
+        f"stork_shell(stork_columns(StorkPath(\"{S3}/nb/data\").listdir()))\n"
+        f"x = pd.read_csv('{S3}/nb/data/a.csv')  # after a shell line\ndf?"]
 
 
 @pytest.mark.parametrize(("before", "after"), [

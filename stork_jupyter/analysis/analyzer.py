@@ -577,6 +577,8 @@ class NotebookAnalyzer:
         attr = node.attr.value
         if isinstance(base, Ref):
             return Ref(f"{base.qualname}.{attr}")
+        if isinstance(base, Buffer):  # ``tmp.name`` of a temporary file: not project data
+            return base
         if attr in paths.PATH_ATTRIBUTES and isinstance(base, Known | Multi):
             return combine(lambda p: _as_path(getattr(PurePosixPath(p), attr)), base,
                            what=self.code(node))

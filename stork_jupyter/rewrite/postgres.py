@@ -108,7 +108,8 @@ _FILE_SHAPES = {
         "PIL.Image.open", "matplotlib.pyplot.imread", "matplotlib.image.imread",
         "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
         "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
-        "scipy.io.loadmat", "pandas.read_pickle", *TABLE_READS)},
+        "scipy.io.loadmat", "pandas.read_pickle", "pandas.read_html", "pandas.ExcelFile",
+        *TABLE_READS)},
     **{n: "write_bytes" for n in (
         "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "joblib.dump",
         "torch.save", "pyarrow.parquet.write_table", "pyarrow.feather.write_feather",

@@ -3,6 +3,8 @@ no secret. It says where the data lives and defines only the helpers the cells u
 
 from __future__ import annotations
 
+from .shell import SHELL_HELPERS
+
 SETUP_KEY = "stork"  #: cell metadata key marking the setup cell
 
 _HELPERS = {
@@ -24,7 +26,67 @@ def stork_glob(pattern):
     fs = fsspec.core.url_to_fs(pattern)[0]
     return sorted(fs.unstrip_protocol(p) for p in fs.glob(pattern))
 ''',
+    "StorkPath": '''
+class StorkPath:
+    """A migrated file or folder by URL, with the pathlib methods this notebook uses."""
+
+    def __init__(self, url):
+        self.url = str(url)
+        self.fs, self.path = fsspec.core.url_to_fs(self.url)
+
+    def open(self, mode="r", **kwargs):
+        return fsspec.open(self.url, mode, **kwargs).open()
+
+    def read_bytes(self):
+        with self.open("rb") as f:
+            return f.read()
+
+    def read_text(self, encoding=None, errors=None):
+        with self.open("r", encoding=encoding, errors=errors) as f:
+            return f.read()
+
+    def write_bytes(self, data):
+        with self.open("wb") as f:
+            return f.write(data)
+
+    def write_text(self, data, encoding=None, errors=None, newline=None):
+        with self.open("w", encoding=encoding, errors=errors, newline=newline) as f:
+            return f.write(data)
+
+    def exists(self):
+        self.fs.invalidate_cache()
+        return self.fs.exists(self.path)
+
+    def is_file(self):
+        self.fs.invalidate_cache()
+        return self.fs.isfile(self.path)
+
+    def unlink(self, missing_ok=False):
+        if not self.is_file():
+            if missing_ok:
+                return
+            raise FileNotFoundError(self.url)
+        self.fs.rm_file(self.path)
+
+    def mkdir(self, *args, **kwargs):
+        """Object stores have no folders to make."""
+
+    def copy(self, target):
+        self.fs.copy(self.path, StorkPath(target).path)
+        return str(target)
+
+    def rename(self, target):
+        self.fs.mv(self.path, StorkPath(target).path)
+        return StorkPath(target)
+
+    def listdir(self):
+        self.fs.invalidate_cache()
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1]
+                      for p in self.fs.ls(self.path, detail=False))
+''',
 }
+#: helpers that use fsspec
+_FSSPEC = frozenset({"fsspec", "stork_read", "stork_write", "stork_glob", "StorkPath"})
 
 
 def setup_source(kind: str, destination: str, needs: set[str],
@@ -46,10 +108,14 @@ def setup_source(kind: str, destination: str, needs: set[str],
     imports = []
     if "stork_read" in needs:
         imports.append("import io")
-    if needs:
+    imports += [f"import {m}" for m in ("os", "pathlib") if m in needs]
+    if needs & _FSSPEC:
         imports.append("import fsspec")
     lines += imports
     source = "\n".join(lines)
     for name in helpers:
         source += "\n\n" + _HELPERS[name].strip("\n")
+    for name, code in SHELL_HELPERS.items():
+        if name in needs:
+            source += "\n\n" + code.strip("\n")
     return source

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .postgres import quote_ident
+from .shell import SHELL_HELPERS
 
 _FILES = '''
 def stork_read(key):
@@ -127,6 +128,73 @@ def stork_from_table(table, usecols=None, nrows=None, index_col=None, columns=No
     return frame
 '''
 
+_PATH = '''
+class StorkPath:
+    """A migrated file or folder of the files table, with the pathlib methods this
+    notebook uses."""
+
+    def __init__(self, key):
+        self.key = str(key)
+
+    def _query(self, query, **params):
+        with STORK_PG.begin() as conn:
+            conn.execute(sqlalchemy.text(
+                f"CREATE TABLE IF NOT EXISTS {STORK_FILES} (path text PRIMARY KEY, "
+                "bytes bytea NOT NULL, sha256 text NOT NULL, size bigint NOT NULL)"))
+            return conn.execute(sqlalchemy.text(query.format(files=STORK_FILES)),
+                                {"key": self.key, **params}).fetchall()
+
+    def open(self, mode="r", **kwargs):
+        if "r" in mode and not self.is_file():
+            raise FileNotFoundError(self.key)
+        return stork_open(self.key, mode, **kwargs)
+
+    def read_bytes(self):
+        with self.open("rb") as f:
+            return f.read()
+
+    def read_text(self, encoding=None, errors=None):
+        with self.open("r", encoding=encoding, errors=errors) as f:
+            return f.read()
+
+    def write_bytes(self, data):
+        with self.open("wb") as f:
+            return f.write(data)
+
+    def write_text(self, data, encoding=None, errors=None, newline=None):
+        with self.open("w", encoding=encoding, errors=errors, newline=newline) as f:
+            return f.write(data)
+
+    def is_file(self):
+        return bool(self._query("SELECT 1 FROM {files} WHERE path = :key"))
+
+    def exists(self):
+        return bool(self._query("SELECT 1 FROM {files} WHERE path = :key OR "
+                                "starts_with(path, :folder) LIMIT 1", folder=self.key + "/"))
+
+    def unlink(self, missing_ok=False):
+        gone = self._query("DELETE FROM {files} WHERE path = :key RETURNING path")
+        if not gone and not missing_ok:
+            raise FileNotFoundError(self.key)
+
+    def mkdir(self, *args, **kwargs):
+        """The files table has no folders to make."""
+
+    def copy(self, target):
+        stork_put(str(target), self.read_bytes())
+        return str(target)
+
+    def rename(self, target):
+        self.copy(target)
+        self.unlink()
+        return StorkPath(target)
+
+    def listdir(self):
+        rows = self._query("SELECT path FROM {files} WHERE starts_with(path, :folder)",
+                           folder=self.key.rstrip("/") + "/")
+        return sorted({r[0][len(self.key.rstrip("/")) + 1:].split("/", 1)[0] for r in rows})
+'''
+
 #: helper -> (its code, the helpers and imports it uses)
 _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_put": (_PUT, {"hashlib"}),
@@ -136,6 +204,7 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_glob": (_GLOB, {"fnmatch"}),
     "stork_to_table": (_TO_TABLE, {"json", "pandas"}),
     "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
+    "StorkPath": (_PATH, {"stork_open", "stork_put"}),
 }
 _IMPORTS = ("fnmatch", "hashlib", "io", "json", "os")
 
@@ -168,6 +237,9 @@ def postgres_setup_source(engine_url: str, schema: str, needs: set[str]) -> str:
     ]
     source = "\n".join(lines)
     for name, (code, _) in _HELPERS.items():
+        if name in needs:
+            source += "\n\n\n" + code.strip("\n")
+    for name, code in SHELL_HELPERS.items():
         if name in needs:
             source += "\n\n\n" + code.strip("\n")
     return source

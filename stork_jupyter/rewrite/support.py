@@ -22,13 +22,14 @@ S3_SHAPES: dict[str, str] = {
     **{f"polars.{n}": "url" for n in (
         "read_csv", "read_parquet", "read_json", "read_ndjson", "read_ipc", "scan_csv",
         "scan_parquet", "scan_ndjson", "scan_ipc")},
+    "pandas.ExcelFile": "url", "pandas.ExcelWriter": "url",
     "open": "open",
     **{n: "read_bytes" for n in (
         "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "joblib.load", "torch.load",
         "PIL.Image.open", "matplotlib.pyplot.imread", "matplotlib.image.imread",
         "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
         "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
-        "scipy.io.loadmat")},
+        "scipy.io.loadmat", "pandas.read_html")},
     **{n: "write_bytes" for n in (
         "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "joblib.dump",
         "torch.save", "pyarrow.parquet.write_table", "pyarrow.feather.write_feather")},
@@ -39,11 +40,15 @@ def s3_shape(api: str) -> str | None:
     return S3_SHAPES.get(api)
 
 
+def is_file_op(api: str, op: str | None = None) -> bool:
+    """File-system operations, pathlib methods and shell lines: rewritten through the
+    setup cell's ``StorkPath`` (S3, PostgreSQL) or with the new path (a folder)."""
+    return bool(op) or api.startswith(("pathlib.Path.", "shell."))
+
+
 def unsupported_reason(access: DataAccess, kind: str) -> str | None:
     """Why this access cannot be rewritten for ``kind``, or None when it can."""
-    if access.api.startswith("pathlib.Path."):
-        return f"{access.api}() is not rewritten yet; use open() or pandas on the path"
-    if kind == "file":
+    if kind == "file" or is_file_op(access.api, access.op):
         return None
     if kind != "s3":
         return f"{kind} destinations are not supported yet"

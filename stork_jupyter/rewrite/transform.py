@@ -16,7 +16,8 @@ from ..errors import StorkError
 from ..notebook import mask_ipython
 from ..plan_types import AccessEdit
 from . import postgres as pg
-from .support import s3_shape
+from .shell import shell_code
+from .support import is_file_op, s3_shape
 
 
 class RewriteError(StorkError):
@@ -36,17 +37,41 @@ def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str,
     if masked.skip_reason:
         raise RewriteError(f"the cell is not Python ({masked.skip_reason})")
     module = cst.parse_module(masked.code)
-    by_pos = {}
+    by_pos: dict[tuple[int, int], list[AccessEdit]] = {}
+    shell = [e for e in edits if e.api.startswith("shell.")]
     for e in edits:
+        if e.api.startswith("shell."):
+            continue
         col = e.col - masked.col_offsets.get(e.line, 0)
-        by_pos[(e.line, col)] = e
+        by_pos.setdefault((e.line, col), []).append(e)
     transformer = _EditCalls(by_pos, kind, module)
     transformer.pg_schema = pg_schema
     new_module = MetadataWrapper(module).visit(transformer)
     if transformer.applied != len(by_pos):
         raise RewriteError("some calls were not found where the analysis saw them")
-    return CellRewrite(_unmask(source, new_module.code, masked), transformer.needs,
-                       transformer.applied)
+    new_source = _unmask(source, new_module.code, masked)
+    if shell:
+        new_source = _rewrite_shell_lines(new_source, shell, kind, transformer.needs)
+    return CellRewrite(new_source, transformer.needs, transformer.applied + len(shell))
+
+
+def _rewrite_shell_lines(source: str, edits: Sequence[AccessEdit], kind: str,
+                         needs: set[str]) -> str:
+    """Each rewritten shell line becomes one line of Python, at the same indent."""
+    lines = source.split("\n")
+    for e in edits:
+        old = lines[e.line - 1]
+        if not old.lstrip().startswith("!"):
+            raise RewriteError(f"line {e.line} is no longer the shell line {e.code}")
+        where = e.target or ""
+        try:
+            code, used = shell_code(e.api, where, kind, e.details.get("options", {}),
+                                    e.details.get("label"))
+        except ValueError as err:
+            raise RewriteError(f"{e.code}: {err}") from None
+        needs |= used
+        lines[e.line - 1] = old[: len(old) - len(old.lstrip())] + code
+    return "\n".join(lines)
 
 
 def _unmask(original: str, new_code: str, masked) -> str:
@@ -126,11 +151,14 @@ class _EditCalls(cst.CSTTransformer):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         start = self.get_metadata(PositionProvider, original).start
         pos = (start.line, start.column)
-        edit = self.edits.get(pos)
-        if edit is None or pos in self._done or not self._is_access(original, edit):
+        here = self.edits.get(pos)
+        if not here or pos in self._done or not self._is_access(original, here[0]):
             return updated
         self._done.add(pos)
         self.applied += 1
+        edit = here[0]
+        if edit.action in ("listdir", "iterdir") or is_file_op(edit.api, edit.details.get("op")):
+            return self._file_op(updated, here)
         if edit.action == "glob":
             return self._glob(updated, edit)
         if self.kind == "postgresql":
@@ -234,11 +262,80 @@ class _EditCalls(cst.CSTTransformer):
             cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
                                body=inner))])
 
+    def _file_op(self, call: cst.Call, edits: list[AccessEdit]) -> cst.BaseExpression:
+        """File-system operations, pathlib methods and folder listings.
+
+        A folder destination keeps the call with its new path(s) (``pathlib.Path(new)``
+        for a path object); S3 and PostgreSQL do it through the setup cell's
+        ``StorkPath``: ``os.remove(p)`` -> ``StorkPath(url).unlink()``,
+        ``shutil.copy(a, b)`` -> ``StorkPath(url_a).copy(url_b)``."""
+        edit = edits[0]
+        if edit.action == "iterdir":
+            if self.kind != "file":
+                raise RewriteError("Path.iterdir() is rewritten for folder destinations only")
+            return self._with_receiver(call, self._pathlib(edit.target or "", None))
+        if edit.action == "listdir":
+            index = _path_arg_index(call, catalog.ApiSpec("listdir", "listdir", "read", None,
+                                                          0, "path"))
+            old = call.args[index].value if index is not None else None
+            target = _string(edit.target or "", old)
+            if self.kind == "file":
+                if index is None:
+                    return call.with_changes(args=[cst.Arg(target)])
+                return _with_arg(call, index, target)
+            self.needs.add("StorkPath")
+            return _method(_stork_path(target), "listdir", [])
+        if edit.api.startswith("pathlib.Path."):
+            assert isinstance(call.func, cst.Attribute)
+            value = self._new_value(edit, call.func.value)
+            if self.kind == "file":
+                return self._with_receiver(call, self._pathlib_of(value))
+            self.needs.add("StorkPath")
+            return self._with_receiver(call, _stork_path(value))
+        spec = _spec(edit.api)
+        values: dict[str, cst.BaseExpression] = {}
+        indexes: dict[str, int] = {}
+        for e in edits:
+            role = e.details.get("role") or "source"
+            where = (catalog.ApiSpec(spec.name, spec.api, "write", None, spec.path2_arg,
+                                     spec.path2_kw) if role == "target" else spec)
+            index = _path_arg_index(call, where)
+            if index is None:
+                raise RewriteError(f"no path argument in {e.code}")
+            indexes[role] = index
+            values[role] = self._new_value(e, call.args[index].value)
+        if self.kind == "file":
+            for role, index in indexes.items():
+                call = _with_arg(call, index, values[role])
+            return call
+        if "source" not in values or (spec.path2_arg is not None and "target" not in values):
+            raise RewriteError(f"{edit.code}: both paths must move to rewrite it")
+        self.needs.add("StorkPath")
+        args = [cst.Arg(values["target"])] if "target" in values else []
+        return _method(_stork_path(values["source"]), spec.op or "", args)
+
+    def _new_value(self, edit: AccessEdit, old: cst.BaseExpression) -> cst.BaseExpression:
+        if edit.action in ("prefix", "files_prefix"):
+            return _prefixed(edit.base or "", old)
+        return _string(edit.target or "", old)
+
+    def _pathlib(self, target: str, like: cst.BaseExpression | None) -> cst.BaseExpression:
+        return self._pathlib_of(_string(target, like))
+
+    def _pathlib_of(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        self.needs.add("pathlib")
+        return cst.Call(func=cst.parse_expression("pathlib.Path"), args=[cst.Arg(value)])
+
+    @staticmethod
+    def _with_receiver(call: cst.Call, receiver: cst.BaseExpression) -> cst.Call:
+        assert isinstance(call.func, cst.Attribute)
+        return call.with_changes(func=call.func.with_changes(value=receiver))
+
     def _is_access(self, call: cst.Call, edit: AccessEdit) -> bool:
         """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
         (``df.assign(...).to_csv(p)``) start where it starts: the call's source text, as
         the analysis gives it, and its path argument tell them apart."""
-        if edit.action == "glob":  # the innermost call at the glob's position
+        if edit.action in ("glob", "listdir", "iterdir"):  # the innermost call there
             return True
         if edit.code:
             text = self.module.code_for_node(call)
@@ -246,6 +343,9 @@ class _EditCalls(cst.CSTTransformer):
                 text = text[:197] + "..."
             if text != edit.code:
                 return False
+        if edit.api.startswith("pathlib.Path."):  # the path is the receiver
+            return isinstance(call.func, cst.Attribute) and (
+                call.func.attr.value == edit.api.rsplit(".", 1)[1])
         return _path_arg_index(call, _spec(edit.api)) is not None
 
     def _glob(self, call: cst.Call, edit: AccessEdit) -> cst.BaseExpression:
@@ -294,6 +394,14 @@ def _without_path(call: cst.Call, path_index: int | None, edit: AccessEdit) -> c
     if args:
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return call.with_changes(args=args)
+
+
+def _stork_path(value: cst.BaseExpression) -> cst.Call:
+    return cst.Call(func=cst.Name("StorkPath"), args=[cst.Arg(value)])
+
+
+def _method(receiver: cst.BaseExpression, name: str, args: list[cst.Arg]) -> cst.Call:
+    return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(name)), args=args)
 
 
 def _module_of(call: cst.Call) -> str | None:
