@@ -33,12 +33,15 @@ class CellRewrite:
 
 def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str,
                  pg_schema: str = "stork") -> CellRewrite:
+    needs: set[str] = set()
+    shell = [e for e in edits if e.api.startswith("shell.")]
+    if shell:  # first: the shell lines become Python, at their own lines
+        source = _rewrite_shell_lines(source, shell, kind, needs)
     masked = mask_ipython(source)
     if masked.skip_reason:
         raise RewriteError(f"the cell is not Python ({masked.skip_reason})")
     module = cst.parse_module(masked.code)
     by_pos: dict[tuple[int, int], list[AccessEdit]] = {}
-    shell = [e for e in edits if e.api.startswith("shell.")]
     for e in edits:
         if e.api.startswith("shell."):
             continue
@@ -50,9 +53,7 @@ def rewrite_cell(source: str, edits: Sequence[AccessEdit], kind: str,
     if transformer.applied != len(by_pos):
         raise RewriteError("some calls were not found where the analysis saw them")
     new_source = _unmask(source, new_module.code, masked)
-    if shell:
-        new_source = _rewrite_shell_lines(new_source, shell, kind, transformer.needs)
-    return CellRewrite(new_source, transformer.needs, transformer.applied + len(shell))
+    return CellRewrite(new_source, transformer.needs | needs, transformer.applied + len(shell))
 
 
 def _rewrite_shell_lines(source: str, edits: Sequence[AccessEdit], kind: str,
