@@ -96,7 +96,8 @@ import sys
 from pathlib import Path
 from stork_jupyter.destinations.postgres import PostgresBackend
 b = PostgresBackend(sys.argv[1]); b.check()
-r = b.load_table(Path(sys.argv[2]), "pandas.read_csv", {"parse_dates": ["ts"]}, "stork_load")
+r = b.load_table(Path(sys.argv[2]), "pandas.read_csv", {"parse_dates": ["ts"]}, "stork_load",
+                 owner="bench")
 print(r.rows)
 """
 

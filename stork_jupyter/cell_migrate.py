@@ -38,7 +38,7 @@ def migrate_cell(source: str, to: str, *, notebook: Path | None, cwd: Path,
     label = notebook if notebook is not None else cwd / "cell.ipynb"
     root, spec, backend, plan = plan_cells(
         [{"cell_type": "code", "source": source, "id": cell_id}], label, cwd, to,
-        layout=layout, allow_outside_root=allow_outside_root, seed=seed)
+        layout=layout, allow_outside_root=allow_outside_root, seed=seed, store=store)
     if plan.blockers and not partial:
         raise MigrationRefused("this cell", plan.blockers)
     if not plan.edits:

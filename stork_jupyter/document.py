@@ -109,7 +109,8 @@ class DocumentMigration:
         """The dry run: the edits the document would get; nothing moves or is written."""
         nb = self.content if self.content is not None else read_notebook(self.notebook)
         _, _, spec, _, plan = plan_notebook(self.notebook, self.to, layout=self.layout,
-                                            allow_outside_root=self.allow_outside_root, nb=nb)
+                                            allow_outside_root=self.allow_outside_root, nb=nb,
+                                            store=self.store)
         if plan.blockers and not self.partial:
             raise MigrationRefused(self.label, plan.blockers)
         new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url, partial=self.partial)

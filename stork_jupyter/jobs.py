@@ -19,12 +19,14 @@ from .checksum import sha256_file
 from .config import find_project_root
 from .destinations import DestinationSpec, open_backend
 from .errors import StorkError
+from .names import destination_identity, move_owner, reserved_name
 from .store import (
     FINISHED_STATUSES,
     Job,
     Location,
     MetadataStore,
     Project,
+    Reservation,
     Transfer,
     now_iso,
     open_store,
@@ -163,6 +165,7 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
             write = (lambda: write_notebook(new_nb, target))  # noqa: E731
         backend = open_backend(spec)
         backend.check()
+        ensure_names(metadata, job, plan, backend)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
         job = _mark_interrupted(metadata, job)
         add_history(metadata, job.id, "running", note, options_update=process_identity(),
@@ -242,8 +245,15 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         plan = plan_from_store(job.options["plan"])
         backend = open_backend(DestinationSpec.of_job(job))
         result = CancelResult(job.id)
+        nb_dir = Path(job.options.get("source_path") or ".").parent
         for t in metadata.list(Transfer, job_id=job.id, limit=None, order="oldest"):
             move = plan.moves[t.state["move"]]
+            if not _owns(metadata, backend, job, plan, move, nb_dir):
+                # its name now holds another dataset: nothing there is this job's
+                result.kept.append(move.target)
+                if t.status != "completed":
+                    metadata.update(Transfer, t.id, status="cancelled", finished_at=now_iso())
+                continue
             if t.status != "completed":
                 result.removed += _abandon(backend, move, t, job)
                 # it may have finished just before the process died, unrecorded
@@ -260,7 +270,49 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
                 result.removed.append(move.target)
                 metadata.update(Transfer, t.id, status="cancelled",
                                 state={**t.state, "removed": True})
+        _release_names(metadata, backend, job, plan, keep=result.kept)
         return result
+
+
+def _owns(metadata: MetadataStore, backend, job: Job, plan, move, nb_dir: Path) -> bool:
+    """Whether ``move``'s name is still this job's to clean up: the store says the job
+    reserved it (a plan recorded before reservations existed: as before), and a table
+    there carries this dataset's tag (a table nobody tagged is left alone too)."""
+    name = reserved_name(backend, move.key, move.table)
+    if plan.owners:
+        held = metadata.reservation(destination_identity(backend), name)
+        if held is None or held.job_id != job.id:
+            return False
+    if move.table and backend.table_exists(move.table):
+        return backend.table_owner(move.table) == move_owner(nb_dir / move.source, move)
+    return True
+
+
+def _release_names(metadata: MetadataStore, backend, job: Job, plan, keep: list[str]) -> None:
+    """A cancelled job's names are free again, except those still holding data another
+    job's notebook reads (``keep``: their targets)."""
+    kept = {reserved_name(backend, m.key, m.table) for m in plan.moves if m.target in keep}
+    for r in metadata.list(Reservation, job_id=job.id, destination=destination_identity(
+            backend), limit=None):
+        if r.name not in kept:
+            metadata.delete(Reservation, r.id)
+
+
+def ensure_names(metadata: MetadataStore, job: Job, plan, backend) -> None:
+    """Before a job continues: every name it takes is (still, or now) reserved for its
+    datasets. A name another dataset holds refuses the resume: continuing would
+    overwrite what that dataset's notebook reads."""
+    from .migrate import plan_reservations
+
+    wanted = plan_reservations(plan, backend)
+    for w in wanted:
+        w.job_id = job.id
+    _, conflicts = metadata.reserve(wanted)
+    if conflicts:
+        held = ", ".join(f"{c.name} now holds {c.source_path or 'another dataset'}"
+                         + (f" (job {c.job_id})" if c.job_id else "") for c in conflicts)
+        raise StorkError(f"job {job.id}: {held}; resuming would overwrite it, so nothing was "
+                         f"done: cancel the job (stork cancel {job.id}) and migrate again")
 
 
 def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:

@@ -19,15 +19,16 @@ import nbformat
 from .analysis import analyze_cells
 from .cells import CellNumbered, cell_label
 from .checksum import sha256_file
-from .config import find_project_root, load_config
+from .config import find_project_root, load_config, resolve_store_url
 from .destinations import PutResult, open_backend, resolve_destination
 from .errors import StorkError
 from .inventory import relative_to_root
+from .names import NameBook, destination_identity
 from .notebook import read_notebook, write_notebook
 from .plan import AccessEdit, Blocker, MigrationPlan, build_plan, plan_to_store
 from .rewrite.setup_cell import SETUP_KEY, setup_source
 from .rewrite.transform import rewrite_cell
-from .store import Job, MetadataStore, Record, Transfer, now_iso, open_store
+from .store import Job, MetadataStore, Record, Reservation, Transfer, now_iso, open_store
 from .transfer import (
     JobCancelled,
     JobPaused,
@@ -57,6 +58,28 @@ class MigrationRefused(StorkError):
             "changed (use --partial to migrate the rest):\n  " + "\n  ".join(lines))
 
 
+class NamesTaken(StorkError):
+    """Another migration reserved a name this plan takes, after it was planned."""
+
+    def __init__(self, notebook: str, conflicts: list[Reservation]):
+        self.conflicts = conflicts
+        held = ", ".join(f"{r.name} ({r.source_path or 'another dataset'})" for r in conflicts)
+        super().__init__(f"{notebook}: another migration took {held} meanwhile; nothing was "
+                         "changed, migrate again (another name is chosen)")
+
+
+#: How often ``migrate`` plans again when concurrent migrations took its names first.
+PLAN_ATTEMPTS = 20
+
+
+def plan_reservations(plan: MigrationPlan, backend) -> list[Reservation]:
+    """The names ``plan`` takes, as the store reserves them."""
+    destination = destination_identity(backend)
+    return [Reservation(destination=destination, name=name, owner=o["owner"],
+                        sha256=o.get("sha256"), source_path=o.get("source") or "")
+            for name, o in sorted(plan.owners.items())]
+
+
 @dataclass
 class CellChange(CellNumbered):
     cell_index: int
@@ -83,7 +106,7 @@ class MigrationResult:
 
 def plan_notebook(notebook: Path, to: str, *, layout: str | None = None,
                   allow_outside_root: bool = False, nb: nbformat.NotebookNode | None = None,
-                  cells_from: Path | None = None):
+                  cells_from: Path | None = None, store: str | None = None):
     """Analyse and plan; returns (nb, root, spec, backend, plan). Nothing moves.
 
     ``nb`` (an open document's content) or ``cells_from`` (a copy of it on disk) is
@@ -92,20 +115,23 @@ def plan_notebook(notebook: Path, to: str, *, layout: str | None = None,
         nb = read_notebook(cells_from if cells_from is not None else notebook)
     root, spec, backend, plan = plan_cells(
         nb.cells, notebook, notebook.resolve().parent, to, layout=layout,
-        allow_outside_root=allow_outside_root)
+        allow_outside_root=allow_outside_root, store=store)
     return nb, root, spec, backend, plan
 
 
 def plan_cells(cells: list, label: Path, nb_dir: Path, to: str, *, layout: str | None = None,
-               allow_outside_root: bool = False, seed: dict | None = None):
+               allow_outside_root: bool = False, seed: dict | None = None,
+               store: str | None = None):
     """Analyse ``cells`` (paths relative to ``nb_dir``; ``seed``: names a kernel already
     knows) and plan them for ``to``; returns (root, spec, backend, plan). Cells that could
-    not be analysed are blockers: they may read local files nobody saw."""
+    not be analysed are blockers: they may read local files nobody saw. The names the
+    plan takes are free for its datasets in the store (``store``) and at the destination."""
     root = find_project_root(nb_dir)
     spec = resolve_destination(to, load_config(root), layout)
     backend = open_backend(spec)
     analysis = analyze_cells(cells, nb_dir, str(label), seed=seed)
-    plan = build_plan(analysis, label, root, spec, backend, allow_outside_root)
+    names = NameBook.load(backend, resolve_store_url(store, root))
+    plan = build_plan(analysis, label, root, spec, backend, allow_outside_root, names=names)
     for p in analysis.problems:
         plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
                                      f"the cell could not be analysed: {p.message}"))
@@ -237,8 +263,27 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
     if in_place and cells_from is not None:
         raise StorkError("--in-place rewrites the saved notebook; it cannot take another copy")
     source = Path(cells_from) if cells_from is not None else notebook
+    for attempt in range(PLAN_ATTEMPTS):
+        try:
+            return _migrate_once(notebook, to, source, output=output, in_place=in_place,
+                                 dry_run=dry_run, partial=partial,
+                                 allow_outside_root=allow_outside_root, layout=layout,
+                                 store=store, progress=progress, parallel=parallel,
+                                 cells_from=cells_from, record_as=record_as)
+        except NamesTaken:
+            # names are chosen when planning and reserved when the job starts: a
+            # migration that reserved one of ours in between makes us plan again
+            if attempt == PLAN_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _migrate_once(notebook: Path, to: str, source: Path, *, output, in_place, dry_run, partial,
+                  allow_outside_root, layout, store, progress, parallel, cells_from,
+                  record_as) -> MigrationResult:
     nb, root, spec, backend, plan = plan_notebook(
-        notebook, to, layout=layout, allow_outside_root=allow_outside_root, cells_from=source)
+        notebook, to, layout=layout, allow_outside_root=allow_outside_root, cells_from=source,
+        store=store)
     if plan.blockers and not partial:
         raise MigrationRefused(str(notebook), plan.blockers)
     new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url, partial=partial)
@@ -291,12 +336,16 @@ def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Pa
     with open_store(root, store) as metadata:
         project = metadata.ensure_project(root)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
-        job = metadata.save(Job(
+        # the job and the names it takes, in one transaction: a name another dataset
+        # reserved since planning refuses both (and the caller plans again)
+        job, conflicts = metadata.reserve(plan_reservations(plan, backend), Job(
             project_id=project.id, kind=kind, notebook=relative_to_root(label, root),
             destination=spec.safe_url, status="running", started_at=now_iso(),
             options={"layout": spec.layout, **options, "spec": spec.to_store(),
                      "plan": plan_to_store(plan), **process_identity(),
                      "history": [{"status": "running", "at": now_iso()}]}))
+        if conflicts:
+            raise NamesTaken(str(notebook), conflicts)
         items = create_transfers(metadata, job.id, project.id, plan, notebook, root)
         transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
                             backend=backend, write=write, reporter=as_reporter(progress),

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
+from types import SimpleNamespace
 
 from .analysis import Analysis, DataAccess
 from .cells import where as cell_where
 from .checksum import sha256_file
 from .destinations import Backend, DestinationSpec
+from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
 from .plan_postgres import PostgresPlanner
 from .plan_types import (  # noqa: F401 - the plan's types, re-exported for the callers
@@ -36,7 +38,10 @@ def mirror_base(notebook: Path, root: Path) -> str:
 
 
 def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: DestinationSpec,
-               backend: Backend, allow_outside_root: bool = False) -> MigrationPlan:
+               backend: Backend, allow_outside_root: bool = False,
+               names: NameBook | None = None) -> MigrationPlan:
+    """The plan; ``names`` (what the store and the destination hold) makes every name it
+    takes free for its dataset: a name held by other data gets the next suffix."""
     nb_dir = notebook.resolve().parent
     root = root.resolve()
     base_key = mirror_base(notebook, root)
@@ -47,14 +52,27 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     globs: set[tuple[int, int, int]] = set()
     dest_prefix = backend.target("")
     pg = None
+    digests: dict[Path, str] = {}
     if backend.holds_tables:
-        pg = PostgresPlanner(backend, plan, nb_dir)
+        pg = PostgresPlanner(backend, plan, nb_dir, names=names, digests=digests)
         plan.settings = {"engine_url": backend.sqlalchemy_url(), "schema": backend.schema}
 
-    def key_for(path: str) -> str:
+    def key_for(a: DataAccess) -> str | None:
+        """The key of ``a.path`` (one file keeps one key), None when the key a loop or a
+        glob needs (its path, unchanged) holds other data."""
+        if isinstance(a, str):  # a file of a listed folder
+            a = SimpleNamespace(path=a, mode="read", expanded_from=None)
+        path = a.path
         if path not in keys:
-            keys[path] = _key(path, base_key, spec.layout, set(keys.values()))
+            keys[path] = _claim_key(a, nb_dir, base_key, spec.layout, set(keys.values()),
+                                    names, plan, digests)
         return keys[path]
+
+    def taken_reason(a: DataAccess) -> str:
+        natural = _key(a.path, base_key, spec.layout, set())
+        holder = names.holder(reserved_name(backend, natural)) if names else "other data"
+        return (f"{backend.target(natural)} already holds {holder}; the files of a loop or "
+                "a glob keep their names, so this one cannot go there")
 
     for a in analysis.accesses:
         where = (a.cell_index, a.cell_id, a.line, a.code)
@@ -78,7 +96,8 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
                                 f"it is: a {spec.kind} destination has no folders to make")
             continue
         if backend.holds_tables:
-            _plan_postgres_access(a, pg, key_for(a.path), base_key, written, moved, globs)
+            pg.taken_reason = taken_reason(a) if names else ""
+            _plan_postgres_access(a, pg, key_for(a), base_key, written, moved, globs)
             continue
         reason = unsupported_reason(a, spec.kind)
         if reason is None and a.expanded_from and a.expanded_from.startswith("default of"):
@@ -104,7 +123,10 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
         if reason is not None:
             plan.blockers.append(Blocker(*where, reason))
             continue
-        key = key_for(a.path)
+        key = key_for(a)
+        if key is None:
+            plan.blockers.append(Blocker(*where, taken_reason(a)))
+            continue
         problem = getattr(backend, "key_problem", None)
         if problem is not None and problem(key):
             plan.blockers.append(Blocker(*where, problem(key)))
@@ -155,7 +177,52 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             unique.append(e)
         seen.add(pos)
     plan.edits = _drop_conflicts(unique, plan)
+    _keep_used_owners(plan, backend)
     return plan
+
+
+def _sha(path: Path, digests: dict[Path, str]) -> str:
+    """sha256 of a source, read once per plan however many names and moves need it."""
+    if path not in digests:
+        digests[path] = sha256_file(path)
+    return digests[path]
+
+
+def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: set[str],
+               names: NameBook | None, plan: MigrationPlan, digests: dict[Path, str]
+               ) -> str | None:
+    """The first key for ``a.path`` that is free for its dataset: the layout's key, then
+    ``stem-2.ext``... (a loop's or a glob's file keeps the layout's key, or None)."""
+    key = _key(a.path, base_key, layout, taken)
+    if names is None:
+        return key
+    absolute = (nb_dir / a.path).resolve()
+    if a.mode == "read" and absolute.is_file():
+        owner, sha = dataset_owner(absolute), _sha(absolute, digests)
+    else:  # a file the notebook writes: owned by the local path it wrote
+        owner, sha = dataset_owner(absolute, write=True), None
+    natural = _key(a.path, base_key, layout, set())
+    n = 1
+    while not names.free(reserved_name(names.backend, key), owner, sha, key=key):
+        if a.expanded_from:
+            return None
+        n += 1
+        key = suffixed(natural, n)
+        while key in taken:
+            n += 1
+            key = suffixed(natural, n)
+    plan.owners[reserved_name(names.backend, key)] = {
+        "owner": owner, "sha256": sha, "source": absolute.as_posix()}
+    return key
+
+
+def _keep_used_owners(plan: MigrationPlan, backend: Backend) -> None:
+    """Only the names the plan moves data to or the notebook writes are reserved."""
+    used = {reserved_name(backend, m.key, m.table) for m in plan.moves}
+    used |= {reserved_name(backend, k) for k in plan.writes}
+    used |= {reserved_name(backend, table=e.table) for e in plan.edits
+             if e.action == "table_write" and e.table}
+    plan.owners = {k: v for k, v in plan.owners.items() if k in used}
 
 
 def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: set[str],

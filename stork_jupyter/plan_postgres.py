@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
+from .names import dataset_owner
 from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
 from .rewrite.postgres import ARTEFACT_FORMATS, TABLE_READS, file_shape
@@ -36,6 +37,9 @@ class PostgresPlanner:
     tables: dict[tuple[str, str], str] = field(default_factory=dict)
     artefacts: dict[str, tuple[str, str]] = field(default_factory=dict)  #: path -> (table, like)
     taken: set[str] = field(default_factory=set)
+    names: object = None  #: names.NameBook, or None: names avoid only existing relations
+    digests: dict = field(default_factory=dict)  #: sha256 of each source, computed once
+    taken_reason: str = ""  #: why the current access's files key is not free
 
     def access(self, a: DataAccess, key: str, loop_base: str | None, written: set[str],
                moved: set[str]) -> list[AccessEdit] | str:
@@ -46,7 +50,7 @@ class PostgresPlanner:
                     api=a.api, mode=a.mode, code=a.code)
         in_loop = loop_base is not None or a.expanded_at is not None
         if a.api in ARTEFACT_FORMATS and a.mode == "write" and not in_loop:
-            table = self._name(a.path)
+            table = self._name(a.path, dataset_owner(self.nb_dir / a.path, write=True), None)
             self.artefacts[a.path] = (table, ARTEFACT_FORMATS[a.api])
             return [AccessEdit(**edit, action="table_write", table=table,
                                details={"like": ARTEFACT_FORMATS[a.api]})]
@@ -72,6 +76,8 @@ class PostgresPlanner:
         shape = "op" if is_op else file_shape(a.api)
         if shape is None:
             return f"{a.api} has no form that reads from PostgreSQL"
+        if key is None:
+            return self.taken_reason
         if a.mode == "read" and a.path not in written and a.path not in moved:
             from .checksum import sha256_file
 
@@ -117,20 +123,39 @@ class PostgresPlanner:
                 schema = infer_schema(absolute, a.api, options)
             except TabularError as e:
                 return str(e)
-            table = self._name(a.path)
+            table = self._name(a.path, dataset_owner(absolute, options), self._sha(absolute))
             self.tables[signature] = table
-            from .checksum import sha256_file
-
             self.plan.moves.append(DatasetMove(
                 a.path, table, self.backend.table_target(table), a.format,
-                absolute.stat().st_size, sha256_file(absolute), table=table, api=a.api,
+                absolute.stat().st_size, self._sha(absolute), table=table, api=a.api,
                 options=options, schema=_planned(schema)))
         move = next(m for m in self.plan.moves if m.table == table)
         return [AccessEdit(**edit, action="table_read", table=table,
                            details={"kwargs": kwargs, "schema": move.schema})]
 
-    def _name(self, path: str) -> str:
-        name = self.backend.table_name(posixpath.basename(path), self.taken)
+    def _sha(self, path: Path) -> str:
+        from .plan import _sha
+
+        return _sha(path.resolve(), self.digests)
+
+    def _name(self, path: str, owner: str, sha256: str | None) -> str:
+        """A table name for ``path``'s dataset: ``sales``, else ``sales_2``..., the first
+        that no other table of this plan, no other dataset (in the store) and no other
+        relation of the schema (unless it is this dataset's table) has."""
+        from .destinations.postgres import FILES_TABLE, MAX_IDENT, sanitize_table_name
+
+        if self.names is None:
+            name = self.backend.table_name(posixpath.basename(path), self.taken)
+        else:
+            base = sanitize_table_name(posixpath.basename(path))
+            name, n = base, 1
+            while name in self.taken or name == FILES_TABLE or not self.names.free(
+                    f"table:{name}", owner, sha256, table=name):
+                n += 1
+                name = base[: MAX_IDENT - len(f"_{n}")] + f"_{n}"
+            self.plan.owners[f"table:{name}"] = {
+                "owner": owner, "sha256": sha256,
+                "source": (self.nb_dir / path).resolve().as_posix()}
         self.taken.add(name)
         return name
 

@@ -81,6 +81,9 @@ class MigrationPlan:
     skipped: list[str] = field(default_factory=list)  #: accesses left alone, with why
     #: what the setup cell needs to know (PostgreSQL: engine URL without password, schema)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: the destination names this plan takes (``names.reserved_name``) and their owners
+    #: (``{"owner", "sha256", "source"}``): reserved when the job starts
+    owners: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -33,6 +33,7 @@ from typing import Any
 from .destinations import PutResult
 from .destinations.base import SourceChanged, TransferContext
 from .errors import StorkError
+from .names import move_owner
 
 # (progress and process liveness live in their own modules; re-exported for the callers)
 from .processes import job_interrupted, process_gone, process_identity  # noqa: F401
@@ -334,7 +335,8 @@ class TransferRunner:
             backend.drop_staging(move.table)
             loaded = backend.load_table(item.source, move.api, move.options or {}, move.table,
                                         ctx.progress, chunksize=self.settings.chunk_rows,
-                                        schema=_planned_schema(move, item.source))
+                                        schema=_planned_schema(move, item.source),
+                                        owner=move_owner(item.source, move))
             t.rows = loaded.rows
             if self.project_id is not None and self.root is not None:
                 from .inventory import relative_to_root

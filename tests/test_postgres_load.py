@@ -248,9 +248,9 @@ def test_table_names_unique_in_schema(backend, tmp_path: Path) -> None:
 def test_reload_replaces_the_table(backend, engines, tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("a\n1\n2\n")
-    backend.load_table(path, "pandas.read_csv", {}, "r")
+    backend.load_table(path, "pandas.read_csv", {}, "r", owner="r-owner")
     path.write_text("a,b\n3,x\n")
-    backend.load_table(path, "pandas.read_csv", {}, "r")
+    backend.load_table(path, "pandas.read_csv", {}, "r", owner="r-owner")
     back = pd.read_sql_query(f'SELECT a, b FROM "{backend.schema}".r', engines(
         backend.sqlalchemy_url()))
     assert back.to_dict("list") == {"a": [3], "b": ["x"]}
@@ -299,10 +299,10 @@ def test_dtype_failure_on_last_row_leaves_no_table(backend, tmp_path: Path) -> N
 def test_failed_reload_keeps_the_previous_table(backend, tmp_path: Path) -> None:
     path = tmp_path / "keep.csv"
     path.write_text("id,name\n1,a\n2,b\n")
-    backend.load_table(path, "pandas.read_csv", {}, "keep")
+    backend.load_table(path, "pandas.read_csv", {}, "keep", owner="keep-owner")
     path.write_text("id,name\n1,a\n2,\"b\x00\"\n")
     with pytest.raises(DestinationError):
-        backend.load_table(path, "pandas.read_csv", {}, "keep")
+        backend.load_table(path, "pandas.read_csv", {}, "keep", owner="keep-owner")
     with backend.connect() as conn:
         count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
             sql.Identifier(backend.schema, "keep"))).fetchone()[0]

@@ -138,6 +138,27 @@ class Backend(Protocol):
         """Delete the finished copy at ``key`` (cancel of the job that created it)."""
         raise NotImplementedError
 
+    # ----------------------------------------------------------------- names
+
+    def identity(self) -> str:
+        """The destination in name reservations (``names``): what makes two URLs one
+        place (a folder's absolute path; no user or password)."""
+        return self.url
+
+    def reserved_name(self, key: str | None = None, table: str | None = None) -> str:
+        """``key`` (or ``table``) as reservations spell it, unique within :meth:`identity`."""
+        return key if table is None else f"table:{table}"
+
+    def free_for(self, key: str, sha256: str | None) -> bool:
+        """Whether ``key`` may receive the content ``sha256``: nothing is there, or that
+        very content (``sha256`` None, a name the notebook writes: only nothing)."""
+        return not self.exists(key)
+
+    def table_owners(self) -> dict[str, str | None]:
+        """Every table (relation) name in use and the dataset its tag names (None: not
+        one stork loaded)."""
+        return {}
+
     # ----------------------------------------------------------------- tables
 
     #: True where tabular files become typed tables (PostgreSQL); the table methods

@@ -150,6 +150,12 @@ class LocalBackend(Backend):
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
 
+    def free_for(self, key: str, sha256: str | None) -> bool:
+        path = self.path(key)
+        if not path.exists() and not path.is_symlink():
+            return True
+        return sha256 is not None and path.is_file() and sha256_file(path) == sha256
+
     def fetch(self, key: str, dest: Path, expected_sha256: str | None,
               progress: Progress | None = None) -> None:
         src = self.path(key)

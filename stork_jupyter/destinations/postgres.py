@@ -7,8 +7,10 @@ for connecting but never kept in :attr:`PostgresBackend.url` nor logged.
 
 A table is loaded in ONE transaction: ``CREATE TABLE`` a staging table, ``COPY ...
 FROM STDIN`` chunk by chunk (bounded memory), a primary key on the ordering column
-``_stork_row``, then ``DROP TABLE IF EXISTS`` the final name and ``ALTER TABLE ...
-RENAME``; a reader never sees half a table and a failure leaves no table at all.
+``_stork_row``, then ``ALTER TABLE ... RENAME`` to the final name; a reader never sees
+half a table and a failure leaves no table at all. A table is tagged (its COMMENT) with
+the identity of the dataset loaded into it: a load replaces an existing table only when
+it carries the same tag, so a table another dataset (or a person) owns is never dropped.
 Every identifier goes through ``psycopg.sql.Identifier``; types come from a fixed list.
 """
 
@@ -47,6 +49,7 @@ CONNECT_TIMEOUT = 5  # seconds
 MAX_BYTEA = (1 << 30) - 1  # PostgreSQL's limit for one bytea value
 MAX_IDENT = 63
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+OWNER_TAG = "stork dataset "  #: a table's COMMENT: this prefix, then the owner's identity
 
 
 def _psycopg():
@@ -261,13 +264,33 @@ class PostgresBackend(Backend):
     def table_exists(self, table: str) -> bool:
         return table in self.existing_names()
 
+    def table_owners(self) -> dict[str, str | None]:
+        """Every relation of the schema and the dataset identity its tag names (None for a
+        relation stork did not load: a person's table, a view, an index...)."""
+        with self.connect(autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT c.relname, d.description FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "LEFT JOIN pg_description d ON d.objoid = c.oid "
+                "AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0 "
+                "WHERE n.nspname = %s", (self.schema,)).fetchall()
+        return {name: _owner_of_tag(tag) for name, tag in rows}
+
+    def table_owner(self, table: str) -> str | None:
+        """The dataset identity ``table``'s tag names (None: absent or not stork's)."""
+        return self.table_owners().get(table)
+
     def load_table(self, source: Path, api: str, options: dict[str, Any], table: str,
                    progress: Callable[[int], None] | None = None,
                    chunksize: int | None = None,
-                   schema: TableSchema | None = None) -> LoadResult:
+                   schema: TableSchema | None = None, owner: str | None = None
+                   ) -> LoadResult:
         """Load ``source`` as ``pandas.<api>(source, **options)`` parses it into
-        ``<schema>.<table>`` (replacing it), atomically; see the module docstring.
+        ``<schema>.<table>``, atomically; see the module docstring.
 
+        ``owner``: the identity of the dataset (the table is tagged with it). An existing
+        ``table`` is replaced only when its tag names the same owner; any other existing
+        relation of that name makes the load fail (DestinationError), leaving it alone.
         ``schema``: the file's schema when a plan already inferred it (of these very
         bytes), which spares the inference pass."""
         psycopg = _psycopg()
@@ -304,9 +327,12 @@ class PostgresBackend(Backend):
                         sender.send(encoder.encode(df))
                 cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
                     ident(self.schema, stage), ident(stage + "_pk"), ident(ROW_COLUMN)))
-                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(self.schema, table)))
+                self._take_name(cur, table, owner, source)
                 cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                     ident(self.schema, stage), ident(table)))
+                if owner is not None:
+                    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                        ident(self.schema, table), sql.Literal(OWNER_TAG + owner)))
                 cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
                     ident(self.schema, stage + "_pk"), ident(pk)))
                 cur.execute(sql.SQL("SELECT count(*) FROM {}").format(ident(self.schema, table)))
@@ -323,6 +349,29 @@ class PostgresBackend(Backend):
         finally:
             conn.close()
         return LoadResult(table, schema, schema.row_count, source.stat().st_size)
+
+    def _take_name(self, cur, table: str, owner: str | None, source: Path) -> None:
+        """In the load's transaction: make ``table`` free for its rename, dropping the
+        table there only when it is ``owner``'s own. Loads of one name queue on a lock,
+        so the one that comes second sees the first one's table."""
+        from psycopg import sql
+
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                    (f"stork_table:{self.schema}.{table}",))
+        row = cur.execute(
+            "SELECT c.relkind, d.description FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_description d ON d.objoid = c.oid "
+            "AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0 "
+            "WHERE n.nspname = %s AND c.relname = %s", (self.schema, table)).fetchone()
+        if row is None:
+            return
+        if row[0] != "r" or owner is None or _owner_of_tag(row[1]) != owner:
+            raise DestinationError(
+                f"{self.schema}.{table} already exists at {self.where} and holds other data "
+                f"than {source}; it was left alone and nothing was loaded (migrate again: "
+                "another table name is chosen)")
+        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(self.schema, table)))
 
     def _copy_failure(self, e: Exception, source: Path, schema: TableSchema, table: str,
                       encoder: _ChunkEncoder) -> str:
@@ -508,6 +557,28 @@ class PostgresBackend(Backend):
                 conn.execute(sql.SQL("DELETE FROM {} WHERE path = %s").format(
                     sql.Identifier(self.schema, FILES_TABLE)), (key,))
 
+    def identity(self) -> str:
+        return f"{self._base_url(with_user=False)}?schema={self.schema}"
+
+    def reserved_name(self, key: str | None = None, table: str | None = None) -> str:
+        # tables and rows of the files table are names of their own
+        return f"table:{table}" if table is not None else f"file:{key}"
+
+    def free_for(self, key: str, sha256: str | None) -> bool:
+        found = self.file_sha256(key)
+        return found is None or (sha256 is not None and found == sha256)
+
+    def file_sha256(self, key: str) -> str | None:
+        """The sha256 of the files-table row ``key`` (None when there is none)."""
+        from psycopg import sql
+
+        with self.connect(autocommit=True) as conn:
+            if FILES_TABLE not in self.existing_names(conn):
+                return None
+            row = conn.execute(sql.SQL("SELECT sha256 FROM {} WHERE path = %s").format(
+                sql.Identifier(self.schema, FILES_TABLE)), (key,)).fetchone()
+        return row[0] if row else None
+
     def exists(self, key: str) -> bool:
         from psycopg import sql
 
@@ -516,6 +587,10 @@ class PostgresBackend(Backend):
                 return False
             return conn.execute(sql.SQL("SELECT 1 FROM {} WHERE path = %s").format(
                 sql.Identifier(self.schema, FILES_TABLE)), (key,)).fetchone() is not None
+
+
+def _owner_of_tag(tag: str | None) -> str | None:
+    return tag[len(OWNER_TAG):] if tag and tag.startswith(OWNER_TAG) else None
 
 
 class _Sender:

@@ -386,6 +386,22 @@ class S3Backend(Backend):
     def exists(self, key: str) -> bool:
         return self._existing(key) is not None
 
+    def identity(self) -> str:
+        return f"s3://{self.bucket}"
+
+    def reserved_name(self, key: str | None = None, table: str | None = None) -> str:
+        return self.key(key) if table is None else f"table:{table}"
+
+    def free_for(self, key: str, sha256: str | None) -> bool:
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            head = self._existing(key)
+        except BotoCoreError as e:  # no credentials, no endpoint...
+            raise DestinationError(f"cannot reach S3: {e}") from None
+        return head is None or (sha256 is not None
+                                and head.get("Metadata", {}).get("sha256") == sha256)
+
     def fetch(self, key: str, dest: Path, expected_sha256: str | None,
               progress: Progress | None = None) -> None:
         reply = self._call(self.client.get_object, Bucket=self.bucket, Key=self.key(key))

@@ -15,6 +15,7 @@ from .models import (
     Location,
     Project,
     Record,
+    Reservation,
     Transfer,
     now_iso,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "MetadataStore",
     "Project",
     "Record",
+    "Reservation",
     "Transfer",
     "now_iso",
     "open_store",

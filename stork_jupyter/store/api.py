@@ -49,6 +49,7 @@ from .models import (
     Location,
     Project,
     Record,
+    Reservation,
     Transfer,
     now_iso,
     to_iso,
@@ -470,6 +471,74 @@ class MetadataStore:
                 job_id=job_id,
             )
         )
+
+    def reserve(
+        self, wanted: Sequence[Reservation], job: Job | None = None
+    ) -> tuple[Job | None, builtins.list[Reservation]]:
+        """Reserve destination names for their owners, atomically; ``(job, conflicts)``.
+
+        In one transaction: insert ``job`` (when given; the new names get its id) and
+        every name of ``wanted`` that nobody holds. A name already held by the same
+        owner with the same content (``sha256``) is shared, not inserted again. When some
+        names are held by others, nothing at all is written (not the job either) and
+        those reservations are returned. The UNIQUE constraint on (destination, name)
+        decides between processes asking at once: the loser sees the winner's row.
+        """
+        table = _table(Reservation)
+        for attempt in range(20):
+            try:
+                return self._reserve_once(table, wanted, job)
+            except _ConflictError:  # another process inserted one of them meanwhile
+                if attempt == 19:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _reserve_once(self, table: Table, wanted: Sequence[Reservation], job: Job | None
+                      ) -> tuple[Job | None, builtins.list[Reservation]]:
+        class _Refused(Exception):
+            pass
+
+        conflicts: builtins.list[Reservation] = []
+        job_values = None
+        if job is not None:
+            _validate(job)
+            if job.created_at is None:
+                job.created_at = now_iso()
+            job_values = _values(job)
+        try:
+            with self._begin() as conn:
+                if self.dialect == "sqlite":  # the write lock now: no upgrade deadlock later
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                job_id = None
+                if job_values is not None:
+                    result = conn.execute(insert(_table(Job)).values(**job_values))
+                    job_id = int(result.inserted_primary_key[0])
+                for w in wanted:
+                    values = _values(w)
+                    row = conn.execute(select(table).where(
+                        table.c.destination == values["destination"],
+                        table.c.name == values["name"])).mappings().first()
+                    if row is not None:
+                        if row["owner"] != w.owner or row["sha256"] != w.sha256:
+                            conflicts.append(Reservation(**row))
+                        continue
+                    values["job_id"] = job_id if job_id is not None else values["job_id"]
+                    values["created_at"] = values["created_at"] or now_iso()
+                    conn.execute(insert(table).values(**values))
+                if conflicts:
+                    raise _Refused
+        except _Refused:
+            return None, conflicts
+        if job is not None:
+            for name, value in job_values.items():
+                setattr(job, name, value)
+            job.id = job_id
+        return job, []
+
+    def reservation(self, destination: str, name: str) -> Reservation | None:
+        """Who holds ``name`` at ``destination``, if anybody."""
+        found = self.list(Reservation, destination=destination, name=name, limit=1)
+        return found[0] if found else None
 
     def locations(self, dataset_id: int) -> builtins.list[Location]:
         """Every location of a dataset, newest first."""

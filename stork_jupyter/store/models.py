@@ -184,6 +184,23 @@ class Record(Entity):
         return data
 
 
+@dataclass(kw_only=True)
+class Reservation(Entity):
+    """A destination name (table, key, file) held by one source dataset (see ``names``)."""
+
+    entity: ClassVar[str] = "reservation"
+    url_fields: ClassVar[tuple[str, ...]] = ("destination",)
+
+    id: int | None = None
+    destination: str
+    name: str
+    owner: str
+    source_path: str = ""
+    sha256: str | None = None
+    job_id: int | None = None  #: the job that reserved it (resume and cancel act on it)
+    created_at: str | None = None
+
+
 #: Every entity class by its singular name, for doors that take the name from a URL.
 ENTITIES: dict[str, type[Entity]] = {
     cls.entity: cls for cls in (Project, Datastore, Dataset, Location, Job, Transfer, Record)

@@ -23,9 +23,21 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from .models import Dataset, Datastore, Entity, Job, Location, Project, Record, Transfer
+from .models import (
+    Dataset,
+    Datastore,
+    Entity,
+    Job,
+    Location,
+    Project,
+    Record,
+    Reservation,
+    Transfer,
+)
 
 #: Bump when the tables change, and teach ``MetadataStore`` to migrate from the old one.
+#: (A new table needs no bump: opening a store creates the tables it lacks, and an older
+#: stork_jupyter ignores tables it does not know.)
 SCHEMA_VERSION = 1
 
 metadata = MetaData()
@@ -168,6 +180,24 @@ location_table = Table(
     Index("ix_stork_location_job_id", "job_id"),
 )
 
+reservation_table = Table(
+    "stork_reservation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: the destination's identity (URL without secrets; PostgreSQL: with its schema)
+    Column("destination", Text, nullable=False),
+    #: the name there: ``table:<name>`` or ``file:<key>`` (PostgreSQL), else the key
+    Column("name", Text, nullable=False),
+    Column("owner", String(64), nullable=False),  #: names.dataset_owner of the source
+    Column("source_path", Text, nullable=False, default=""),  #: for messages
+    Column("sha256", String(64)),  #: the source's content (None: a name a notebook writes)
+    Column("job_id", Integer, ForeignKey("stork_job.id", ondelete="SET NULL")),
+    Column("created_at", _TIMESTAMP),
+    # What makes a name belong to one dataset, whichever process asks first.
+    UniqueConstraint("destination", "name", name="uq_stork_reservation_name"),
+    Index("ix_stork_reservation_job_id", "job_id"),
+)
+
 #: The table of each entity class.
 TABLES: dict[type[Entity], Table] = {
     Project: project_table,
@@ -177,4 +207,5 @@ TABLES: dict[type[Entity], Table] = {
     Job: job_table,
     Transfer: transfer_table,
     Record: record_table,
+    Reservation: reservation_table,
 }
