@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .analysis import Analysis
+from .analysis.cache import cached_analysis
 from .checksum import sha256_file
 from .store import Dataset, Job, MetadataStore, now_iso
 
@@ -49,16 +50,25 @@ def record_analysis(store: MetadataStore, root: Path, notebook: Path,
     return list(datasets.values())
 
 
+def cache_folder(root: Path) -> Path:
+    """Where the analyze door keeps its cache (next to the default store)."""
+    return root / ".stork" / "cache"
+
+
 def analyze_and_record(notebook: Path, store: str | None = None, record: bool = True
                        ) -> Analysis:
-    """What every door's "analyze" does: analyse, then remember it in the project's store."""
-    from .analysis import analyze_notebook
+    """What every door's "analyze" does: analyse (an unchanged notebook from the cache of
+    ``analysis.cache``, kept in the project's ``.stork/cache`` when recording), then
+    remember it in the project's store."""
     from .config import find_project_root
+    from .notebook import read_notebook
     from .store import open_store
 
-    analysis = analyze_notebook(notebook)
+    nb_dir = notebook.resolve().parent
+    root = find_project_root(nb_dir)
+    analysis = cached_analysis(read_notebook(notebook).cells, nb_dir, str(notebook),
+                               cache_folder(root) if record else None)
     if record:
-        root = find_project_root(notebook.resolve().parent)
         with open_store(root, store) as metadata:
             record_analysis(metadata, root, notebook, analysis)
     return analysis

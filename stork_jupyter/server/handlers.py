@@ -34,7 +34,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..analysis import analyze_cells
+from ..analysis.cache import cached_analysis
 from ..cells import cell_number, with_cell_number
 from ..config import (
     CONFIG_FILE,
@@ -47,7 +47,7 @@ from ..config import (
 from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, setup_cell_of
 from ..errors import NotebookError, NotFoundError, StoreError, StorkError
-from ..inventory import record_analysis, relative_to_root
+from ..inventory import cache_folder, record_analysis, relative_to_root
 from ..jobs import cancel_job, job_json, request_pause, resume_job
 from ..migrate import MigrationRefused
 from ..notebook import notebook_from_dict, read_notebook
@@ -639,9 +639,10 @@ class AnalyzeHandler(StorkHandler):
 def _analyze(path: Path, rel: str, nb: Any, record: bool) -> dict[str, Any]:
     if nb is None:
         nb = read_notebook(path)
-    analysis = analyze_cells(nb.cells, path.parent, rel)
+    root = find_project_root(path.parent)
+    analysis = cached_analysis(nb.cells, path.parent, rel,
+                               cache_folder(root) if record else None)
     if record:
-        root = find_project_root(path.parent)
         with open_store(root) as store:
             record_analysis(store, root, path, analysis)
     return {
