@@ -144,3 +144,58 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+LIBCST_PARSE = """
+import json, sys
+import libcst
+nb = json.load(open(sys.argv[1], encoding="utf-8"))
+for cell in nb["cells"]:
+    if cell["cell_type"] == "code":
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        try:
+            libcst.parse_module(source)
+        except Exception:
+            pass
+"""
+
+
+def rows(cells: int = 300, runs: int = 3) -> list[dict]:
+    """The ``make bench`` rows: the whole ``stork analyze NB --json`` command (recording
+    into the project's store, as a user runs it) on a ``cells``-cell notebook minus the
+    same on a 1-cell notebook, against a process that parses the same cells with libcst
+    alone (minus its 1-cell run); first analysis (fresh store and cache) and repeated
+    (unchanged notebook, served from the cache). Medians of ``runs`` alternating runs."""
+    import shutil
+
+    from benchmarks._common import PYTHON, measure, stork_cmd, stork_env
+
+    env = stork_env()
+    with tempfile.TemporaryDirectory() as tmp:
+        big, one = build(Path(tmp) / "big", cells), build(Path(tmp) / "one", 1)
+
+        def stork(nb: Path, fresh: bool) -> float:
+            if fresh:
+                shutil.rmtree(nb.parent / ".stork", ignore_errors=True)
+            return measure(stork_cmd("analyze", str(nb), "--json"), env=env,
+                           cwd=nb.parent).seconds
+
+        def parse(nb: Path) -> float:
+            return measure([PYTHON, "-c", LIBCST_PARSE, str(nb)], env=env).seconds
+
+        first, again, parsed = [], [], []
+        for _ in range(runs):
+            first.append(stork(big, True) - stork(one, True))
+            parsed.append(parse(big) - parse(one))
+            again.append(stork(big, False) - stork(one, False))
+    f, a, p = (statistics.median(x) for x in (first, again, parsed))
+    label = f"analyze a {cells}-cell notebook (stork analyze --json, recorded)"
+    ref = f"libcst parse of the same cells: +{p:.2f} s"
+    return [
+        {"work": f"{label}, first time", "stork": f"+{f:.2f} s over 1 cell",
+         "reference": ref, "ratio": round(f / p, 2), "ratio_is": "x the parse",
+         "goal": "<= 2x the parse"},
+        {"work": f"{label}, unchanged (cache)", "stork": f"+{a:.2f} s over 1 cell",
+         "reference": ref, "ratio": round(a / p, 2), "ratio_is": "x the parse",
+         "goal": "<= 2x the parse"},
+    ]

@@ -142,3 +142,46 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def rows(mb: int = 500, runs: int = 3, big_mb: int | None = 1024,
+         work: Path | None = None, only: set[str] | None = None) -> list[dict]:
+    """The ``make bench`` rows: S3 and folder speed at ``mb`` (medians of ``runs``
+    alternating runs), and peak RSS at ``mb`` and ``big_mb`` (one run: memory is flat)."""
+    own = work is None
+    work = work or Path(tempfile.mkdtemp(prefix="stork-bench-transfer-"))
+    out: list[dict] = []
+    only = only or {"s3", "folder"}
+    try:
+        s3 = bench_s3(work, mb, runs) if "s3" in only else None
+        folder = bench_folder(work, mb, runs) if "folder" in only else None
+        if s3:
+            out.append({"work": f"{mb} MB file -> S3 (moto server on loopback)",
+                        "stork": f"{mb * 1.048576 / s3.stork_s:.1f} MB/s",
+                        "reference": f"boto3 upload_file (default TransferConfig): "
+                                     f"{mb * 1.048576 / s3.reference_s:.1f} MB/s",
+                        "ratio": round(s3.reference_s / s3.stork_s, 2), "goal": ">= 0.95x"})
+        if folder:
+            out.append({"work": f"{mb} MB file -> folder",
+                        "stork": f"{folder.stork_s:.2f} s",
+                        "reference": f"cp, sync, sha256sum of both: {folder.reference_s:.2f} s",
+                        "ratio": round(folder.reference_s / folder.stork_s, 2),
+                        "goal": ">= 1.0x"})
+        pairs = {k: p for k, p in (("S3", s3), ("folder", folder)) if p}
+        rss = {k: [p.stork_rss] for k, p in pairs.items()}
+        if big_mb:
+            shutil.rmtree(work / "project", ignore_errors=True)  # room for the big file
+            big = {"S3": bench_s3, "folder": bench_folder}
+            for k in pairs:
+                rss[k].append(big[k](work, big_mb, 1).stork_rss)
+        sizes = " / ".join(f"{n} MB" for n in ([mb, big_mb] if big_mb else [mb]))
+        for kind, pair in pairs.items():
+            ref = "boto3" if kind == "S3" else "cp"
+            out.append({"work": f"peak RSS, file -> {kind} at {sizes}",
+                        "stork": " / ".join(f"{v:.0f} MB" for v in rss[kind]),
+                        "reference": f"{ref}: {pair.reference_rss:.0f} MB", "ratio": None,
+                        "goal": "flat in the file size"})
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
