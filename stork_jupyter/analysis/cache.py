@@ -50,9 +50,9 @@ def code_version() -> str:
             try:
                 h.update(path.read_bytes())
             except OSError:  # pragma: no cover - a zipped install: the version will do
-                from .. import __version__
+                from importlib.metadata import version
 
-                h.update(__version__.encode())
+                h.update(version("stork_jupyter").encode())
         _code_version = h.hexdigest()
     return _code_version
 
