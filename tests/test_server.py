@@ -586,7 +586,7 @@ async def test_an_unexpected_error_is_a_500_without_details(api, project, monkey
     def explode(*args, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr("stork_jupyter.server.handlers.analyze_cells", explode)
+    monkeypatch.setattr("stork_jupyter.server.handlers.cached_analysis", explode)
     reply = await api("analyze", method="POST", body={"path": "nb.ipynb"}, expect=500)
     assert "internal detail" not in reply["message"]
     assert "server's log" in reply["message"]

@@ -46,6 +46,7 @@ EXPECTED_ACCESSES = [
     (5, 1, "pandas.read_csv", "read", "data/products.csv"),
     (9, 2, "pandas.read_csv", "read", "data/sales.csv"),
     (10, 2, "pandas.read_csv", "read", "data/returns.csv"),
+    (12, 1, "os.makedirs", "write", "out"),  # the folder the write needs (issue 12 item 3)
     (12, 8, "pandas.DataFrame.to_parquet", "write", "out/summary.parquet"),
     (13, 2, "pandas.read_parquet", "read", "out/summary.parquet"),
 ]
@@ -286,7 +287,7 @@ def test_analyze_lists_accesses_and_activates_the_cell(lab: Lab, browser_page: A
     rows = panel.locator(".jp-Stork-analysis .jp-Stork-access")
     expect(rows).to_have_count(len(EXPECTED_ACCESSES))
     expect(panel.locator(".jp-Stork-analysis .jp-Stork-sectionTitle")).to_have_text(
-        "Analysis: 7 accesses")
+        f"Analysis: {len(EXPECTED_ACCESSES)} accesses")
     shown = []
     for i in range(rows.count()):
         row = rows.nth(i)

@@ -374,7 +374,8 @@ def test_analyze_action_shows_the_analysis_of_the_current_notebook(sales):
         assert any(row[5] == "out/summary.parquet" and row[3] == "write" for row in shown)
         table.table.status.value = "write"
         assert {row[3] for row in table.table.shown()} == {"write"}
-        table.table.select(0)
+        table.table.select([row[2] for row in table.table.shown()].index(
+            "pandas.DataFrame.to_parquet"))
         assert "to_parquet" in table.detail.value
         # the analysis was recorded: one more job, shown after the refresh
         assert b.tabs.titles[1] == "Jobs (2)"

@@ -119,7 +119,7 @@ def test_browse_in_jupyterlab_shows_a_datasets_schema(lab: Lab):
         page.screenshot(path=str(ARTIFACTS / "widgets-browser-jobs.png"))
 
         # a record: its cell before and after, side by side
-        widget.locator(".lm-TabBar-tab", has_text="Records (7)").click()
+        widget.locator(".lm-TabBar-tab", has_text="Records (8)").click()
         widget.locator(".stork-grid:visible .stork-cell").first.click()
         records = widget.locator(".stork-detail:visible").first
         expect(records.locator(".stork-diff table.diff")).to_be_visible()
