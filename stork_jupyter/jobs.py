@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checksum import sha256_file
 from .config import find_project_root
 from .destinations import DestinationSpec, open_backend
 from .errors import StorkError
 from .names import destination_identity, move_owner, reserved_name
+from .recovery import file_sha256, original_bytes
 from .store import (
     FINISHED_STATUSES,
     Job,
@@ -90,16 +90,30 @@ def _check_resumable(job: Job, force: bool = False) -> str:
     raise StorkError(f"job {job.id} is {job.status}; there is nothing to resume")
 
 
-def _mark_interrupted(metadata: MetadataStore, job: Job) -> Job:
-    """A running job whose process is gone: its history says so (status paused) and its
-    running transfers become paused, before anything continues."""
-    if job.status != "running":
-        return job
+def _claim(metadata: MetadataStore, job: Job, note: str) -> Job:
+    """Take the job for this process, atomically: the status and owner pid this process
+    read must still be there (compare-and-set), so of two ``resume`` of one job exactly
+    one goes on. A running job whose process is gone gets "interrupted" in its history,
+    and its running transfers become paused, before anything continues."""
+    o = dict(job.options or {})
+    history = list(o.get("history", []))
+    if job.status == "running":
+        history.append({"status": "paused", "at": now_iso(), "note":
+                        f"interrupted: process {o.get('pid')} on {o.get('host')} is gone"})
+    history.append({"status": "running", "at": now_iso(), "note": note})
+    claimed = metadata.update_if(
+        Job, job.id, {"status": job.status}, {("options", "pid"): o.get("pid")},
+        status="running", finished_at=None, error=None,
+        options={**o, **process_identity(), "history": history})
+    if claimed is None:
+        now = metadata.get(Job, job.id)
+        n = now.options or {}
+        raise StorkError(f"job {job.id} was taken meanwhile by process {n.get('pid')} on "
+                         f"{n.get('host')} (it is {job_state(now)}); follow it with: stork "
+                         f"jobs {job.id} --watch")
     for t in metadata.list(Transfer, job_id=job.id, status="running", limit=None):
         metadata.update(Transfer, t.id, status="paused")
-    o = job.options or {}
-    return add_history(metadata, job.id, "paused",
-                       f"interrupted: process {o.get('pid')} on {o.get('host')} is gone")
+    return claimed
 
 
 def unfinished_items(metadata: MetadataStore, job: Job, plan, nb_dir: Path
@@ -122,7 +136,7 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     notebook for a migrate job). Returns a ``MigrationResult`` (migrate) or a
     ``SyncResult`` (sync)."""
     from .migrate import MigrationResult, rewrite_digest, rewrite_notebook, run_job, unified_diff
-    from .notebook import read_notebook, write_notebook
+    from .notebook import notebook_text, parse_notebook, read_notebook, write_text_atomic
     from .plan import plan_from_store
 
     root = _root(root)
@@ -152,24 +166,33 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         if job.kind == "migrate":
             # the cells migrated: the notebook, or the copy of an open document's content
             source = Path(o.get("cells_from") or notebook)
-            if not source.is_file() or sha256_file(source) != o.get("notebook_sha256"):
-                raise StorkError(f"{source} changed since job {job.id} started; cancel the "
-                                 f"job (stork cancel {job.id}) and migrate again")
-            nb = read_notebook(source)
+            current = file_sha256(source) if source.is_file() else None
+            written = False  # a crash after an --in-place write: the notebook is done
+            if current == o.get("notebook_sha256"):
+                nb = read_notebook(source)
+            else:
+                data = None
+                if current is not None and current == o.get("written_sha256") and \
+                        source.resolve().as_posix() == o.get("output"):
+                    data = original_bytes(project_root, o.get("notebook_sha256"))
+                if data is None:
+                    raise StorkError(f"{source} changed since job {job.id} started; cancel "
+                                     f"the job (stork cancel {job.id}) and migrate again")
+                nb = parse_notebook(data.decode("utf-8"), str(source))
+                written = True
             new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
             if rewrite_digest(new_nb) != o.get("rewrite_sha256"):
                 raise StorkError(f"job {job.id}: rewriting {notebook} again does not give the "
                                  f"notebook the job planned; cancel it (stork cancel {job.id}) "
                                  "and migrate again")
             target = Path(o["output"])
-            write = (lambda: write_notebook(new_nb, target))  # noqa: E731
+            text = notebook_text(new_nb)
+            write = None if written else (lambda: write_text_atomic(target, text))  # noqa: E731
         backend = open_backend(spec)
         backend.check()
         ensure_names(metadata, job, plan, backend)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
-        job = _mark_interrupted(metadata, job)
-        add_history(metadata, job.id, "running", note, options_update=process_identity(),
-                    finished_at=None, error=None)
+        job = _claim(metadata, job, note)
         items = unfinished_items(metadata, job, plan, notebook.resolve().parent)
         transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
                             backend=backend, write=write, reporter=as_reporter(progress),
@@ -233,6 +256,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         if job.kind not in RESUMABLE_KINDS and job.status != "cancelled":
             raise StorkError(f"job {job.id} is a {job.kind} job; only migrate and sync jobs "
                              "can be cancelled")
+        _refuse_if_read(metadata, job)
         live = job.status == "running" and process_gone(job.options or {}) is not True
         recorded = (job.options or {}).get("history", [{}])[-1].get("status") == "cancelled"
         if job.status != "cancelled" or not recorded or not job.finished_at:
@@ -240,6 +264,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
                         finished_at=job.finished_at or now_iso())
         if live:
             _wait_stopped(metadata, job.id, wait_seconds)
+            _refuse_if_read(metadata, metadata.get(Job, job.id))  # it may have written
         if "plan" not in (job.options or {}):
             return CancelResult(job.id)
         plan = plan_from_store(job.options["plan"])
@@ -313,6 +338,21 @@ def ensure_names(metadata: MetadataStore, job: Job, plan, backend) -> None:
                          + (f" (job {c.job_id})" if c.job_id else "") for c in conflicts)
         raise StorkError(f"job {job.id}: {held}; resuming would overwrite it, so nothing was "
                          f"done: cancel the job (stork cancel {job.id}) and migrate again")
+
+
+def _refuse_if_read(metadata: MetadataStore, job: Job) -> None:
+    """StorkError when the job already wrote a notebook that reads the data it moved
+    (a crash after the write, before the job was recorded complete): removing that data
+    would leave the notebook reading nothing."""
+    from .migrate import written_notebook_reads
+
+    if job.kind != "migrate":
+        return
+    reads = written_notebook_reads(job, Path(metadata.get(Project, job.project_id).root))
+    if reads is not None:
+        raise StorkError(f"job {job.id} already wrote {reads}, which reads the data the job "
+                         "moved; cancelling would strand it: finish the job with stork resume "
+                         f"{job.id}, or first undo the notebook with stork undo {reads}")
 
 
 def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:

@@ -10,6 +10,8 @@ import copy
 import difflib
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +20,21 @@ import nbformat
 
 from .analysis import analyze_cells
 from .cells import CellNumbered, cell_label
-from .checksum import sha256_file
 from .config import find_project_root, load_config, resolve_store_url
-from .destinations import PutResult, open_backend, resolve_destination
+from .destinations import DestinationSpec, PutResult, open_backend, resolve_destination
 from .errors import StorkError
 from .inventory import relative_to_root
 from .names import NameBook, destination_identity
-from .notebook import read_notebook, write_notebook
+from .notebook import (
+    notebook_text,
+    parse_notebook,
+    read_notebook,
+    write_bytes_atomic,
+    write_notebook,
+    write_text_atomic,
+)
 from .plan import AccessEdit, Blocker, MigrationPlan, build_plan, plan_to_store
+from .recovery import crash_point, file_sha256, keep_original, original_bytes, sha256_bytes
 from .rewrite.setup_cell import SETUP_KEY, setup_source
 from .rewrite.transform import rewrite_cell
 from .store import Job, MetadataStore, Record, Reservation, Transfer, now_iso, open_store
@@ -291,26 +300,62 @@ def _migrate_once(notebook: Path, to: str, source: Path, *, output, in_place, dr
     if dry_run:
         return result
     target = notebook if in_place else Path(output)
+    check_output(target)  # before anything moves: a typo in -o must not cost a transfer
     if not plan.moves and not changes:  # nothing to migrate: a plain copy for -o
         if not in_place:
-            write_notebook(nb, target)
+            write_output(lambda: write_notebook(nb, target), target)
         result.output = target
         return result
     backend.check()
+    text = notebook_text(new_nb)
     result.job_id, result.transfers = execute_plan(
         plan, changes, notebook=notebook, label=Path(record_as or target), root=root,
         spec=spec, backend=backend,
-        store=store, progress=progress, write=lambda: write_notebook(new_nb, target),
+        store=store, progress=progress, write=lambda: write_text_atomic(target, text),
         parallel=parallel,
         options={"source_notebook": relative_to_root(notebook, root), "partial": partial,
                  "allow_outside_root": allow_outside_root,
                  "source_path": notebook.resolve().as_posix(),
                  "cells_from": source.resolve().as_posix() if cells_from else None,
-                 "notebook_sha256": sha256_file(source),
+                 # the exact bytes migrated, kept for undo and for a resume after a
+                 # crash that followed an --in-place write
+                 "notebook_sha256": keep_original(root, source.read_bytes()),
                  "output": target.resolve().as_posix(), "in_place": in_place,
-                 "rewrite_sha256": rewrite_digest(new_nb)})
+                 "rewrite_sha256": rewrite_digest(new_nb),
+                 "written_sha256": sha256_bytes(text.encode("utf-8"))})
     result.output = target
     return result
+
+
+def check_output(target: Path) -> None:
+    """StorkError (one line) unless a notebook can be written at ``target``: its folder
+    exists and takes a new file (tried, as the atomic write will), it is not a folder."""
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise StorkError(f"{target} is a folder; give the migrated notebook's file name "
+                         "(-o OUT.ipynb); nothing was moved")
+    if not folder.is_dir():
+        raise StorkError(f"{target}: the folder {folder} does not exist; create it or write "
+                         "the migrated notebook elsewhere; nothing was moved")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise StorkError(f"{target}: cannot write a notebook in {folder} "
+                         f"({e.strerror or e}); nothing was moved") from None
+
+
+def write_output(write: Callable[[], None], target: Path, job_id: int | None = None) -> None:
+    """Run ``write``; an OSError (disk full, folder gone) becomes one line that says the
+    data is safe and how to finish."""
+    try:
+        write()
+    except OSError as e:
+        how = (f"; the data is at the destination: fix that and run stork resume {job_id}"
+               if job_id is not None else "")
+        raise StorkError(f"{target}: the migrated notebook could not be written "
+                         f"({e.strerror or e}){how}") from None
 
 
 def rewrite_digest(nb: nbformat.NotebookNode) -> str:
@@ -347,6 +392,7 @@ def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Pa
         if conflicts:
             raise NamesTaken(str(notebook), conflicts)
         items = create_transfers(metadata, job.id, project.id, plan, notebook, root)
+        crash_point("planned")
         transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
                             backend=backend, write=write, reporter=as_reporter(progress),
                             settings=settings, label=str(notebook), project_id=project.id,
@@ -400,10 +446,17 @@ def run_job(metadata: MetadataStore, job_id: int, items: list[TransferItem], *,
             raise
         finally:
             reporter.close(status)
+        crash_point("transfers_done")
         for key in plan.writes:
             backend.prepare_write(key)
+        if metadata.get(Job, job_id).status == "cancelled":
+            # cancelled by another door once the bytes were sent: a notebook written now
+            # would read data the cancel is removing
+            raise JobCancelled(f"job {job_id} was cancelled")
         if write is not None:
-            write()
+            write_output(write, Path(metadata.get(Job, job_id).options.get("output") or
+                                     label), job_id)
+        crash_point("notebook_written")
     except (KeyboardInterrupt, JobPaused, JobCancelled):
         raise
     except BaseException as e:
@@ -411,12 +464,14 @@ def run_job(metadata: MetadataStore, job_id: int, items: list[TransferItem], *,
                     finished_at=now_iso(), error=str(e) or type(e).__name__)
         raise
     job = metadata.get(Job, job_id)
-    for ch in changes:
-        for e in ch.edits:
-            metadata.save(Record(
-                job_id=job_id, project_id=project_id, notebook=job.notebook,
-                cell_id=ch.cell_id, cell_index=ch.cell_index, line=e.line, api=e.api,
-                original_source=ch.old, new_source=ch.new, status="applied"))
+    if not metadata.count(Record, job_id=job_id):  # a resume after a crash may find them
+        for ch in changes:
+            for e in ch.edits:
+                metadata.save(Record(
+                    job_id=job_id, project_id=project_id, notebook=job.notebook,
+                    cell_id=ch.cell_id, cell_index=ch.cell_index, line=e.line, api=e.api,
+                    original_source=ch.old, new_source=ch.new, status="applied"))
+    crash_point("records_saved")
     rows = metadata.list(Transfer, job_id=job_id, limit=None, order="oldest")
     results = [PutResult(t.target, t.bytes_total or 0, t.sha256 or "",
                          skipped=bool(t.state.get("skipped")), parts=t.parts_done or 1)
@@ -426,24 +481,35 @@ def run_job(metadata: MetadataStore, job_id: int, items: list[TransferItem], *,
                         "edits": len(plan.edits), "left_local": len(plan.blockers),
                         "sent": sum(not r.skipped for r in results),
                         "skipped": sum(r.skipped for r in results)})
+    crash_point("job_recorded")
     return results
 
 
 def undo(notebook: Path, store: str | None = None) -> int:
     """Restore the original source of every rewritten cell and drop the setup cell.
 
-    Returns how many cells were restored."""
+    When the notebook is unchanged since the migration, the exact bytes it had before
+    come back (its indent, line endings, nbformat version...). A migration that did not
+    finish (a crash after the notebook was written) is undone too. Returns how many
+    cells were restored."""
     notebook = Path(notebook)
     nb = read_notebook(notebook)
+    current = file_sha256(notebook)
     root = find_project_root(notebook.resolve().parent)
     with open_store(root, store) as metadata:
         records = metadata.list(Record, notebook=relative_to_root(notebook, root),
                                 status="applied", limit=None, order="oldest")
-        if not records:
-            raise StorkError(f"{notebook}: no migration of this notebook to undo")
         originals: dict[str | int, str] = {}
         for r in records:  # the oldest record of a cell holds its source before any migration
             originals.setdefault(r.cell_id or r.cell_index, r.original_source)
+        jobs = [metadata.get(Job, i) for i in dict.fromkeys(
+            r.job_id for r in reversed(records) if r.job_id is not None)]
+        if not records:
+            found = _unfinished_written(metadata, notebook, nb, current)
+            if found is None:
+                raise StorkError(f"{notebook}: no migration of this notebook to undo")
+            jobs = [found[0]]
+            originals = {ch.cell_id or ch.cell_index: ch.old for ch in found[1]}
         restored = 0
         cells = [c for c in nb.cells if not c.get("metadata", {}).get(SETUP_KEY, {}).get("setup")]
         nb.cells = cells
@@ -452,10 +518,83 @@ def undo(notebook: Path, store: str | None = None) -> int:
             if cell is not None and cell.source != source:
                 cell.source = source
                 restored += 1
-        write_notebook(nb, notebook)
+        exact = _bytes_before(root, jobs, current)
+        if exact is not None:
+            write_bytes_atomic(notebook, exact)
+        else:
+            write_notebook(nb, notebook)
         for r in records:
             metadata.update(Record, r.id, status="undone")
     return restored
+
+
+def _bytes_before(root: Path, jobs: list[Job], current: str | None) -> bytes | None:
+    """The notebook's bytes before the first of ``jobs`` (newest first), when it holds
+    exactly what the last one wrote: follow each job's written -> migrated sha256 back."""
+    sha, moved = current, False
+    for _ in jobs:
+        job = next((j for j in jobs if sha and j.options.get("written_sha256") == sha), None)
+        if job is None:
+            break
+        sha, moved = job.options.get("notebook_sha256"), True
+    return original_bytes(root, sha) if moved else None
+
+
+def job_rewrite(job: Job, root: Path) -> tuple[nbformat.NotebookNode, list[CellChange]] | None:
+    """The notebook a migrate job read (its kept bytes, else the source if unchanged)
+    and the cell changes it makes; None when neither is there any more."""
+    from .plan import plan_from_store
+
+    o = job.options or {}
+    if "plan" not in o:
+        return None
+    data = original_bytes(root, o.get("notebook_sha256"))
+    source = Path(o.get("cells_from") or o.get("source_path") or "")
+    if data is None and source.is_file() and file_sha256(source) == o.get("notebook_sha256"):
+        data = source.read_bytes()
+    if data is None:
+        return None
+    nb = parse_notebook(data.decode("utf-8"), str(source))
+    spec = DestinationSpec.of_job(job)
+    return nb, rewrite_notebook(nb, plan_from_store(o["plan"]), spec.safe_url)[1]
+
+
+def written_notebook_reads(job: Job, root: Path) -> Path | None:
+    """The notebook this (unfinished) migrate job wrote, when it is on disk and still
+    reads the job's data: its exact bytes, or a cell holding a rewritten source."""
+    o = job.options or {}
+    output = Path(o["output"]) if o.get("output") else None
+    if output is None or not output.is_file():
+        return None
+    if o.get("written_sha256") and file_sha256(output) == o["written_sha256"]:
+        return output
+    found = job_rewrite(job, root)
+    if found is None:
+        return None
+    try:
+        sources = {c.source for c in read_notebook(output).cells}
+    except StorkError:
+        return None
+    return output if any(ch.new in sources for ch in found[1]) else None
+
+
+def _unfinished_written(metadata: MetadataStore, notebook: Path, nb, current: str | None):
+    """(job, changes) of the newest migrate job that did not complete but wrote
+    ``notebook`` (its bytes, or a cell it rewrote is still there), else None."""
+    target = notebook.resolve().as_posix()
+    root = find_project_root(notebook.resolve().parent)
+    for job in metadata.list(Job, kind="migrate", limit=None):
+        o = job.options or {}
+        if job.status == "completed" or o.get("output") != target:
+            continue
+        found = job_rewrite(job, root)
+        if found is None:
+            continue
+        sources = {c.source for c in nb.cells}
+        if (current and o.get("written_sha256") == current) or any(
+                ch.new in sources for ch in found[1]):
+            return job, found[1]
+    return None
 
 
 def _find_cell(nb, key: str | int):

@@ -86,16 +86,33 @@ def notebook_from_dict(data: object, name: str = "<notebook>") -> nbformat.Noteb
     return nb
 
 
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """The file text ``write_notebook`` writes (nbformat's JSON and a final newline)."""
+    return nbformat.writes(nb) + "\n"
+
+
 def write_notebook(nb: nbformat.NotebookNode, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file in the same folder, then rename over the target."""
-    write_text_atomic(Path(path), nbformat.writes(nb) + "\n")
+    write_text_atomic(Path(path), notebook_text(nb))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    _write_atomic(path, text)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    _write_atomic(path, data)
+
+
+def _write_atomic(path: Path, content: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        if isinstance(content, bytes):
+            f = os.fdopen(fd, "wb")
+        else:
+            f = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with f:
+            f.write(content)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:  # mkstemp makes 0600 files; a new notebook gets the usual umask-based mode

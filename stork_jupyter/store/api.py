@@ -283,6 +283,36 @@ class MetadataStore:
             raise NotFoundError(f"No {cls.entity} with id {id}.")
         return cls(**row)
 
+    def update_if(self, cls: type[T], id: int, expect: dict[str, Any],
+                  expect_json: dict[tuple[str, str], int | str | None] | None = None,
+                  **fields: Any) -> T | None:
+        """Compare-and-set: change ``fields`` only while the row still holds ``expect``
+        (column values) and ``expect_json`` (``(json column, key)``: value, None for an
+        absent key). One statement, so of two processes that read the same row and both
+        try, exactly one wins. The updated object, or None when the row had changed."""
+        table = _table(cls)
+        _check_columns(cls, table, {**expect, **fields})
+        _validate_values(cls, fields)
+        condition = table.c.id == id
+        for name, value in expect.items():
+            column = table.c[name]
+            condition &= column.is_(None) if value is None else column == value
+        for (name, key), value in (expect_json or {}).items():
+            item = table.c[name][key]
+            if value is None:
+                condition &= item.as_string().is_(None)
+            elif isinstance(value, int):
+                condition &= item.as_integer() == value
+            else:
+                condition &= item.as_string() == value
+        with self._begin() as conn:
+            result = conn.execute(update(table).where(condition).values(
+                **_values_of(cls, fields)))
+            if result.rowcount == 0:
+                return None
+            row = conn.execute(select(table).where(table.c.id == id)).mappings().first()
+        return cls(**row)
+
     def get(self, cls: type[T], id: int) -> T:
         """The object with this id; NotFoundError ("No job with id 42.") when absent."""
         table = _table(cls)
