@@ -212,18 +212,26 @@ def traced_paths(records: list[dict]) -> set[str]:
 
 # --------------------------------------------------------------------------- outputs
 
+_PAPERMILL_ERROR_TAGS = {"papermill-error-cell-tag"}
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,16}")
+#: Where ipykernel says a warning came from: a file named after the kernel's pid and a
+#: hash of the cell (``/tmp/ipykernel_1507/984941836.py:2``).
+_CELL_FILE = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
 
 
 def comparable(nb: Any, *folders: Path) -> Any:
     """A copy of ``nb`` whose output texts have memory addresses and the given folders
     (where the run happened) masked: both vary from run to run, the data does not."""
     nb = copy.deepcopy(nbformat.from_dict(nb))
+    # papermill adds a banner and an anchor cell when a cell fails: the failing cell's
+    # own outputs are what to compare
+    nb.cells = [c for c in nb.cells
+                if not set(c.get("metadata", {}).get("tags", [])) & _PAPERMILL_ERROR_TAGS]
 
     def mask(text: str) -> str:
         for folder in folders:
             text = text.replace(str(folder), "<project>")
-        return _ADDRESS.sub("0x<address>", text)
+        return _CELL_FILE.sub("<cell>", _ADDRESS.sub("0x<address>", text))
 
     for cell in nb.cells:
         for out in cell.get("outputs", []) or []:

@@ -23,10 +23,23 @@ from corpus_support import CHECKS, KNOWN_FAILURES, known_failures  # noqa: E402
 _ID = re.compile(r"\[(?P<name>.+)-(?P<check>[a-z0-9]+)\]$")
 
 
-def _reason(message: str) -> str:
-    text = " ".join(message.replace("AssertionError: ", "").split())
-    text = text.split(" assert ")[0]
-    return (text[:300] + "...") if len(text) > 300 else text
+def _reason(message: str, text: str = "") -> str:
+    """One line: why migrate refused, or which cell of the migrated copy differs first."""
+    first = message.split("\n")[0]
+    diff = re.search(r"cell (\d+): outputs differ", text or message)
+    if diff and "stork migrate failed" not in first:
+        number = int(diff[1]) + 1  # compare_outputs counts from 0; JupyterLab from 1
+        error = re.search(r"^[E\s]*\+error: (.+)$", text or message, re.MULTILINE)
+        got = f"raises {error[1].strip()}" if error else "prints something else"
+        reason = f"migrate exits 0, but cell {number} of the migrated copy {got}"
+    else:
+        reason = " ".join(message.replace("AssertionError: ", "").split()).split(" assert ")[0]
+        reason = re.sub(r"^stork migrate failed: Error: [\w.]+\.ipynb: ", "migrate refuses: ",
+                        reason)
+        reason = re.sub(r"\d+ data access\(es\) cannot be migrated, nothing was changed "
+                        r"\(use --partial to migrate the rest\): [\w.]+\.ipynb: ", "", reason)
+        reason = reason.replace("; nothing was changed (use --partial to migrate the rest)", "")
+    return (reason[:240] + "...") if len(reason) > 240 else reason
 
 
 def update(report: Path) -> dict[str, dict[str, str]]:
@@ -42,7 +55,8 @@ def update(report: Path) -> dict[str, dict[str, str]]:
         if failure is not None and "XPASS" in (failure.get("message") or ""):
             known.get(name, {}).pop(check, None)
         elif failure is not None:
-            known.setdefault(name, {})[check] = _reason(failure.get("message") or "failed")
+            known.setdefault(name, {})[check] = _reason(failure.get("message") or "failed",
+                                                        failure.text or "")
         elif case.find("skipped") is None:  # passed
             known.get(name, {}).pop(check, None)
     return {n: c for n, c in sorted(known.items()) if c}
