@@ -56,6 +56,9 @@ _stork_venv() {
         # pip's warning line for each, keep everything else it says)
         "$venv/bin/python" -m pip install --quiet --upgrade pip \
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+        # A rebuilt panel may leave a copy of install.json in the build folder; the
+        # wheel takes labextension/install.json, and two of one name fail the build.
+        rm -f "$root/stork_jupyter/labextension/install.json"
         "$venv/bin/python" -m pip install --quiet -e "$root[test]" \
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
         # The editable install copied the built panel into the venv; a symlink instead
