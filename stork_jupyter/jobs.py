@@ -346,9 +346,11 @@ def _refuse_if_read(metadata: MetadataStore, job: Job) -> None:
     would leave the notebook reading nothing."""
     from .migrate import written_notebook_reads
 
-    if job.kind != "migrate":
-        return
-    reads = written_notebook_reads(job, Path(metadata.get(Project, job.project_id).root))
+    if job.kind != "migrate" or not (job.options or {}).get("output"):
+        return  # nothing was written (or an older job that recorded no output)
+    root = (Path(metadata.get(Project, job.project_id).root) if job.project_id is not None
+            else Path.cwd())
+    reads = written_notebook_reads(job, root)
     if reads is not None:
         raise StorkError(f"job {job.id} already wrote {reads}, which reads the data the job "
                          "moved; cancelling would strand it: finish the job with stork resume "
