@@ -216,8 +216,13 @@ class PostgresBackend(Backend):
                 exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
                                       (self.schema,)).fetchone()
                 if not exists:
-                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                        sql.Identifier(self.schema)))
+                    # several migrations may start at once: IF NOT EXISTS alone still
+                    # collides in the catalog (pg_namespace_nspname_index), so creators queue
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                                     (f"stork_schema:{self.schema}",))
+                        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                            sql.Identifier(self.schema)))
                 allowed = conn.execute("SELECT has_schema_privilege(%s, 'CREATE')",
                                        (self.schema,)).fetchone()
             except psycopg.errors.InsufficientPrivilege:
