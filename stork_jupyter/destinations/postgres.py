@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from ..checksum import CHUNK
 from ..errors import MissingDependencyError, first_line
 from ..tabular import (
+    MAX_IDENT,
     PG_TYPES,
     ROW_COLUMN,
     TableSchema,
@@ -47,7 +48,6 @@ DEFAULT_SCHEMA = "stork"
 FILES_TABLE = "stork_files"
 CONNECT_TIMEOUT = 5  # seconds
 MAX_BYTEA = (1 << 30) - 1  # PostgreSQL's limit for one bytea value
-MAX_IDENT = 63
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
 OWNER_TAG = "stork dataset "  #: a table's COMMENT: this prefix, then the owner's identity
 
