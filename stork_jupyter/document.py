@@ -21,7 +21,7 @@ import nbformat
 
 from .cells import cell_number
 from .config import find_project_root
-from .errors import StorkError
+from .errors import NotebookError, StorkError
 from .migrate import (
     CellChange,
     MigrationRefused,
@@ -33,6 +33,7 @@ from .migrate import (
 )
 from .notebook import read_notebook, write_notebook
 from .rewrite.setup_cell import SETUP_KEY
+from .store import Job, Record, open_store
 from .transfer import ProgressFactory, ProgressReporter, as_reporter
 
 #: where the rewritten copies of document migrations go, under the project root
@@ -56,6 +57,25 @@ def cell_edits(changes: list[CellChange]) -> list[dict[str, Any]]:
     return [cell_edit(c.cell_id, c.cell_index, c.old, c.new) for c in changes]
 
 
+def record_edits(records: list[Record]) -> list[dict[str, Any]]:
+    """The cell edits of a finished job, from its records: one edit per rewritten cell (a
+    cell with several rewritten calls has one record per call, all with the cell's whole
+    old and new source), with the records' status, lines, APIs and ids."""
+    edits: dict[tuple[str | None, int | None], dict[str, Any]] = {}
+    for r in records:
+        edit = edits.get((r.cell_id, r.cell_index))
+        if edit is None:
+            edit = edits[(r.cell_id, r.cell_index)] = {
+                **cell_edit(r.cell_id, r.cell_index, r.original_source, r.new_source),
+                "status": r.status, "lines": [], "apis": [], "records": []}
+        if r.line is not None:
+            edit["lines"].append(r.line)
+        if r.api and r.api not in edit["apis"]:
+            edit["apis"].append(r.api)
+        edit["records"].append(r.id)
+    return sorted(edits.values(), key=lambda e: (e["cell_index"] is None, e["cell_index"] or 0))
+
+
 def setup_cell_of(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
     """The setup cell of a rewritten notebook, with where it goes: ``before_cell_id`` (the
     id of the next cell, stable when the open document has more cells than the saved
@@ -68,6 +88,21 @@ def setup_cell_of(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
                     "metadata": dict(meta),
                     "before_cell_id": after.get("id") if after is not None else None}
     return None
+
+
+def job_setup_cell(job: Job, allowed: list[Path]) -> dict[str, Any] | None:
+    """The setup cell of the notebook a completed job wrote (when it is readable and in
+    one of the ``allowed`` folders): what the editor inserts with the job's cell edits."""
+    output = (job.options or {}).get("output")
+    if not isinstance(output, str):
+        return None
+    path = Path(output)
+    if not any(path.is_relative_to(folder) for folder in allowed) or not path.is_file():
+        return None
+    try:
+        return setup_cell_of(read_notebook(path))
+    except NotebookError:
+        return None
 
 
 @dataclass
@@ -150,8 +185,6 @@ def prune_outputs(root: Path, store: str | None = None,
     cancelled, or that no job names (a refusal interrupted before cleaning up). A paused,
     failed or interrupted job keeps its folder: resuming it reads the copy there.
     Returns the folders removed."""
-    from .store import Job, open_store
-
     outputs = root.joinpath(*OUTPUTS)
     cutoff = time.time() - keep_days * 86400
     old = [p for p in outputs.iterdir() if p.is_dir() and p.stat().st_mtime < cutoff] \

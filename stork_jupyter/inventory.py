@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .analysis import Analysis
 from .analysis.cache import cached_analysis
@@ -40,13 +41,10 @@ def record_analysis(store: MetadataStore, root: Path, notebook: Path,
             sha256_file(source))
         datasets[key] = store.upsert_dataset(
             project.id, key, format=access.format, size=stat.st_size, sha256=sha)
-    unresolved = sum(not a.resolved for a in analysis.accesses)
     store.save(Job(
         project_id=project.id, kind="analyze", notebook=relative_to_root(notebook, root),
         status="completed", progress=1.0, started_at=now_iso(), finished_at=now_iso(),
-        counts={"accesses": len(analysis.accesses), "reads": len(analysis.reads),
-                "writes": len(analysis.writes), "unresolved": unresolved,
-                "problems": len(analysis.problems), "datasets": len(datasets)}))
+        counts={**analysis.counts(), "datasets": len(datasets)}))
     return list(datasets.values())
 
 
@@ -55,18 +53,22 @@ def cache_folder(root: Path) -> Path:
     return root / ".stork" / "cache"
 
 
-def analyze_and_record(notebook: Path, store: str | None = None, record: bool = True
-                       ) -> Analysis:
+def analyze_and_record(notebook: Path, store: str | None = None, record: bool = True, *,
+                       content: Any = None, label: str | None = None) -> Analysis:
     """What every door's "analyze" does: analyse (an unchanged notebook from the cache of
     ``analysis.cache``, kept in the project's ``.stork/cache`` when recording), then
-    remember it in the project's store."""
+    remember it in the project's store.
+
+    ``content``: the notebook as the editor has it (unsaved edits included) instead of
+    the saved file; ``label``: how messages name the notebook (default: ``notebook``)."""
     from .config import find_project_root
     from .notebook import read_notebook
     from .store import open_store
 
     nb_dir = notebook.resolve().parent
     root = find_project_root(nb_dir)
-    analysis = cached_analysis(read_notebook(notebook).cells, nb_dir, str(notebook),
+    nb = content if content is not None else read_notebook(notebook)
+    analysis = cached_analysis(nb.cells, nb_dir, label or str(notebook),
                                cache_folder(root) if record else None)
     if record:
         with open_store(root, store) as metadata:

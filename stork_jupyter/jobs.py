@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import find_project_root
 from .destinations import DestinationSpec, open_backend
-from .errors import StorkError
+from .errors import NotFoundError, StorkError
 from .names import destination_identity, move_owner, reserved_name
 from .recovery import file_sha256, original_bytes
 from .store import (
@@ -28,6 +28,7 @@ from .store import (
     Project,
     Reservation,
     Transfer,
+    existing_store,
     now_iso,
     open_store,
 )
@@ -52,6 +53,15 @@ def _root(root: Path | None) -> Path:
     return Path(root) if root is not None else find_project_root(Path.cwd())
 
 
+def _job_store(root: Path | None, store: str | None, job_id: int) -> MetadataStore:
+    """The project's store, to act on job ``job_id``; where there is no store yet, there
+    is no such job (and none is created)."""
+    metadata = existing_store(_root(root), store)
+    if metadata is None:
+        raise NotFoundError(f"No job with id {job_id}.")
+    return metadata
+
+
 def job_state(job: Job) -> str:
     """The job's status as a person should read it: ``interrupted`` for a ``running``
     job whose process is gone."""
@@ -66,6 +76,16 @@ def job_json(job: Job) -> dict[str, Any]:
     data["options"] = {k: v for k, v in (job.options or {}).items() if k != "plan"}
     data["state"] = job_state(job)
     return data
+
+
+def job_totals(transfers: list[Transfer]) -> dict[str, int]:
+    """How far a job's transfers are: how many, how many completed, and their bytes."""
+    return {
+        "transfers": len(transfers),
+        "transfers_done": sum(t.status == "completed" for t in transfers),
+        "bytes_total": sum(t.bytes_total or 0 for t in transfers),
+        "bytes_done": sum(t.bytes_done or 0 for t in transfers),
+    }
 
 
 # --------------------------------------------------------------------------- resume
@@ -140,7 +160,7 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     from .plan import plan_from_store
 
     root = _root(root)
-    with open_store(root, store) as metadata:
+    with _job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
         note = _check_resumable(job, force)
         # a pause from another door takes effect at the runner's next progress flush
@@ -217,7 +237,7 @@ def request_pause(job_id: int, *, root: Path | None = None, store: str | None = 
     """Ask a running job (in any process) to pause: its transfers stop within about a
     second, record what was done and the job can be resumed. For a door that does not
     own the process (REST, another terminal); in the process itself, Ctrl+C pauses."""
-    with open_store(_root(root), store) as metadata:
+    with _job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
         if job.status != "running":
             raise StorkError(f"job {job.id} is {job_state(job)}, not running")
@@ -248,7 +268,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     sees the status within about a second) and waited for, up to ``wait_seconds``."""
     from .plan import plan_from_store
 
-    with open_store(_root(root), store) as metadata:
+    with _job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
         if job.status == "completed":
             raise StorkError(f"job {job.id} completed; to undo it use: stork undo NOTEBOOK "

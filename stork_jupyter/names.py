@@ -76,10 +76,10 @@ class NameBook:
         book = cls(backend)
         if not store_url:
             return book
-        if store_url.startswith("sqlite:///") and not Path(
-                store_url[len("sqlite:///"):]).exists():
+        from .store import MetadataStore, Reservation, store_exists
+
+        if not store_exists(store_url):
             return book
-        from .store import MetadataStore, Reservation
 
         with MetadataStore(store_url) as metadata:
             book.held = {r.name: r for r in metadata.list(

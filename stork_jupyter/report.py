@@ -70,9 +70,9 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[str]], caption: s
 
 def analysis_summary(analysis: Analysis) -> str:
     n = len(analysis.accesses)
-    unresolved = sum(not a.resolved for a in analysis.accesses)
     return (f"{analysis.notebook}: {n} data access{'es' if n != 1 else ''} "
-            f"({len(analysis.reads)} read, {len(analysis.writes)} write, {unresolved} unresolved)")
+            f"({len(analysis.reads)} read, {len(analysis.writes)} write, "
+            f"{len(analysis.unresolved)} unresolved)")
 
 
 def analysis_text(analysis: Analysis) -> str:

@@ -18,7 +18,7 @@ from jupyter_server.auth import Authorizer
 from migrate_support import SMALL_FILES, read_nb, small_project, tree, write_nb
 
 from stork_jupyter.server import OPENAPI
-from stork_jupyter.server.handlers import NAMESPACE, ROUTES, route_methods
+from stork_jupyter.server.routes import NAMESPACE, ROUTES, route_methods
 from stork_jupyter.store import Job, Record, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -586,7 +586,7 @@ async def test_an_unexpected_error_is_a_500_without_details(api, project, monkey
     def explode(*args, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr("stork_jupyter.server.handlers.cached_analysis", explode)
+    monkeypatch.setattr("stork_jupyter.inventory.cached_analysis", explode)
     reply = await api("analyze", method="POST", body={"path": "nb.ipynb"}, expect=500)
     assert "internal detail" not in reply["message"]
     assert "server's log" in reply["message"]

@@ -79,3 +79,14 @@ class Analysis:
     @property
     def writes(self) -> list[DataAccess]:
         return [a for a in self.accesses if a.mode == "write"]
+
+    @property
+    def unresolved(self) -> list[DataAccess]:
+        return [a for a in self.accesses if not a.resolved]
+
+    def counts(self) -> dict[str, int]:
+        """How many accesses, reads, writes, unresolved accesses and problems (what the
+        store's ``analyze`` job and the REST answer carry)."""
+        return {"accesses": len(self.accesses), "reads": len(self.reads),
+                "writes": len(self.writes), "unresolved": len(self.unresolved),
+                "problems": len(self.problems)}

@@ -1,6 +1,6 @@
 """The metadata store: what stork found, moved and rewrote (SQLite or PostgreSQL)."""
 
-from .api import MetadataStore, open_store
+from .api import MetadataStore, existing_store, open_store, store_exists
 from .models import (
     DATASTORE_KINDS,
     ENTITIES,
@@ -39,6 +39,8 @@ __all__ = [
     "Record",
     "Reservation",
     "Transfer",
+    "existing_store",
     "now_iso",
     "open_store",
+    "store_exists",
 ]

@@ -580,6 +580,22 @@ def open_store(root: Path, explicit: str | None = None) -> MetadataStore:
     return MetadataStore(resolve_store_url(explicit, root))
 
 
+def store_exists(url: str) -> bool:
+    """Whether opening the store at ``url`` finds one rather than creates it: False only
+    for a SQLite file that does not exist yet."""
+    if not url.startswith("sqlite:///"):
+        return True
+    database = url[len("sqlite:///"):]
+    return not database or database.startswith((":", "file:")) or Path(database).is_file()
+
+
+def existing_store(root: Path, explicit: str | None = None) -> MetadataStore | None:
+    """The project's store as :func:`open_store` finds it, or None when it does not exist
+    yet: reading must not create a ``.stork`` folder."""
+    url = resolve_store_url(explicit, root)
+    return MetadataStore(url) if store_exists(url) else None
+
+
 # -- mapping between dataclasses and rows ------------------------------------
 
 
