@@ -104,12 +104,9 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             reason = (f"the path is the {a.expanded_from}; move it out of the function "
                       "signature to migrate it")
         listing = _listing(a)
-        glob_fed = a.expanded_at and listing != "listdir"  # Path.iterdir() gives paths too
+        glob_fed = a.expanded_at and listing != "listdir"
         if reason is None and glob_fed and a.path_code and not a.path_code.isidentifier():
             reason = "the path is built from a glob result; only the glob's items can be moved"
-        if reason is None and listing == "iterdir" and spec.kind != "file":
-            reason = ("Path.iterdir() is rewritten for folder destinations only; use "
-                      "os.listdir() or glob.glob() to migrate to " + spec.kind)
         edit_action = "literal"
         if reason is None and a.expanded_from and not glob_fed:
             # a loop over literal paths: the code keeps enumerating them, under a base
@@ -159,9 +156,8 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             if at not in globs:
                 globs.add(at)
                 pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
-                action = "iterdir" if listing == "iterdir" else "glob"
                 plan.edits.append(AccessEdit(
-                    at[0], None, at[1], at[2], action, "read", action,
+                    at[0], None, at[1], at[2], "glob", "read", "glob",
                     target=backend.target(posixpath.normpath(f"{base_key}/{pattern}"))))
             continue
         base = backend.target(base_key) if edit_action == "prefix" else None
@@ -237,9 +233,6 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
         outcome = f"the loop builds {a.raw_path!r}, not a plain relative path"
     elif a.expanded_at and not _listing(a) and a.path_code and not a.path_code.isidentifier():
         outcome = "the path is built from a glob result; only the glob's items can be moved"
-    elif _listing(a) == "iterdir":
-        outcome = ("Path.iterdir() is rewritten for folder destinations only; use "
-                   "os.listdir() or glob.glob() to migrate to postgresql")
     else:
         if a.expanded_from and (not a.expanded_at or _listing(a)):
             loop_base = base_key
@@ -267,12 +260,10 @@ _NEVER_MIGRATED = frozenset({"unknown", "shell"})
 
 
 def _listing(a: DataAccess) -> str | None:
-    """``listdir`` / ``iterdir`` when the path comes from a folder listing."""
+    """``listdir`` when the path comes from a folder listing (``os.listdir(d)`` or
+    ``Path(d).iterdir()``)."""
     origin = a.expanded_from or ""
-    for kind in ("listdir", "iterdir"):
-        if origin.startswith(kind + " '") and a.expanded_at:
-            return kind
-    return None
+    return "listdir" if origin.startswith("listdir '") and a.expanded_at else None
 
 
 def _listing_key(a: DataAccess, base_key: str) -> str:

@@ -69,6 +69,8 @@ CELLS = [
     ("for name in sorted(os.listdir(\"data/imgs\")):\n"
      "    with open(os.path.join(\"data/imgs\", name)) as f:\n        print(name, f.read().strip())",
      ALL),
+    ("for p in sorted(Path(\"data/imgs\").iterdir()):  # (listing order is the file system's)\n"
+     "    print(p.name, p.suffix, p.read_text().strip())", ALL),
     # item 3: shell lines
     ("!cat data/notes.txt\n!head -n 2 data/train.csv\n!wc -l data/train.csv\n!ls data/imgs",
      ALL),

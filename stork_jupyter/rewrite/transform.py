@@ -158,7 +158,7 @@ class _EditCalls(cst.CSTTransformer):
         self._done.add(pos)
         self.applied += 1
         edit = here[0]
-        if edit.action in ("listdir", "iterdir") or is_file_op(edit.api, edit.details.get("op")):
+        if edit.action == "listdir" or is_file_op(edit.api, edit.details.get("op")):
             return self._file_op(updated, here)
         if edit.action == "glob":
             return self._glob(updated, edit)
@@ -271,10 +271,9 @@ class _EditCalls(cst.CSTTransformer):
         ``StorkPath``: ``os.remove(p)`` -> ``StorkPath(url).unlink()``,
         ``shutil.copy(a, b)`` -> ``StorkPath(url_a).copy(url_b)``."""
         edit = edits[0]
-        if edit.action == "iterdir":
-            if self.kind != "file":
-                raise RewriteError("Path.iterdir() is rewritten for folder destinations only")
-            return self._with_receiver(call, self._pathlib(edit.target or "", None))
+        if edit.action == "listdir" and isinstance(call.func, cst.Attribute) and (
+                call.func.attr.value == "iterdir"):
+            return self._iterdir(call, edit.target or "")
         if edit.action == "listdir":
             index = _path_arg_index(call, catalog.ApiSpec("listdir", "listdir", "read", None,
                                                           0, "path"))
@@ -320,12 +319,27 @@ class _EditCalls(cst.CSTTransformer):
             return _prefixed(edit.base or "", old)
         return _string(edit.target or "", old)
 
-    def _pathlib(self, target: str, like: cst.BaseExpression | None) -> cst.BaseExpression:
-        return self._pathlib_of(_string(target, like))
-
     def _pathlib_of(self, value: cst.BaseExpression) -> cst.BaseExpression:
         self.needs.add("pathlib")
         return cst.Call(func=cst.parse_expression("pathlib.Path"), args=[cst.Arg(value)])
+
+    def _iterdir(self, call: cst.Call, target: str) -> cst.BaseExpression:
+        """``d.iterdir()`` -> ``(d / name for name in <the destination folder's names>)``:
+        the loop still sees the notebook's own relative paths (``.name``, ``.suffix`` and
+        the rewritten reads of its items work unchanged), listed where the files now are."""
+        assert isinstance(call.func, cst.Attribute)
+        at = _string(target)
+        if self.kind == "file":
+            self.needs.add("os")
+            names: cst.BaseExpression = cst.Call(func=cst.Name("sorted"), args=[cst.Arg(
+                cst.Call(func=cst.parse_expression("os.listdir"), args=[cst.Arg(at)]))])
+        else:
+            self.needs.add("StorkPath")
+            names = _method(_stork_path(at), "listdir", [])
+        name = cst.Name("_stork_name")
+        return cst.GeneratorExp(
+            elt=cst.BinaryOperation(left=call.func.value, operator=cst.Divide(), right=name),
+            for_in=cst.CompFor(target=name, iter=names))
 
     @staticmethod
     def _with_receiver(call: cst.Call, receiver: cst.BaseExpression) -> cst.Call:
@@ -336,7 +350,12 @@ class _EditCalls(cst.CSTTransformer):
         """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
         (``df.assign(...).to_csv(p)``) start where it starts: the call's source text, as
         the analysis gives it, and its path argument tell them apart."""
-        if edit.action in ("glob", "listdir", "iterdir"):  # the innermost call there
+        if edit.action == "listdir":  # ``Path("d").iterdir()`` starts where ``Path("d")`` does
+            func = call.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else (
+                func.value if isinstance(func, cst.Name) else None)
+            return name in ("listdir", "iterdir")
+        if edit.action == "glob":  # the innermost call there
             return True
         if edit.code:
             text = self.module.code_for_node(call)
