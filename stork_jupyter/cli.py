@@ -215,11 +215,13 @@ def _bars(progress: bool | None, as_json: bool = False):
 
 
 @cli.command()
-@click.argument("notebook", type=click.Path(path_type=Path))
+@click.argument("notebooks", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="NOTEBOOK|FOLDER...")
 @click.option("--to", "to", required=True, metavar="DEST",
               help="file:///dir or a folder, s3://bucket/prefix, or a name from stork.toml.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Write the migrated notebook here (NOTEBOOK is left unchanged).")
+              help="Write the migrated notebook here (NOTEBOOK is left unchanged); for a "
+                   "folder or several notebooks, the folder their copies go under.")
 @click.option("--in-place", is_flag=True, help="Rewrite NOTEBOOK itself (atomically).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the cell diff; change nothing.")
 @click.option("--partial", is_flag=True,
@@ -234,17 +236,35 @@ def _bars(progress: bool | None, as_json: bool = False):
 @json_option
 @store_option
 @_clean_errors
-def migrate(notebook: Path, to: str, output: Path | None, in_place: bool, dry_run: bool,
-            partial: bool, allow_outside_root: bool, layout: str | None, parallel: int | None,
-            progress: bool | None, as_json: bool, store: str | None) -> None:
+def migrate(notebooks: tuple[Path, ...], to: str, output: Path | None, in_place: bool,
+            dry_run: bool, partial: bool, allow_outside_root: bool, layout: str | None,
+            parallel: int | None, progress: bool | None, as_json: bool,
+            store: str | None) -> None:
     """Move NOTEBOOK's data to DEST and rewrite its cells to read it from there.
 
+    A FOLDER (every notebook under it) or several notebooks migrate as one project, in
+    one job: each file is copied once however many notebooks read it, and the copies of
+    the notebooks keep their paths under -o OUTDIR.
+
     Example: stork migrate notebooks/sales_analysis.ipynb --to s3://team-data/lake -o sales.s3.ipynb
+
+    Example: stork migrate notebooks/ --to s3://team-data/lake -o migrated/
     """
     from .migrate import migrate as run_migration
 
     if output is not None and in_place:
         raise click.UsageError("give either -o OUT or --in-place, not both")
+    if len(notebooks) > 1 or notebooks[0].is_dir():
+        from .project import migrate_project
+
+        project = migrate_project(list(notebooks), to, output_dir=output, in_place=in_place,
+                                  dry_run=dry_run, partial=partial,
+                                  allow_outside_root=allow_outside_root, layout=layout,
+                                  store=store, progress=_bars(progress, as_json),
+                                  parallel=parallel)
+        click.echo(json.dumps(project.to_json(), indent=2) if as_json else project.text())
+        return
+    notebook = notebooks[0]
     result = run_migration(notebook, to, output=output, in_place=in_place, dry_run=dry_run,
                            partial=partial, allow_outside_root=allow_outside_root,
                            layout=layout, store=store, progress=_bars(progress, as_json),

@@ -183,7 +183,12 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         changes: list = []
         new_nb = None
         write = None
-        if job.kind == "migrate":
+        records = None
+        if job.kind == "migrate" and "notebooks" in o:  # several notebooks, one job
+            from .project import resume_writes
+
+            records, changes, write = resume_writes(job, project_root)
+        elif job.kind == "migrate":
             # the cells migrated: the notebook, or the copy of an open document's content
             source = Path(o.get("cells_from") or notebook)
             current = file_sha256(source) if source.is_file() else None
@@ -213,12 +218,13 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         ensure_names(metadata, job, plan, backend)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
         job = _claim(metadata, job, note)
-        items = unfinished_items(metadata, job, plan, notebook.resolve().parent)
+        data_dir = project_root if records is not None else notebook.resolve().parent
+        items = unfinished_items(metadata, job, plan, data_dir)
         transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
                             backend=backend, write=write, reporter=as_reporter(progress),
                             settings=TransferSettings.for_project(project_root, parallel),
                             label=str(notebook), project_id=job.project_id,
-                            datastore_id=datastore.id, root=project_root)
+                            datastore_id=datastore.id, root=project_root, records=records)
         if job.kind == "sync":
             from .sync import SyncResult
 
@@ -290,7 +296,9 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
         plan = plan_from_store(job.options["plan"])
         backend = open_backend(DestinationSpec.of_job(job))
         result = CancelResult(job.id)
-        nb_dir = Path(job.options.get("source_path") or ".").parent
+        # (a job of several notebooks keeps its sources relative to the project root)
+        nb_dir = Path(job.options.get("project_root") or
+                      Path(job.options.get("source_path") or ".").parent)
         for t in metadata.list(Transfer, job_id=job.id, limit=None, order="oldest"):
             move = plan.moves[t.state["move"]]
             if not _owns(metadata, backend, job, plan, move, nb_dir):

@@ -7,6 +7,7 @@ verified; a failure leaves it exactly as it was. Every door calls ``migrate``/``
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -371,11 +372,14 @@ def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Pa
                  root: Path, spec, backend, store: str | None,
                  progress: ProgressReporter | ProgressFactory | None,
                  write: Callable[[], None] | None, options: dict, kind: str = "migrate",
-                 parallel: int | None = None) -> tuple[int, list[PutResult]]:
+                 parallel: int | None = None, data_dir: Path | None = None,
+                 records: list[tuple[str, list[CellChange]]] | None = None
+                 ) -> tuple[int, list[PutResult]]:
     """Transfer, then ``write`` the rewritten code, then record it: one job in the store.
 
-    ``notebook`` is where the data paths are relative to; ``label`` the notebook the
-    records name (the rewritten one). The job's options keep the plan and the
+    ``notebook`` is where the data paths are relative to (``data_dir``, when given, is
+    their folder); ``label`` the notebook the records name (the rewritten one; or
+    ``records`` for a job of several notebooks). The job's options keep the plan and the
     destination, so that ``resume_job`` can finish it."""
     settings = TransferSettings.for_project(root, parallel)
     with open_store(root, store) as metadata:
@@ -391,21 +395,24 @@ def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Pa
                      "history": [{"status": "running", "at": now_iso()}]}))
         if conflicts:
             raise NamesTaken(str(notebook), conflicts)
-        items = create_transfers(metadata, job.id, project.id, plan, notebook, root)
+        items = create_transfers(metadata, job.id, project.id, plan, notebook, root,
+                                 data_dir=data_dir)
         crash_point("planned")
         transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
                             backend=backend, write=write, reporter=as_reporter(progress),
                             settings=settings, label=str(notebook), project_id=project.id,
-                            datastore_id=datastore.id, root=root)
+                            datastore_id=datastore.id, root=root, records=records)
     return job.id, transfers
 
 
 def create_transfers(metadata: MetadataStore, job_id: int, project_id: int,
                      plan: MigrationPlan, notebook: Path, root: Path,
-                     moves: list[int] | None = None) -> list[TransferItem]:
+                     moves: list[int] | None = None, data_dir: Path | None = None
+                     ) -> list[TransferItem]:
     """One pending Transfer row (and dataset) per move of the plan (or per index in
-    ``moves``); ``state["move"]`` is the move's index in the plan."""
-    nb_dir = notebook.resolve().parent
+    ``moves``); ``state["move"]`` is the move's index in the plan. Sources are relative
+    to ``data_dir`` (default: the notebook's folder)."""
+    nb_dir = Path(data_dir).resolve() if data_dir is not None else notebook.resolve().parent
     items = []
     for index in range(len(plan.moves)) if moves is None else moves:
         move = plan.moves[index]
@@ -424,9 +431,13 @@ def run_job(metadata: MetadataStore, job_id: int, items: list[TransferItem], *,
             plan: MigrationPlan, changes: list[CellChange], backend,
             write: Callable[[], None] | None, reporter: ProgressReporter,
             settings: TransferSettings, label: str, project_id: int, datastore_id: int,
-            root: Path) -> list[PutResult]:
+            root: Path, records: list[tuple[str, list[CellChange]]] | None = None
+            ) -> list[PutResult]:
     """Run ``items`` (the job's unfinished transfers), then ``write``, record the
-    rewritten cells and complete the job. Returns every transfer of the job."""
+    rewritten cells and complete the job. Returns every transfer of the job.
+
+    ``records``: (notebook relative to the root, its changes) for a job that wrote
+    several notebooks; else ``changes`` are the job's notebook's."""
     done_before = sum(t.bytes_total or 0 for t in metadata.list(
         Transfer, job_id=job_id, status="completed", limit=None))
     runner = TransferRunner(metadata, job_id, backend, label=label, settings=settings,
@@ -465,10 +476,10 @@ def run_job(metadata: MetadataStore, job_id: int, items: list[TransferItem], *,
         raise
     job = metadata.get(Job, job_id)
     if not metadata.count(Record, job_id=job_id):  # a resume after a crash may find them
-        for ch in changes:
+        for name, ch in [(n, c) for n, cs in (records or [(job.notebook, changes)]) for c in cs]:
             for e in ch.edits:
                 metadata.save(Record(
-                    job_id=job_id, project_id=project_id, notebook=job.notebook,
+                    job_id=job_id, project_id=project_id, notebook=name,
                     cell_id=ch.cell_id, cell_index=ch.cell_index, line=e.line, api=e.api,
                     original_source=ch.old, new_source=ch.new, status="applied"))
     crash_point("records_saved")
@@ -504,6 +515,7 @@ def undo(notebook: Path, store: str | None = None) -> int:
             originals.setdefault(r.cell_id or r.cell_index, r.original_source)
         jobs = [metadata.get(Job, i) for i in dict.fromkeys(
             r.job_id for r in reversed(records) if r.job_id is not None)]
+        jobs = [p for p in (job_part(j, notebook) for j in jobs) if p is not None]
         if not records:
             found = _unfinished_written(metadata, notebook, nb, current)
             if found is None:
@@ -526,6 +538,25 @@ def undo(notebook: Path, store: str | None = None) -> int:
         for r in records:
             metadata.update(Record, r.id, status="undone")
     return restored
+
+
+def job_parts(job: Job) -> list[Job]:
+    """A migrate job as one job per notebook it migrated: a job of several notebooks
+    (``options["notebooks"]``, see ``project``) gives one view per notebook, whose
+    options are the job's with that notebook's (its plan, source, output, sha256s)."""
+    o = job.options or {}
+    if "notebooks" not in o:
+        return [job]
+    shared = {k: v for k, v in o.items() if k != "notebooks"}
+    return [dataclasses.replace(job, options={**shared, **entry}) for entry in o["notebooks"]]
+
+
+def job_part(job: Job, notebook: Path) -> Job | None:
+    """The view of ``job`` for the notebook it wrote at ``notebook`` (None: not one)."""
+    if "notebooks" not in (job.options or {}):
+        return job
+    target = Path(notebook).resolve().as_posix()
+    return next((p for p in job_parts(job) if p.options.get("output") == target), None)
 
 
 def _bytes_before(root: Path, jobs: list[Job], current: str | None) -> bytes | None:
@@ -561,7 +592,11 @@ def job_rewrite(job: Job, root: Path) -> tuple[nbformat.NotebookNode, list[CellC
 
 def written_notebook_reads(job: Job, root: Path) -> Path | None:
     """The notebook this (unfinished) migrate job wrote, when it is on disk and still
-    reads the job's data: its exact bytes, or a cell holding a rewritten source."""
+    reads the job's data: its exact bytes, or a cell holding a rewritten source (the
+    first such notebook of a job of several)."""
+    if "notebooks" in (job.options or {}):
+        return next((p for p in map(lambda part: written_notebook_reads(part, root),
+                                    job_parts(job)) if p is not None), None)
     o = job.options or {}
     output = Path(o["output"]) if o.get("output") else None
     if output is None or not output.is_file():
@@ -584,8 +619,9 @@ def _unfinished_written(metadata: MetadataStore, notebook: Path, nb, current: st
     target = notebook.resolve().as_posix()
     root = find_project_root(notebook.resolve().parent)
     for job in metadata.list(Job, kind="migrate", limit=None):
-        o = job.options or {}
-        if job.status == "completed" or o.get("output") != target:
+        job = job_part(job, notebook)
+        o = (job.options or {}) if job is not None else {}
+        if job is None or job.status == "completed" or o.get("output") != target:
             continue
         found = job_rewrite(job, root)
         if found is None:

@@ -37,14 +37,32 @@ def mirror_base(notebook: Path, root: Path) -> str:
         notebook.stem)
 
 
+def project_base(notebook: Path, root: Path) -> str:
+    """The notebook's folder relative to the root ("" at the root): in a project
+    migration a file's key is its own path relative to the root, whichever notebook
+    reads it, so a file several notebooks read has one key."""
+    try:
+        rel = notebook.resolve().parent.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return ""
+    return "" if rel == "." else rel
+
+
+def _under(base_key: str, rel: str) -> str:
+    return posixpath.normpath(posixpath.join(base_key, rel) if base_key else rel)
+
+
 def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: DestinationSpec,
                backend: Backend, allow_outside_root: bool = False,
-               names: NameBook | None = None) -> MigrationPlan:
+               names: NameBook | None = None, project: bool = False) -> MigrationPlan:
     """The plan; ``names`` (what the store and the destination hold) makes every name it
-    takes free for its dataset: a name held by other data gets the next suffix."""
+    takes free for its dataset: a name held by other data gets the next suffix.
+    ``project``: keys mirror the project (``prefix/<path relative to the root>``), as a
+    migration of several notebooks at once lays them out."""
     nb_dir = notebook.resolve().parent
     root = root.resolve()
-    base_key = mirror_base(notebook, root)
+    base_key = project_base(notebook, root) if project else mirror_base(notebook, root)
+    fold = project
     plan = MigrationPlan(str(notebook), spec.safe_url, spec.kind, spec.layout, base_key)
     keys: dict[str, str] = {}  # local path -> key, so one file keeps one key
     written: set[str] = set()
@@ -65,11 +83,11 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
         path = a.path
         if path not in keys:
             keys[path] = _claim_key(a, nb_dir, base_key, spec.layout, set(keys.values()),
-                                    names, plan, digests)
+                                    names, plan, digests, fold)
         return keys[path]
 
     def taken_reason(a: DataAccess) -> str:
-        natural = _key(a.path, base_key, spec.layout, set())
+        natural = _key(a.path, base_key, spec.layout, set(), fold)
         holder = names.holder(reserved_name(backend, natural)) if names else "other data"
         return (f"{backend.target(natural)} already holds {holder}; the files of a loop or "
                 "a glob keep their names, so this one cannot go there")
@@ -158,9 +176,11 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
                 pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
                 plan.edits.append(AccessEdit(
                     at[0], None, at[1], at[2], "glob", "read", "glob",
-                    target=backend.target(posixpath.normpath(f"{base_key}/{pattern}"))))
+                    target=backend.target(_under(base_key, pattern))))
             continue
-        base = backend.target(base_key) if edit_action == "prefix" else None
+        base = None
+        if edit_action == "prefix":  # (a project's root folder: the destination's own)
+            base = backend.target(base_key) if base_key else backend.target("").rstrip("/")
         plan.edits.append(AccessEdit(
             a.cell_index, a.cell_id, a.line, a.col, a.api, a.mode, edit_action,
             target=backend.target(key), base=base, code=a.code, details=op_details(a)))
@@ -185,11 +205,11 @@ def _sha(path: Path, digests: dict[Path, str]) -> str:
 
 
 def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: set[str],
-               names: NameBook | None, plan: MigrationPlan, digests: dict[Path, str]
-               ) -> str | None:
+               names: NameBook | None, plan: MigrationPlan, digests: dict[Path, str],
+               fold: bool = False) -> str | None:
     """The first key for ``a.path`` that is free for its dataset: the layout's key, then
     ``stem-2.ext``... (a loop's or a glob's file keeps the layout's key, or None)."""
-    key = _key(a.path, base_key, layout, taken)
+    key = _key(a.path, base_key, layout, taken, fold)
     if names is None:
         return key
     absolute = (nb_dir / a.path).resolve()
@@ -197,7 +217,7 @@ def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: s
         owner, sha = dataset_owner(absolute), _sha(absolute, digests)
     else:  # a file the notebook writes: owned by the local path it wrote
         owner, sha = dataset_owner(absolute, write=True), None
-    natural = _key(a.path, base_key, layout, set())
+    natural = _key(a.path, base_key, layout, set(), fold)
     n = 1
     while not names.free(reserved_name(names.backend, key), owner, sha, key=key):
         if a.expanded_from:
@@ -233,6 +253,10 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
         outcome = f"the loop builds {a.raw_path!r}, not a plain relative path"
     elif a.expanded_at and not _listing(a) and a.path_code and not a.path_code.isidentifier():
         outcome = "the path is built from a glob result; only the glob's items can be moved"
+    elif a.expanded_from and (not a.expanded_at or _listing(a)) and not base_key:
+        # (the files table's keys have no root folder to put a loop's paths under)
+        outcome = ("a loop's paths in a notebook at the project's root are migrated to "
+                   "postgresql one notebook at a time; migrate this notebook alone")
     else:
         if a.expanded_from and (not a.expanded_at or _listing(a)):
             loop_base = base_key
@@ -251,7 +275,7 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
         globs.add(at)
         pattern = a.expanded_from.split("'", 1)[1].rsplit("'", 1)[0]
         plan.edits.append(AccessEdit(at[0], None, at[1], at[2], "glob", "read", "glob",
-                                     target=posixpath.normpath(f"{base_key}/{pattern}")))
+                                     target=_under(base_key, pattern)))
 
 
 #: Accesses that are only ever reported: a call the catalog does not know, a shell line
@@ -268,7 +292,7 @@ def _listing(a: DataAccess) -> str | None:
 
 def _listing_key(a: DataAccess, base_key: str) -> str:
     folder = (a.expanded_from or "").split("'", 1)[1].rsplit("'", 1)[0]
-    return posixpath.normpath(f"{base_key}/{folder}")
+    return _under(base_key, folder)
 
 
 def add_listing_edit(plan: MigrationPlan, a: DataAccess, seen: set[tuple[int, int, int]],
@@ -296,9 +320,9 @@ def _drop_conflicts(edits: list[AccessEdit], plan: MigrationPlan) -> list[Access
     return [e for e in edits if e.action == "glob" or (e.cell_index, e.line, e.code) not in blocked]
 
 
-def _key(path: str, base_key: str, layout: str, taken: set[str]) -> str:
+def _key(path: str, base_key: str, layout: str, taken: set[str], fold: bool = False) -> str:
     if os.path.isabs(path):
-        return posixpath.normpath(f"{base_key}/_abs/{path.lstrip('/')}")
+        return _under("" if fold else base_key, f"_abs/{path.lstrip('/')}")
     if layout == "flat":
         name = posixpath.basename(path)
         stem, ext = posixpath.splitext(name)
@@ -306,6 +330,12 @@ def _key(path: str, base_key: str, layout: str, taken: set[str]) -> str:
         while candidate in taken:
             candidate, n = f"{stem}-{n}{ext}", n + 1
         return candidate
+    if fold:  # a project: the file's own path under the root; "_up/" for those above it
+        parts = _under(base_key, path).split("/")
+        ups = 0
+        while ups < len(parts) and parts[ups] == "..":
+            ups += 1
+        return posixpath.join(*["_up"] * ups, *parts[ups:])
     # each "../" becomes "_up/": a file above the notebook's folder stays under the
     # notebook's own key (normpath would fold it into a sibling notebook's folder) and
     # "../a.csv" and "../../a.csv" keep different keys
