@@ -19,12 +19,14 @@ from .inventory import analyze_and_record
 from .report import (
     JOB_COLUMNS,
     analysis_text,
+    human_size,
+    job_detail_text,
     job_row,
     migration_text,
     problem_lines,
     text_table,
 )
-from .store import Dataset, Job, Record, open_store
+from .store import JOB_KINDS, JOB_STATES, Dataset, Job, Record, Transfer, open_store
 
 store_option = click.option(
     "--store", metavar="URL", default=None,
@@ -121,7 +123,8 @@ def _cell(value: Any) -> str:
 def datasets(as_json: bool, store: str | None, limit: int, offset: int) -> None:
     """List the datasets the metadata store knows, newest first."""
     _listing(Dataset, ("id", "path", "format", "size", "rows", "version", "sha256"),
-             lambda d: (d.id, d.source_path, d.format, d.size, d.row_count, d.version,
+             lambda d: (d.id, d.source_path, d.format, human_size(d.size),
+                        None if d.row_count is None else f"{d.row_count:,}", d.version,
                         (d.sha256 or "")[:12]))(as_json, store, limit, offset)
 
 
@@ -130,7 +133,11 @@ def datasets(as_json: bool, store: str | None, limit: int, offset: int) -> None:
 @json_option
 @store_option
 @_paging
-@click.option("--status", default=None, help="Only jobs with this status.")
+@click.option("--status", default=None, type=click.Choice(JOB_STATES),
+              help="Only jobs with this status.")
+@click.option("--kind", default=None, type=click.Choice(JOB_KINDS),
+              help="Only jobs of this kind (analyze jobs are listed only when asked).")
+@click.option("--all", "all_kinds", is_flag=True, help="Every kind of job, analyze included.")
 @click.option("--notebook", default=None, help="Only jobs of this notebook (relative to the root).")
 @click.option("--watch", is_flag=True,
               help="Refresh JOB (default: the newest unfinished job) until it ends; its "
@@ -140,35 +147,44 @@ def datasets(as_json: bool, store: str | None, limit: int, offset: int) -> None:
 @click.option("--timeout", default=None, type=float, help="Stop watching after this many seconds.")
 @_clean_errors
 def jobs(job: int | None, as_json: bool, store: str | None, limit: int, offset: int,
-         status: str | None, notebook: str | None, watch: bool, interval: float,
-         timeout: float | None) -> None:
-    """List jobs (analyze, migrate, import, sync), newest first; or one JOB.
+         status: str | None, kind: str | None, all_kinds: bool, notebook: str | None,
+         watch: bool, interval: float, timeout: float | None) -> None:
+    """List jobs (migrate, import, sync, undo; analyze ones with --all), newest first,
+    with the notebook each read and the one it wrote; or JOB with its transfers.
 
     A running job whose process is gone shows as "interrupted" (stork resume JOB).
     Example: stork jobs --watch 12
     """
-    from .jobs import job_json, job_state
+    from .jobs import job_json, job_state, list_jobs
 
     if watch:
         _watch(job, store, interval, timeout, as_json)
         return
     root = find_project_root(Path.cwd())
-    filters: dict[str, Any] = {"notebook": notebook} if notebook else {}
     if job is not None:
-        filters["id"] = job
-    with open_store(root, store) as metadata:
-        if job is not None:
-            metadata.get(Job, job)  # an unknown id is an error, as for every command
-        items = metadata.list(Job, limit=limit, offset=offset, status=status, **filters)
-        total = metadata.count(Job, status=status, **filters)
-    if as_json:
-        click.echo(json.dumps([job_json(j) for j in items], indent=2, default=str))
+        with open_store(root, store) as metadata:
+            found = metadata.get(Job, job)  # an unknown id is an error, as for every command
+            transfers = metadata.list(Transfer, job_id=job, limit=None, order="oldest")
+        if as_json:
+            click.echo(json.dumps({**job_json(found), "transfers": [
+                t.to_json() for t in transfers]}, indent=2, default=str))
+        else:
+            click.echo(job_detail_text(found, transfers, job_state(found)))
         return
-    rows = [[_cell(v) for v in job_row(j)] for j in items]
-    for r, j in zip(rows, items, strict=True):
+    filters: dict[str, Any] = {"notebook": notebook} if notebook else {}
+    with open_store(root, store) as metadata:
+        page = list_jobs(metadata, limit=limit, offset=offset, state=status, kind=kind,
+                         all_kinds=all_kinds, **filters)
+    if as_json:
+        click.echo(json.dumps([job_json(j) for j in page.items], indent=2, default=str))
+        return
+    rows = [[_cell(v) for v in job_row(j)] for j in page.items]
+    for r, j in zip(rows, page.items, strict=True):
         r[JOB_COLUMNS.index("status")] = job_state(j)
     click.echo(text_table(JOB_COLUMNS, rows))
-    click.echo(f"{len(items)} of {total} shown", err=True)
+    hidden = (f" ({page.hidden} analyze job{'s' if page.hidden != 1 else ''} not listed: "
+              "--all shows them)") if page.hidden else ""
+    click.echo(f"{len(page.items)} of {page.total} shown{hidden}", err=True)
 
 
 def _watch(job_id: int | None, store: str | None, interval: float, timeout: float | None,

@@ -20,10 +20,18 @@ def relative_to_root(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def location_urls(path: Path) -> list[str]:
+    """The forms a folder destination's location of ``path`` is recorded in."""
+    resolved = path.resolve()
+    return [str(path), str(resolved), resolved.as_uri()]
+
+
 def record_analysis(store: MetadataStore, root: Path, notebook: Path,
                     analysis: Analysis) -> list[Dataset]:
     """Save the notebook's analysis as a completed ``analyze`` job and upsert every local
-    file it reads or writes that exists now (size, format, sha256)."""
+    file it reads or writes that exists now (size, format, sha256). A file that is a
+    migrated copy (a location the store recorded, as a migrated notebook reads from a
+    folder destination) is that dataset, not a new one."""
     project = store.ensure_project(root)
     nb_dir = notebook.resolve().parent
     datasets: dict[str, Dataset] = {}
@@ -33,6 +41,10 @@ def record_analysis(store: MetadataStore, root: Path, notebook: Path,
         source = nb_dir / access.path
         key = relative_to_root(source, root)
         if key in datasets:
+            continue
+        copy_of = store.dataset_at(location_urls(source))
+        if copy_of is not None:
+            datasets[key] = copy_of
             continue
         stat = source.stat()
         known = store.dataset_by_path(project.id, key)

@@ -22,6 +22,9 @@ from .names import destination_identity, move_owner, reserved_name
 from .recovery import file_sha256, original_bytes
 from .store import (
     FINISHED_STATUSES,
+    JOB_KINDS,
+    JOB_STATES,
+    LISTED_KINDS,
     Job,
     Location,
     MetadataStore,
@@ -70,11 +73,13 @@ def job_state(job: Job) -> str:
 
 def job_json(job: Job) -> dict[str, Any]:
     """A job for ``--json`` and REST: every field (id, status, kind, notebook,
-    destination, progress, started_at, finished_at, error...) and ``state`` (status, or
-    ``interrupted``). The plan inside the options is left out (it can be large)."""
+    destination, progress, started_at, finished_at, error...), ``state`` (status, or
+    ``interrupted``), ``source_notebook`` and ``output_notebook`` (see
+    ``Job.notebooks``). The plan inside the options is left out (it can be large)."""
     data = job.to_json()
     data["options"] = {k: v for k, v in (job.options or {}).items() if k != "plan"}
     data["state"] = job_state(job)
+    data["source_notebook"], data["output_notebook"] = job.notebooks()
     return data
 
 
@@ -86,6 +91,50 @@ def job_totals(transfers: list[Transfer]) -> dict[str, int]:
         "bytes_total": sum(t.bytes_total or 0 for t in transfers),
         "bytes_done": sum(t.bytes_done or 0 for t in transfers),
     }
+
+
+# --------------------------------------------------------------------------- listing
+
+@dataclass
+class JobPage:
+    """One page of jobs as a person lists them."""
+
+    items: list[Job]
+    total: int  #: how many match
+    hidden: int = 0  #: analyze jobs left out because no kind was asked for
+
+
+def list_jobs(metadata: MetadataStore, *, limit: int | None = 50, offset: int = 0,
+              state: str | None = None, kind: str | None = None, all_kinds: bool = False,
+              search: str | None = None, search_in: list[str] | None = None,
+              **filters: Any) -> JobPage:
+    """Jobs newest first, the way every door lists them: without ``kind`` (or
+    ``all_kinds``) only :data:`LISTED_KINDS`; ``state`` is a status or ``interrupted``
+    (a ``running`` job whose process is gone, which ``running`` then leaves out)."""
+    if state is not None and state not in JOB_STATES:
+        raise StorkError(f"{state!r} is not a job status; use one of {', '.join(JOB_STATES)}")
+    if kind is not None and kind not in JOB_KINDS:
+        raise StorkError(f"{kind!r} is not a kind of job; use one of {', '.join(JOB_KINDS)}")
+    hidden_kinds = kind is None and not all_kinds
+    if kind is not None:
+        filters["kind"] = kind
+    elif hidden_kinds:
+        filters["kind"] = list(LISTED_KINDS)
+    where = {"search": search, "search_in": search_in, **filters}
+    if state in ("running", "interrupted"):
+        # whether a process is gone is not in the store: sort the running jobs here
+        # (few: one per process working now or killed since)
+        running = [j for j in metadata.list(Job, limit=None, status="running", **where)
+                   if job_interrupted(j) == (state == "interrupted")]
+        end = None if limit is None else offset + limit
+        page = JobPage(running[offset:end], len(running))
+    else:
+        page = JobPage(metadata.list(Job, limit=limit, offset=offset, status=state, **where),
+                       metadata.count(Job, status=state, **where))
+    if hidden_kinds:
+        page.hidden = metadata.count(Job, status=state if state != "interrupted" else
+                                     "running", **{**where, "kind": "analyze"})
+    return page
 
 
 # --------------------------------------------------------------------------- resume

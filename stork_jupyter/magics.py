@@ -210,7 +210,7 @@ class StorkMagics(Magics):
     def _jobs(self, args: Namespace) -> None:
         from .config import find_project_root
         from .report import JOB_COLUMNS, html_table, job_row, text_table
-        from .store import Job, open_store
+        from .store import open_store
 
         metadata = open_store(find_project_root(Path.cwd()), args.store)
         if self._widgets_likely():  # the pane owns the store and closes it with itself
@@ -223,8 +223,10 @@ class StorkMagics(Magics):
                 raise
             display(pane)
             return
+        from .jobs import list_jobs
+
         with metadata:
-            rows = [job_row(j) for j in metadata.list(Job, limit=args.limit)]
+            rows = [job_row(j) for j in list_jobs(metadata, limit=args.limit).items]
         _show(text_table(JOB_COLUMNS, rows), html_table(JOB_COLUMNS, rows))
 
     def _browse(self, args: Namespace) -> None:

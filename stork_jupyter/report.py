@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from .analysis import Analysis, DataAccess
 from .cells import cell_label, where
@@ -12,6 +13,8 @@ ANALYSIS_COLUMNS = ("cell", "line", "api", "mode", "format", "path", "status")
 
 
 def human_size(n: int | None) -> str:
+    """A size as people read it, the same everywhere (tables, widgets, messages):
+    ``65 B``, ``11.5 KB``, ``12.3 MB`` (powers of 1024)."""
     if n is None:
         return ""
     size = float(n)
@@ -20,6 +23,20 @@ def human_size(n: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def human_time(value: str | datetime | None) -> str:
+    """A stored timestamp (ISO, UTC) as people read it: local time to the minute,
+    ``2026-12-02 16:40``; "" when there is none. JSON keeps the stored value."""
+    if not value:
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def access_status(a: DataAccess) -> str:
@@ -122,9 +139,51 @@ def migration_text(result, dry_run: bool = False) -> str:
     return "\n".join(out)
 
 
-JOB_COLUMNS = ("id", "kind", "status", "progress", "notebook", "destination", "finished")
+JOB_COLUMNS = ("id", "kind", "status", "progress", "notebook", "output", "destination",
+               "finished")
+
+
+def output_label(source: str | None, output: str | None) -> str:
+    """The output notebook next to its source: "in place" when it is the source itself."""
+    if not output:
+        return ""
+    return "in place" if output == source else output
 
 
 def job_row(job) -> tuple[str, ...]:
-    return (str(job.id), job.kind, job.status, f"{job.progress:.0%}", job.notebook or "",
-            job.destination or "", job.finished_at or "")
+    """A job as one row of :data:`JOB_COLUMNS` (status as stored; the doors put the
+    state people read, ``interrupted`` included, in its place)."""
+    source, output = job.notebooks()
+    return (str(job.id), job.kind, job.status, f"{job.progress:.0%}", source or "",
+            output_label(source, output), job.destination or "", human_time(job.finished_at))
+
+
+TRANSFER_COLUMNS = ("id", "path", "destination", "size", "done", "rows", "status", "error")
+
+
+def transfer_row(t) -> tuple[str, ...]:
+    """A transfer as one row of :data:`TRANSFER_COLUMNS`: the source path (relative to
+    the notebook), where it went, its size and how much of it was sent."""
+    done = "" if t.bytes_total is None else human_size(t.bytes_done)
+    return (str(t.id), t.source, t.target, human_size(t.bytes_total), done,
+            "" if t.rows is None else f"{t.rows:,}", t.status, t.error or "")
+
+
+def job_detail_text(job, transfers: Sequence, state: str | None = None) -> str:
+    """``stork jobs N``: the job's fields, then its transfers as a table."""
+    source, output = job.notebooks()
+    counts = ", ".join(f"{k} {v}" for k, v in (job.counts or {}).items())
+    pairs = [("notebook", source), ("output", output_label(source, output)),
+             ("destination", job.destination), ("progress", f"{job.progress:.0%}"),
+             ("created", human_time(job.created_at)), ("started", human_time(job.started_at)),
+             ("finished", human_time(job.finished_at)), ("counts", counts),
+             ("error", job.error)]
+    width = max(len(k) for k, _ in pairs)
+    out = [f"job {job.id}: {job.kind}, {state or job.status}"]
+    out += [f"  {k.ljust(width)}  {v}" for k, v in pairs if v]
+    if transfers:
+        out += ["", f"{len(transfers)} transfer{'s' if len(transfers) != 1 else ''}:",
+                text_table(TRANSFER_COLUMNS, [transfer_row(t) for t in transfers])]
+    elif job.kind in ("migrate", "sync", "import"):
+        out += ["", "no transfers"]
+    return "\n".join(out)

@@ -138,8 +138,15 @@ def test_analyze_records_datasets_with_sha256(notebook, tmp_path):
     assert datasets["data/sales.csv"]["format"] == "csv"
     assert datasets["data/regions.json"]["format"] == "json"
 
-    jobs = stork("jobs", "--store", str(store), "--json", cwd=notebook.parent)
+    # an analysis is recorded, but a job list shows it only when asked
+    listed = stork("jobs", "--store", str(store), cwd=notebook.parent)
+    assert "analyze" not in listed.stdout
+    assert "1 analyze job not listed: --all shows them" in listed.stderr
+    jobs = stork("jobs", "--kind", "analyze", "--store", str(store), "--json",
+                 cwd=notebook.parent)
     [job] = json.loads(jobs.stdout)
+    assert [j["id"] for j in json.loads(stork("jobs", "--all", "--store", str(store), "--json",
+                                              cwd=notebook.parent).stdout)] == [job["id"]]
     assert (job["kind"], job["status"], job["notebook"]) == ("analyze", "completed", "sales.ipynb")
     assert job["counts"]["accesses"] == 5 and job["counts"]["unresolved"] == 1
 

@@ -238,10 +238,15 @@ def test_selecting_a_job_shows_its_transfers_and_disabled_resume(browser, migrat
     jobs = browser.jobs
     table = jobs.table
     assert {row[2] for row in table.shown()} == {"completed"}
-    table.select(_row_index(table, 4, "sales_analysis.migrated.ipynb"))
+    # each job names the notebook it read and the one it wrote
+    row = _row_index(table, 5, "sales_analysis.migrated.ipynb")
+    assert table.shown()[row][4] == "sales_analysis.ipynb"
+    table.select(row)
     job = table.value
     info = jobs.info.value
     for expected in (f"Job {job.id}: migrate · completed", str(migrated.shared), "took",
+                     "<th style='text-align:left;padding-right:1em;vertical-align:top'>output"
+                     "</th><td style='text-align:left'>sales_analysis.migrated.ipynb</td>",
                      "datasets 4", "<progress value='1.000'"):
         assert expected in info, expected
     shown = jobs.transfers.shown()
@@ -257,7 +262,7 @@ def test_selecting_a_job_shows_its_transfers_and_disabled_resume(browser, migrat
     jobs.transfers.status.value = ""
     assert len(jobs.transfers.shown()) == 4
     # another job: its own transfers, filters reset
-    table.select(_row_index(table, 4, "feature_pipeline.migrated.ipynb"))
+    table.select(_row_index(table, 5, "feature_pipeline.migrated.ipynb"))
     assert all(row[1].startswith("data/") for row in jobs.transfers.shown())
     assert "data/sales.csv" not in {row[1] for row in jobs.transfers.shown()}
 
@@ -306,7 +311,8 @@ def test_job_status_filter(browser):
     table.status.value = "completed"
     assert len(table.shown()) == 3
     table.filter.value = "log_processing"
-    assert [row[4] for row in table.shown()] == ["log_processing.migrated.ipynb"]
+    assert [row[4:6] for row in table.shown()] == [
+        ("log_processing.ipynb", "log_processing.migrated.ipynb")]
 
 
 # -- records ----------------------------------------------------------------------------
@@ -377,9 +383,14 @@ def test_analyze_action_shows_the_analysis_of_the_current_notebook(sales):
         table.table.select([row[2] for row in table.table.shown()].index(
             "pandas.DataFrame.to_parquet"))
         assert "to_parquet" in table.detail.value
-        # the analysis was recorded: one more job, shown after the refresh
-        assert b.tabs.titles[1] == "Jobs (2)"
-        assert b.jobs.table.shown()[0][1] == "analyze"
+        # the analysis was recorded, but the jobs list shows it only when asked
+        assert b.tabs.titles[1] == "Jobs (1)"
+        assert [row[1] for row in b.jobs.table.shown()] == ["migrate"]
+        b.jobs.show_analyses.value = True
+        assert [row[1] for row in b.jobs.table.shown()] == ["analyze", "migrate"]
+        assert b.jobs.table.shown()[0][5] == "—"  # an analysis writes no notebook
+        b.jobs.show_analyses.value = False
+        assert [row[1] for row in b.jobs.table.shown()] == ["migrate"]
         _hide.click()
         assert b.analysis.children == ()
     finally:

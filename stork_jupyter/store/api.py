@@ -570,6 +570,16 @@ class MetadataStore:
         found = self.list(Reservation, destination=destination, name=name, limit=1)
         return found[0] if found else None
 
+    def dataset_at(self, urls: Iterable[str]) -> Dataset | None:
+        """The dataset one of ``urls`` is a location of (a migrated copy), if any."""
+        found = self.list(Location, url=sorted({redact_url(u) for u in urls}), limit=1)
+        if not found:
+            return None
+        try:
+            return self.get(Dataset, found[0].dataset_id)
+        except NotFoundError:
+            return None
+
     def locations(self, dataset_id: int) -> builtins.list[Location]:
         """Every location of a dataset, newest first."""
         return self.list(Location, dataset_id=dataset_id, limit=None)

@@ -16,6 +16,12 @@ STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
 #: Statuses after which a job or transfer does not change any more.
 FINISHED_STATUSES = ("completed", "failed", "cancelled")
 JOB_KINDS = ("analyze", "migrate", "import", "sync", "undo")
+#: The kinds a job list shows unless asked for more: an analysis records what it found
+#: (datasets, counts) but is not work a person follows, so it is listed only on request.
+LISTED_KINDS = tuple(k for k in JOB_KINDS if k != "analyze")
+#: What people filter jobs by: the stored statuses and ``interrupted`` (a ``running``
+#: job whose process is gone; see ``jobs.list_jobs``).
+JOB_STATES = (*STATUSES, "interrupted")
 DATASTORE_KINDS = ("file", "s3", "postgresql")
 RECORD_STATUSES = ("applied", "undone")
 
@@ -131,6 +137,17 @@ class Job(Entity):
     counts: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+    def notebooks(self) -> tuple[str | None, str | None]:
+        """(the notebook the job read, the notebook it wrote), relative to the project.
+
+        A migrate job keeps the notebook it wrote in ``notebook`` and the one it read in
+        ``options["source_notebook"]`` (the same path for ``--in-place``); the output is
+        None for a job that writes no notebook (analyze, import)."""
+        source = (self.options or {}).get("source_notebook")
+        if not isinstance(source, str):
+            return self.notebook, None
+        return source, self.notebook
 
 
 @dataclass(kw_only=True)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 
 from ..errors import StorkError
-from ..report import human_size
+from ..report import human_size, human_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 EMPTY = "—"
@@ -51,10 +51,8 @@ def show_message(out: widgets.Output, text: str) -> None:
 
 
 def fmt_time(value: str | None) -> str:
-    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC, as stored)."""
-    if not value:
-        return EMPTY
-    return value.replace("T", " ")[:19]
+    """A stored timestamp as the CLI shows it (``2026-12-02 16:40``, local time)."""
+    return human_time(value) or EMPTY
 
 
 def duration(start: str | None, end: str | None) -> float | None:

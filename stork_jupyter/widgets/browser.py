@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from ..cells import cell_label
 from ..config import find_project_root, resolve_store_url
 from ..errors import NotFoundError
 from ..preview import Preview
-from ..report import JOB_COLUMNS, html_table, job_row, text_table
+from ..report import JOB_COLUMNS, html_table, job_row, output_label, text_table
 from ..store import (
+    LISTED_KINDS,
     RECORD_STATUSES,
     STATUSES,
     Dataset,
@@ -99,17 +101,19 @@ DATASET_COLUMNS = [
     Column("size", "size", "7em", fmt=fmt_size),
     Column("row_count", "rows", "6em", fmt=fmt_count),
     Column("version", "version", "6em"),
-    Column("updated_at", "updated", "12.5em", fmt=fmt_time),
+    Column("updated_at", "updated", "9.5em", fmt=fmt_time),
 ]
 JOB_TABLE_COLUMNS = [
     Column("id", "id", "4em"),
     Column("kind", "kind", "6em"),
     Column("status", "status", "7em"),
     Column("progress", "progress", "6em", fmt=fmt_percent),
-    Column("notebook", "notebook", "minmax(10em, 2fr)"),
+    Column("notebook", "notebook", "minmax(10em, 2fr)", get=lambda j: j.notebooks()[0]),
+    Column("output", "output", "minmax(10em, 2fr)",
+           get=lambda j: output_label(*j.notebooks())),
     Column("destination", "destination", "minmax(10em, 2fr)"),
-    Column("started_at", "started", "12.5em", fmt=fmt_time),
-    Column("finished_at", "finished", "12.5em", fmt=fmt_time),
+    Column("started_at", "started", "9.5em", fmt=fmt_time),
+    Column("finished_at", "finished", "9.5em", fmt=fmt_time),
 ]
 TRANSFER_COLUMNS = [
     Column("id", "id", "4em"),
@@ -132,7 +136,7 @@ RECORD_COLUMNS = [
     Column("api", "api", "minmax(10em, 1fr)"),
     Column("status", "status", "6em"),
     Column("job_id", "job", "4em"),
-    Column("created_at", "created", "12.5em", fmt=fmt_time),
+    Column("created_at", "created", "9.5em", fmt=fmt_time),
 ]
 
 
@@ -143,13 +147,16 @@ class _Pane(Composite):
     columns: Sequence[Column]
     search: Sequence[str] = ()
     statuses: Sequence[str] | None = None
+    #: filters the table starts with (the jobs pane leaves analyze jobs out)
+    filters: dict[str, Any] = {}
 
     def __init__(self, store: MetadataStore, *, page_size: int = 20,
                  on_undo: UndoHandler | None = None, owns_store: bool = False):
         self.store = store
         self.owns_store = owns_store
         self.on_undo = on_undo
-        self.source = StoreSource(store, self.entity, self.columns, search=self.search)
+        self.source = StoreSource(store, self.entity, self.columns, search=self.search,
+                                  filters=self.filters)
         self.table = DataTable(self.source, self.columns, page_size=page_size,
                                statuses=self.statuses,
                                placeholder=f"filter {self.entity.entity}s")
@@ -214,7 +221,7 @@ class _Pane(Composite):
             self.table.value = fresh  # the observer shows it
 
     def count(self) -> int:
-        return self.store.count(self.entity)
+        return self.store.count(self.entity, **self.source.filters)
 
     # -- undo: armed by a first click, done by a second ------------------------------
 
@@ -390,8 +397,13 @@ class JobsPane(_Pane):
     columns = JOB_TABLE_COLUMNS
     search = ("kind", "notebook", "destination", "error")
     statuses = STATUSES
+    filters = {"kind": list(LISTED_KINDS)}
 
     def __init__(self, store: MetadataStore, *, transfers_page_size: int = 10, **kwargs: Any):
+        self.show_analyses = widgets.Checkbox(
+            value=False, description="analyses too", indent=False,
+            tooltip="also list the analyze jobs (each analysis records what it found)",
+            layout=widgets.Layout(width="auto"))
         self.resume = widgets.Button(description="Resume", icon="play", disabled=True,
                                      tooltip="continue a paused or interrupted job",
                                      layout=widgets.Layout(width="auto"))
@@ -410,6 +422,14 @@ class JobsPane(_Pane):
         super().__init__(store, **kwargs)
         self.actions.children = (self.resume, self.cancel, self.undo)
         self.detail.children = (self.info, self.actions, self.transfers_title, self.transfers)
+        self.children = (self.show_analyses, *self.children)
+        self.show_analyses.observe(self._on_show_analyses, names="value")
+
+    @guarded
+    def _on_show_analyses(self, change: dict) -> None:
+        self.source.set_filters(**({} if change["new"] else self.filters))
+        self.table.query = replace(self.table.query, offset=0)
+        self.table.refresh(reload=True)
 
     def _detail_html(self, j: Job) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in (j.counts or {}).items()) or EMPTY
@@ -421,9 +441,11 @@ class JobsPane(_Pane):
             for h in (j.options or {}).get("history", [])) or EMPTY
         error = (f"<span style='color:var(--jp-error-color1,#c00)'>{esc(j.error)}</span>"
                  if j.error else EMPTY)
+        source, output = j.notebooks()
         return (f"<h4 style='margin:4px 0'>Job {j.id}: {esc(j.kind)} · {esc(j.status)}</h4>"
                 + kv_html([
-                    ("notebook", j.notebook), ("destination", j.destination),
+                    ("notebook", source), ("output", output_label(source, output)),
+                    ("destination", j.destination),
                     ("progress", progress_html(j.progress)),
                     ("created", fmt_time(j.created_at)), ("started", fmt_time(j.started_at)),
                     ("finished", fmt_time(j.finished_at)),
@@ -487,7 +509,9 @@ class JobsPane(_Pane):
         return html_table(JOB_COLUMNS, [job_row(j) for j in self.table.page.rows])
 
     def _close_extra(self) -> None:
-        close_all([self.resume, self.cancel, self.transfers, self.transfers_title])
+        self.show_analyses.unobserve(self._on_show_analyses, names="value")
+        close_all([self.show_analyses, self.resume, self.cancel, self.transfers,
+                   self.transfers_title])
 
 
 class RecordsPane(_Pane):
