@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -101,7 +102,8 @@ async def wait_for(api, job_id: int, **params: str) -> dict:
 def add_jobs(root: Path, n: int, **fields: Any) -> list[int]:
     with open_store(root) as store:
         project = store.ensure_project(root)
-        return [store.save(Job(project_id=project.id, kind="analyze", notebook=f"nb{i}.ipynb",
+        return [store.save(Job(project_id=project.id, kind=fields.get("kind", "import"),
+                               notebook=f"nb{i}.ipynb", options=fields.get("options", {}),
                                status=fields.get("status", "completed"))).id
                 for i in range(n)]
 
@@ -539,6 +541,22 @@ async def test_lists_page_filter_and_search(api, project):
     assert (await api("jobs", params={"limit": "0"}))["items"] == []
 
 
+async def test_jobs_leave_analyses_out_unless_asked_and_filter_interrupted(api, project):
+    listed = add_jobs(project, 2)
+    analyses = add_jobs(project, 3, kind="analyze")
+    gone = {"pid": 2**22 + 12345, "host": socket.gethostname()}  # no such process
+    [dead] = add_jobs(project, 1, kind="migrate", status="running", options=gone)
+    page = await api("jobs")
+    assert [j["id"] for j in page["items"]] == [dead, *reversed(listed)]
+    assert page["total"] == 3
+    assert sorted(j["id"] for j in (await api("jobs", params={"kind": "analyze"}))[
+        "items"]) == analyses
+    assert (await api("jobs", params={"kind": "all"}))["total"] == 6
+    interrupted = await api("jobs", params={"status": "interrupted"})
+    assert [(j["id"], j["state"]) for j in interrupted["items"]] == [(dead, "interrupted")]
+    assert (await api("jobs", params={"status": "running"}))["total"] == 0
+
+
 @pytest.mark.parametrize(("entity", "params", "message"), [
     ("jobs", {"limit": "501"}, "limit must be an integer from 0 to 500"),
     ("jobs", {"limit": "-1"}, "limit must be"), ("jobs", {"limit": "x"}, "limit must be"),
@@ -593,7 +611,7 @@ async def test_an_unexpected_error_is_a_500_without_details(api, project, monkey
 
 
 async def test_job_actions_say_why_they_cannot(api, project):
-    (analyze_job,) = add_jobs(project, 1)
+    (analyze_job,) = add_jobs(project, 1, kind="analyze")
     (paused,) = add_jobs(project, 1, status="paused")
     reply = await api("jobs", str(analyze_job), "resume", method="POST", expect=400)
     assert "only migrate and sync jobs can be resumed" in reply["message"]

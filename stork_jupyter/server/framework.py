@@ -351,9 +351,7 @@ class EntityHandler(StorkHandler):
                     if key in filters and isinstance(value, list):  # both: what both allow
                         value = [v for v in value if v == filters[key]]
                     filters[key] = value
-            items = store.list(self.entity, limit=query.limit, offset=query.offset,
-                               search=query.search, **filters)
-            reply["total"] = store.count(self.entity, search=query.search, **filters)
+            items, reply["total"] = self.fetch(store, query, filters)
             roots = ProjectRoots(store)
             reply["items"] = [self.item(obj, roots) for obj in items]
         return reply
@@ -365,6 +363,13 @@ class EntityHandler(StorkHandler):
         with store:
             obj = store.get(self.entity, id)
             return self.detail(store, obj, ProjectRoots(store))
+
+    def fetch(self, store: MetadataStore, query: PageQuery, filters: dict[str, Any]
+              ) -> tuple[list[Entity], int]:
+        """One page of the entity with these store filters, and how many match."""
+        items = store.list(self.entity, limit=query.limit, offset=query.offset,
+                           search=query.search, **filters)
+        return items, store.count(self.entity, search=query.search, **filters)
 
     def notebook_filter(self, store: MetadataStore, notebook: str) -> dict[str, Any]:
         """The store filters selecting what concerns one notebook (project-relative)."""

@@ -23,10 +23,11 @@ from ..config import CONFIG_FILE, LAYOUTS, destination_kind, find_project_root, 
 from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, job_setup_cell, record_edits
 from ..inventory import analyze_and_record
-from ..jobs import cancel_job, job_json, job_totals, request_pause, resume_job
+from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause, resume_job
 from ..notebook import notebook_from_dict
 from ..store import (
     JOB_KINDS,
+    JOB_STATES,
     RECORD_STATUSES,
     STATUSES,
     Dataset,
@@ -68,7 +69,16 @@ class JobsHandler(EntityHandler):
     its cell edits (and the setup cell) for the frontend to apply."""
 
     entity = Job
-    filters = {"status": STATUSES, "notebook": None, "kind": JOB_KINDS}
+    #: without ``kind`` the list leaves analyses out, as every door does; ``all`` lists all
+    filters = {"status": JOB_STATES, "notebook": None, "kind": (*JOB_KINDS, "all")}
+
+    def fetch(self, store, query, filters):
+        kind = filters.pop("kind", None)
+        page = list_jobs(store, limit=query.limit, offset=query.offset,
+                         state=filters.pop("status", None), search=query.search,
+                         kind=None if kind == "all" else kind, all_kinds=kind == "all",
+                         **filters)
+        return page.items, page.total
 
     def item(self, obj, roots):
         return {**job_json(obj), "path": self.server_path(roots, obj.project_id, obj.notebook)}

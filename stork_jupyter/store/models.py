@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
@@ -144,9 +145,17 @@ class Job(Entity):
         A migrate job keeps the notebook it wrote in ``notebook`` and the one it read in
         ``options["source_notebook"]`` (the same path for ``--in-place``); the output is
         None for a job that writes no notebook (analyze, import)."""
-        source = (self.options or {}).get("source_notebook")
+        options = self.options or {}
+        source = options.get("source_notebook")
         if not isinstance(source, str):
             return self.notebook, None
+        output, root = options.get("output"), options.get("project_root")
+        if "notebooks" in options and not options.get("in_place") and isinstance(
+                output, str) and isinstance(root, str):
+            # a project job: ``notebook`` is the folder it read; -o named the folder written
+            out = PurePosixPath(output)
+            return source, (out.relative_to(root).as_posix() if out.is_relative_to(root)
+                            else output)
         return source, self.notebook
 
 
