@@ -27,7 +27,7 @@ class StorkMagics(Magics):
         """Stork: find a notebook's data, move it, rewrite the cells.
 
         %stork analyze [NB]            the data accesses of this (or NB's) notebook
-        %stork migrate --to DEST       move the data, rewrite the saved notebook
+        %stork migrate --to DEST       copy the data, rewrite the saved notebook
         %%stork migrate --to DEST      migrate this cell's data, run it, replace its text
         %stork undo [NB] / verify [NB] / jobs
         %stork browse                  datasets, jobs and records of the store (widgets)

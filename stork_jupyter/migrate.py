@@ -59,13 +59,31 @@ class MigrationRefused(StorkError):
     def __init__(self, notebook: str, blockers: list[Blocker]):
         self.blockers = blockers
         lines = [b.describe(notebook) for b in blockers]
+        hint = data_hint(notebook, blockers)
         if len(lines) == 1:  # one problem: one line, like every other failure
             super().__init__(f"{lines[0]}; nothing was changed (use --partial to migrate "
-                             "the rest)")
+                             "the rest)" + (f"; {hint}" if hint else ""))
             return
         super().__init__(
             f"{notebook}: {len(blockers)} data access(es) cannot be migrated, nothing was "
-            "changed (use --partial to migrate the rest):\n  " + "\n  ".join(lines))
+            "changed (use --partial to migrate the rest):\n  " + "\n  ".join(lines)
+            + (f"\n{hint}" if hint else ""))
+
+
+#: The script that writes the example notebooks' data (``notebooks/make_data.py``).
+DATA_SCRIPT = "make_data.py"
+
+
+def data_hint(notebook: str, blockers: list[Blocker]) -> str | None:
+    """How to create missing source files when the notebook's folder has the script that
+    writes them (the examples of a fresh clone have no data until it runs)."""
+    if not any(b.reason.startswith("source file ") and b.reason.endswith(" does not exist")
+               for b in blockers):
+        return None
+    script = Path(notebook).parent / DATA_SCRIPT
+    if not script.is_file():
+        return None
+    return f"the data of these examples is written by: python {script.as_posix()}"
 
 
 class NamesTaken(StorkError):

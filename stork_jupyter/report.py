@@ -113,7 +113,8 @@ def migration_text(result, dry_run: bool = False) -> str:
     plan = result.plan
     out = [f"{plan.notebook} -> {plan.destination} (layout {plan.layout})"]
     for m in plan.moves:
-        out.append(f"  move   {m.source} -> {m.target} ({human_size(m.size)})")
+        # "copy": the originals stay where they are (undo and the -o source need them)
+        out.append(f"  copy   {m.source} -> {m.target} ({human_size(m.size)})")
     for e in plan.edits:
         if e.mode == "write" and e.action == "literal":
             out.append(f"  write  {where(None, e.cell_index, e.line)}: {e.target}")
@@ -125,7 +126,7 @@ def migration_text(result, dry_run: bool = False) -> str:
         out.append("Still reading local files:" if not dry_run else "Cannot be migrated:")
         out += [f"  {b.describe(plan.notebook)}" for b in plan.blockers]
     if dry_run:
-        out.append(f"Dry run: {len(plan.moves)} file(s) would move, {len(result.changes)} "
+        out.append(f"Dry run: {len(plan.moves)} file(s) would be copied, {len(result.changes)} "
                    "cell(s) would change; nothing was changed.")
     elif plan.empty:
         out.append(f"{plan.notebook}: no data access to migrate"
