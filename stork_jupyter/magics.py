@@ -64,6 +64,11 @@ class StorkMagics(Magics):
         from .migrate import migrate
         from .report import migration_text
 
+        if args.notebook and Path(args.notebook).is_dir():
+            return self._migrate_project(args)
+        if args.output:
+            raise UsageError("%stork migrate: -o goes with a folder of notebooks; one "
+                             "notebook is rewritten where it is")
         notebook = self._notebook(args)
         # With the JupyterLab panel listening, the open document takes the edits (unsaved,
         # Ctrl+Z undoes them); otherwise the saved file is rewritten.
@@ -89,6 +94,22 @@ class StorkMagics(Magics):
                 text += ("\n(In JupyterLab with the Stork panel, load the extension in a cell "
                          "of its own first: the panel links from the next cell and then "
                          "rewrites the open notebook instead of the file.)")
+        _show(text)
+
+    def _migrate_project(self, args: Namespace) -> None:
+        """``%stork migrate FOLDER``: every notebook under it, in one job."""
+        from .project import migrate_project
+
+        output = Path(args.output) if args.output else None
+        result = migrate_project([Path(args.notebook)], args.to, output_dir=output,
+                                 in_place=output is None, dry_run=args.dry_run,
+                                 partial=args.partial, layout=args.layout, store=args.store,
+                                 allow_outside_root=args.allow_outside_root,
+                                 progress=self._progress("migrate"))
+        text = result.text()
+        if output is None and result.job_id is not None:
+            text += ("\nThe notebooks were rewritten on disk: reload an open one (File > "
+                     "Reload Notebook from Disk) before saving it.")
         _show(text)
 
     def _migrate_document(self, args: Namespace, notebook: Path, link) -> None:

@@ -228,3 +228,26 @@ def test_project_job_killed_midway_cancels_cleanly(tmp_path):
     assert cancelled.returncode == 0, cancelled.stderr
     assert tree(lake) == {}
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.ipynb"))
+
+
+def test_magic_migrates_a_folder_as_a_project(tmp_path, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from stork_jupyter.magics import StorkMagics
+
+    root = tmp_path / "proj"
+    nbs = make_project(root)
+    monkeypatch.chdir(nbs)
+    shell = InteractiveShell.instance()
+    shell.register_magics(StorkMagics)
+    try:
+        with capture_output() as captured:
+            shell.run_line_magic("stork", f"migrate . --to {tmp_path / 'lake'} -o "
+                                          f"{tmp_path / 'out'}")
+        text = "\n".join(o.data["text/plain"] for o in captured.outputs)
+    finally:
+        InteractiveShell.clear_instance()
+    assert "sub/c.ipynb: migrated" in text and "d.ipynb: nothing to migrate" in text
+    assert sorted(tree(tmp_path / "lake")) == ["data/shared.csv", "notebooks/sub/own.csv"]
+    assert sorted(tree(tmp_path / "out")) == ["a.ipynb", "b.ipynb", "d.ipynb", "sub/c.ipynb"]

@@ -636,3 +636,29 @@ async def test_an_old_notebook_without_cell_ids(api, project):
                       body={"path": "old.ipynb", "to": "local"})
     job = await wait_for(api, reply["job_id"])
     assert [(e["cell_id"], e["cell_index"]) for e in job["edits"]] == [(None, 1), (None, 2)]
+
+
+async def test_migrate_a_folder_as_a_project(api, project):
+    # two notebooks read data/a.csv: one job, the file sent once, both rewritten to it
+    write_nb(project / "more" / "two.ipynb", "import pandas as pd",
+             "pd.read_csv('../data/a.csv').shape")
+    refused = {"path": ".", "to": "local", "output": "out"}
+    write_nb(project / "bad.ipynb", "import pandas as pd", "pd.read_csv(input())")
+    reply = await api("migrate", method="POST", body=refused, expect=409)
+    assert [(b["notebook"], b["cell_number"]) for b in reply["blockers"]] == [("bad.ipynb", 3)]
+    assert not (project / "out").exists()
+    (project / "bad.ipynb").unlink()
+    preview = await api("migrate", method="POST",
+                        body={"paths": ["nb.ipynb", "more"], "to": "local", "dry_run": True})
+    assert {n["notebook"]: n["status"] for n in preview["notebooks"]} == {
+        "nb.ipynb": "migrated", "more/two.ipynb": "migrated"}
+    assert [d["source"] for d in preview["datasets"]] == ["data/a.csv", "data/cfg.json"]
+    await api("migrate", method="POST", body={"path": ".", "to": "local"}, expect=400)
+    reply = await api("migrate", method="POST", expect=202,
+                      body={"path": ".", "to": "local", "output": "out"})
+    job = await wait_for(api, reply["job_id"])
+    assert job["status"] == "completed", job
+    assert tree(project / "migrated" / "data") == tree(project / "data")
+    dest = (project / "migrated" / "data" / "a.csv").as_posix()
+    assert dest in read_nb(project / "out" / "more" / "two.ipynb").cells[3].source
+    assert dest in read_nb(project / "out" / "nb.ipynb").cells[3].source

@@ -34,6 +34,7 @@ from ..config import find_project_root
 from ..errors import NotFoundError, StoreError, StorkError
 from ..inventory import relative_to_root
 from ..migrate import MigrationRefused
+from ..project import ProjectRefused
 from ..store import Entity, MetadataStore, Project, existing_store
 from ..transfer import NullReporter
 
@@ -53,6 +54,7 @@ _PATH_MAX = 4000
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (NotFoundError, 404),
     (MigrationRefused, 409),
+    (ProjectRefused, 409),
     (StoreError, 500),  # the store failed: not the request's fault
     (StorkError, 400),  # a bad notebook, destination, config, job state...
 )
@@ -162,6 +164,10 @@ class StorkHandler(APIHandler):
                 body = {"message": str(exc) or type(exc).__name__}
             if isinstance(exc, MigrationRefused):
                 body["blockers"] = [with_cell_number(asdict(b)) for b in exc.blockers]
+            if isinstance(exc, ProjectRefused):  # each blocker names its notebook
+                body["blockers"] = [
+                    {"notebook": relative_to_root(o.notebook, self.root_dir),
+                     **with_cell_number(asdict(b))} for o in exc.refused for b in o.blockers]
         root = f"{self.root_dir.as_posix()}/"
         body["message"] = body["message"].replace(root, "")
         return status, body

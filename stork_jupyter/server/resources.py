@@ -22,9 +22,10 @@ from ..cells import with_cell_number
 from ..config import CONFIG_FILE, LAYOUTS, destination_kind, find_project_root, load_config
 from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, job_setup_cell, record_edits
-from ..inventory import analyze_and_record
+from ..inventory import analyze_and_record, relative_to_root
 from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause, resume_job
 from ..notebook import notebook_from_dict
+from ..project import ProjectResult, migrate_project
 from ..store import (
     JOB_KINDS,
     JOB_STATES,
@@ -203,7 +204,8 @@ def _analyze(path: Path, rel: str, nb: Any, record: bool) -> dict[str, Any]:
 
 
 class MigrateHandler(StorkHandler):
-    """``stork migrate NB --to DEST [--dry-run] [--partial]``.
+    """``stork migrate NB --to DEST [--dry-run] [--partial]``; a folder (``path``) or
+    ``paths`` migrate as one project (``stork migrate FOLDER -o OUTDIR``).
 
     ``content``, when given, is the open document (unsaved edits included): it is what
     gets planned and rewritten. A dry run answers with the plan, the cell changes and the
@@ -216,6 +218,9 @@ class MigrateHandler(StorkHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
+        if "paths" in body or self._is_folder(body.get("path")):
+            await self._project(body)
+            return
         path, rel = self.notebook_path(body, must_exist=True)
         to = self.body_field(body, "to", str, required=True)
         dry_run = self.body_field(body, "dry_run", bool, default=False)
@@ -245,6 +250,61 @@ class MigrateHandler(StorkHandler):
         url = url_path_join(self.base_url, NAMESPACE, "jobs", str(job_id))
         self.write_json({"job_id": job_id, "path": rel, "url": f"{url}?{urlencode({'path': rel})}"},
                         status=202)
+
+    def _is_folder(self, rel: Any) -> bool:
+        return isinstance(rel, str) and self.resolve_path(rel).is_dir()
+
+    async def _project(self, body: dict[str, Any]) -> None:
+        """A folder (``path``) or several notebooks (``paths``) migrated in one job, as
+        ``stork migrate FOLDER``: the copies go under ``output`` (a folder relative to
+        the server root), or the notebooks are rewritten (``in_place``). A dry run
+        answers with each notebook's outcome and diff."""
+        raw = body.get("paths", [body.get("path")])
+        if not isinstance(raw, list) or not raw or not all(isinstance(p, str) for p in raw):
+            raise problem(400, "paths must be a non-empty list of notebook or folder paths")
+        paths = [self.resolve_path(p) for p in raw]
+        missing = [rel for rel, p in zip(raw, paths, strict=True) if not p.exists()]
+        if missing:
+            raise problem(404, f"no such notebook or folder: {', '.join(missing)}")
+        to = self.body_field(body, "to", str, required=True)
+        dry_run = self.body_field(body, "dry_run", bool, default=False)
+        partial = self.body_field(body, "partial", bool, default=False)
+        in_place = self.body_field(body, "in_place", bool, default=False)
+        output = self.body_field(body, "output", str)
+        layout = self.body_field(body, "layout", str)
+        if layout is not None and layout not in LAYOUTS:
+            raise problem(400, f"layout must be one of {', '.join(LAYOUTS)}")
+        if not dry_run and (output is None) == (not in_place):
+            raise problem(400, "give either output (a folder) or in_place: true")
+        out = self.resolve_path(output, "output") if output is not None else None
+        root = find_project_root(paths[0] if paths[0].is_dir() else paths[0].parent)
+        to = await self.blocking(self.destination, to, root)
+
+        def work(progress) -> ProjectResult:
+            return migrate_project(paths, to, output_dir=out, in_place=in_place,
+                                   dry_run=dry_run, partial=partial, layout=layout,
+                                   progress=progress)
+
+        if dry_run:
+            result = await self.blocking(work, None)
+            self.write_json(self._relative(result.to_json()))
+            return
+        job_id = await asyncio.wrap_future(run_in_background(work, self.log))
+        if job_id is None:
+            self.write_json({"job_id": None, "path": ", ".join(raw), "paths": raw,
+                             "message": f"{', '.join(raw)}: nothing to migrate"})
+            return
+        url = url_path_join(self.base_url, NAMESPACE, "jobs", str(job_id))
+        self.write_json({"job_id": job_id, "path": ", ".join(raw), "paths": raw, "url": url},
+                        status=202)
+
+    def _relative(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A project result with its notebooks' paths relative to the server root."""
+        for n in data["notebooks"]:
+            for key in ("notebook", "output"):
+                if n.get(key):
+                    n[key] = relative_to_root(Path(n[key]), self.root_dir)
+        return data
 
     def destination(self, to: str, root: Path) -> str:
         """``to`` as the engine takes it: a folder (path or ``file:`` URL, given or named
