@@ -335,14 +335,18 @@ def records(as_json: bool, store: str | None, limit: int, offset: int, notebook:
 @cli.command()
 @click.argument("notebook", type=click.Path(path_type=Path))
 @click.option("--timeout", default=300, show_default=True, help="Seconds per cell.")
+@click.option("--rerun", is_flag=True, help="Compare with the original notebook executed "
+              "now with its data, not with the outputs stored in NOTEBOOK.")
 @store_option
 @_clean_errors
-def verify(notebook: Path, timeout: int, store: str | None) -> None:
+def verify(notebook: Path, timeout: int, rerun: bool, store: str | None) -> None:
     """Run the migrated NOTEBOOK where its migrated files are absent and compare every
-    cell's outputs with the ones it has stored (nbval's rules)."""
+    cell's stdout and results (stderr left out) with the original's: its stored outputs,
+    or the original executed with its data when they are missing (or with --rerun).
+    Every cell runs; each is reported equal, differs (a short diff) or errors."""
     from .verify import verify as run_verify
 
-    report = run_verify(notebook, store=store, timeout=timeout)
+    report = run_verify(notebook, store=store, timeout=timeout, rerun=rerun)
     click.echo(report.text())
     if not report.ok:
         sys.exit(1)

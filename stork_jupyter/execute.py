@@ -240,6 +240,11 @@ def _describe(out: dict[str, str]) -> str:
     return f"{kind} [{out['mime']}]:\n{out['text']}"
 
 
+def describe_outputs(outputs: list[dict[str, str]]) -> str:
+    """A cell's normalised outputs (:func:`cell_outputs`) as text, for a diff."""
+    return "\n".join(_describe(o) for o in outputs)
+
+
 def compare_outputs(
     expected_nb: nbformat.NotebookNode | dict[str, Any],
     actual_nb: nbformat.NotebookNode | dict[str, Any],

@@ -200,3 +200,51 @@ def test_undo_without_cell_ids(tmp_path, monkeypatch):
     assert '"id"' not in nb.read_text()
     assert stork("undo", "nb.ipynb").exit_code == 0
     assert nb.read_bytes() == original
+
+
+# verify proves more: every cell, against the original run when outputs are missing,
+# stderr left out
+
+
+def _migrate_unexecuted(tmp_path, monkeypatch, *cells: str, execute: bool = False) -> Path:
+    project = tmp_path / "project"
+    nb = small_project(project, *cells)
+    if execute:
+        write_notebook(execute_notebook(nb, timeout=60, allow_errors=True), nb)
+    monkeypatch.chdir(project)
+    result = stork("migrate", "nb.ipynb", "--to", tmp_path / "dest", "-o", "migrated.ipynb")
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def test_verify_of_a_notebook_saved_without_outputs_runs_the_original(tmp_path, monkeypatch):
+    _migrate_unexecuted(tmp_path, monkeypatch, *VERIFY_CELLS)
+    result = stork("verify", "migrated.ipynb", "--timeout", "60")
+    assert result.exit_code == 0, result.output
+    assert "compared with the original run with its data" in result.stdout
+    assert "OK" in result.stdout
+
+
+def test_verify_compares_every_cell_past_one_that_raises(tmp_path, monkeypatch):
+    _migrate_unexecuted(tmp_path, monkeypatch, "import pandas as pd", "1 / 0",
+                        "df = pd.read_csv('data/a.csv')\nprint(df.shape)", execute=True)
+    result = stork("verify", "migrated.ipynb", "--timeout", "60")
+    assert result.exit_code == 0, result.output
+    assert "3 code cell(s) compared" in result.stdout
+    # a migrated cell that raises is reported, numbered as JupyterLab shows it
+    nb = read_nb(Path("migrated.ipynb"))
+    [cell] = [c for c in nb.cells if "read_csv" in c.source]
+    cell.source = "df = pd.read_csv('data/a.csv')\nprint(df.shape)"  # still local
+    write_notebook(nb, Path("migrated.ipynb"))
+    result = stork("verify", "migrated.ipynb", "--timeout", "60")
+    assert result.exit_code == 1
+    assert "cell 4: errors" in result.stdout and "FileNotFoundError" in result.stdout
+
+
+def test_verify_ignores_a_warning_naming_a_temporary_path(tmp_path, monkeypatch):
+    _migrate_unexecuted(tmp_path, monkeypatch, "import tempfile, warnings\nimport pandas as pd",
+                        "warnings.warn(tempfile.mkdtemp())\nprint(pd.read_csv('data/a.csv').x.sum())",
+                        execute=True)
+    result = stork("verify", "migrated.ipynb", "--timeout", "60")
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.stdout
