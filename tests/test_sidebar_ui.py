@@ -330,11 +330,19 @@ def test_analyze_lists_accesses_and_activates_the_cell(lab: Lab, browser_page: A
     expect(detail.locator(".jp-Stork-detailTitle")).to_have_text("data/sales.csv")
     expect(detail).to_contain_text("SHA-256")
 
-    # paging: 26 more analyses make 27 analyze jobs, two pages of 25
-    for _ in range(26):
-        _api_post(lab, "analyze", {"path": NOTEBOOK})
+    # the analysis is recorded but not listed; paging: 27 import jobs, two pages of 25
+    from stork_jupyter.store import Job, open_store
+
     panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
     jobs = panel.locator(".jp-Stork-listView:visible")
+    expect(jobs.locator(".jp-Stork-empty")).to_be_visible()
+    project = lab.root / "project"
+    with open_store(project) as store:
+        project_id = store.ensure_project(project).id
+        for _ in range(27):
+            store.save(Job(project_id=project_id, kind="import", status="completed",
+                           notebook="sales_analysis.ipynb"))
+    jobs.locator("button[title='Reload the jobs']").click()
     expect(jobs.locator(".jp-Stork-pageInfo")).to_have_text("1–25 of 27")
     expect(jobs.locator(".jp-Stork-row")).to_have_count(25)
     expect(jobs.get_by_role("button", name="‹ Prev")).to_be_disabled()
@@ -625,3 +633,61 @@ def test_a_running_job_shows_progress_pauses_resumes_and_applies(slow_lab: Lab,
     expect(page.locator(".Toastify__toast", has_text="Stork applied nothing").first
            ).to_be_visible()
     assert _cells(page) == cells
+
+
+def test_long_paths_elide_in_the_middle_and_keep_the_tabs(lab: Lab, browser_page: Any):
+    """A dataset deep in the project: its row and its detail keep the file name in view
+    (the folders elided, the whole path on hover) and the tab bar stays in the panel."""
+    from playwright.sync_api import expect
+
+    project = lab.root / "project"
+    folder = project.joinpath("data", *(f"level-{i}-of-a-rather-long-folder-name"
+                                        for i in range(6)))
+    folder.mkdir(parents=True)
+    (folder / "quarterly_sales_final.csv").write_text("a,b\n1,2\n")
+    rel = folder.relative_to(project).as_posix() + "/quarterly_sales_final.csv"
+    (project / "stork.toml").write_text("")
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(f"import pandas as pd\ndf = pd.read_csv({rel!r})")]
+    nbformat.write(nb, project / "long.ipynb")
+    _api_post(lab, "analyze", {"path": "project/long.ipynb"})
+
+    page = browser_page
+    panel = _open_notebook(page, lab, "project/long.ipynb")
+    row = panel.locator(".jp-Stork-listView:visible .jp-Stork-row").first
+    expect(row).to_be_visible()
+    title = row.locator(".jp-Stork-path")
+    expect(title).to_have_attribute("title", rel)
+    box = panel.bounding_box()
+
+    def inside(locator: Any) -> None:
+        b = locator.bounding_box()
+        assert b is not None and b["width"] > 0, locator
+        assert box["x"] - 1 <= b["x"] and b["x"] + b["width"] <= box["x"] + box["width"] + 1, (
+            b, box)
+
+    tail = title.locator(".jp-Stork-pathTail")
+    expect(tail).to_have_text("quarterly_sales_final.csv")
+    inside(tail)
+    tabs = panel.locator(".jp-Stork-tabs")
+    inside(tabs)
+    for tab in ("datasets", "jobs", "records"):
+        inside(panel.locator(f".jp-Stork-tab[data-tab={tab}]"))
+    _shot(page, "long-path-list")
+
+    row.click()
+    detail = panel.locator(".jp-Stork-detailTitle .jp-Stork-path")
+    expect(detail).to_have_attribute("title", rel)
+    expect(detail.locator(".jp-Stork-pathTail")).to_have_text("quarterly_sales_final.csv")
+    inside(detail.locator(".jp-Stork-pathTail"))
+    # the detail shows the whole file name: not cut by an ellipsis
+    assert detail.locator(".jp-Stork-pathTail").evaluate(
+        "el => el.scrollWidth <= el.clientWidth")
+    inside(tabs)
+    _shot(page, "long-path-detail")
+
+    # the jobs list filters by every state a job is shown in, interrupted included
+    panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
+    options = panel.locator(".jp-Stork-listView:visible .jp-Stork-status option")
+    assert "interrupted" in options.all_text_contents()

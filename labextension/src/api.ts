@@ -23,6 +23,8 @@ export const JOB_STATUSES: JobStatus[] = [
   'failed',
   'cancelled'
 ];
+/** What the jobs list filters by: the statuses and `interrupted` (its process gone). */
+export const JOB_STATES: string[] = [...JOB_STATUSES, 'interrupted'];
 export const RECORD_STATUSES = ['applied', 'undone'];
 
 export interface IPage<T> {
@@ -71,6 +73,10 @@ export interface IJob {
   kind: string;
   notebook?: string | null;
   path?: string | null;
+  /** The notebook (or folder) the job read, relative to the project root. */
+  source_notebook?: string | null;
+  /** The one it wrote (the source itself for --in-place; null when none). */
+  output_notebook?: string | null;
   destination?: string | null;
   status: JobStatus;
   /** The status, or `interrupted` for a running job whose process is gone. */

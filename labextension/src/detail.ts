@@ -10,7 +10,7 @@ import type { IDatasetDetail, IJobDetail, IRecord, ListKind } from './api';
 import type { StorkContext } from './context';
 import { renderDiff } from './diff';
 import { applyJob } from './migration';
-import { button, cellNumber, formatBytes, formatTime, h, plural, progressBar } from './dom';
+import { button, cellNumber, formatBytes, formatTime, h, pathLabel, plural, progressBar } from './dom';
 import { Poller } from './poll';
 
 const ACTIVE = new Set(['pending', 'running']);
@@ -36,7 +36,7 @@ export function renderDataset(d: IDatasetDetail): HTMLElement {
   return h(
     'div',
     { class: 'jp-Stork-detailBody' },
-    h('h3', { class: 'jp-Stork-detailTitle' }, d.source_path),
+    h('h3', { class: 'jp-Stork-detailTitle' }, pathLabel(d.source_path)),
     table([
       ['Format', d.format ?? '–'],
       ['Size', formatBytes(d.size)],
@@ -148,8 +148,16 @@ export function renderJob(
       h('span', { class: `jp-Stork-badge jp-mod-${state}` }, state)
     ),
     table([
-      ['Notebook', j.path ?? j.notebook ?? '–'],
-      ['Destination', j.destination ? mono(j.destination) : '–'],
+      ['Notebook', j.source_notebook ?? j.path ?? j.notebook ?? '–'],
+      [
+        'Output',
+        j.output_notebook
+          ? j.output_notebook === j.source_notebook
+            ? 'in place'
+            : j.output_notebook
+          : '–'
+      ],
+      ['Destination', j.destination ? pathLabel(j.destination) : '–'],
       ['Started', formatTime(j.started_at ?? j.created_at) || '–'],
       ['Finished', formatTime(j.finished_at) || '–'],
       ['Transfers', `${t.transfers_done} of ${t.transfers} done`],
@@ -173,7 +181,7 @@ export function renderJob(
             h('span', { class: 'jp-Stork-rowTitle', title: tr.source }, tr.source),
             h('span', { class: `jp-Stork-badge jp-mod-${tr.status}` }, tr.status)
           ),
-          h('div', { class: 'jp-Stork-rowMeta', title: tr.target }, `→ ${tr.target}`),
+          h('div', { class: 'jp-Stork-rowMeta' }, '→ ', pathLabel(tr.target)),
           progressBar(
             tr.bytes_total ? tr.bytes_done / tr.bytes_total : tr.status === 'completed' ? 1 : 0,
             `${formatBytes(tr.bytes_done)} / ${formatBytes(tr.bytes_total)}`

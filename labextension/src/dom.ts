@@ -55,12 +55,35 @@ export function formatBytes(n: number | null | undefined): string {
   return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** A stored timestamp as the CLI and the widgets show it: `2026-12-02 16:40`, local time. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) {
     return '';
   }
   const date = new Date(iso);
-  return isNaN(date.getTime()) ? iso : date.toLocaleString();
+  if (isNaN(date.getTime())) {
+    return iso;
+  }
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
+    `${two(date.getHours())}:${two(date.getMinutes())}`
+  );
+}
+
+/**
+ * A path elided in the middle: the folders shrink behind an ellipsis, the file name
+ * stays whole, the full path is the tooltip (a long absolute path must neither wrap
+ * character by character nor hide the name at the end).
+ */
+export function pathLabel(path: string, extraClass = ''): HTMLElement {
+  const cut = path.replace(/\/+$/, '').lastIndexOf('/') + 1;
+  return h(
+    'span',
+    { class: `jp-Stork-path ${extraClass}`.trim(), title: path },
+    cut > 0 ? h('span', { class: 'jp-Stork-pathHead' }, path.slice(0, cut)) : null,
+    h('span', { class: 'jp-Stork-pathTail' }, path.slice(cut))
+  );
 }
 
 /** A progress bar (0..1) with its percentage as text, readable in both themes. */

@@ -5,15 +5,17 @@
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import type { IDataset, IJob, IRecord, ListKind } from './api';
-import { JOB_STATUSES, RECORD_STATUSES } from './api';
+import { JOB_STATES, RECORD_STATUSES } from './api';
 import type { StorkContext } from './context';
-import { button, cellNumber, formatBytes, formatTime, h, progressBar } from './dom';
+import { button, cellNumber, formatBytes, formatTime, h, pathLabel, progressBar } from './dom';
 
 export const PAGE_SIZE = 25;
 const SEARCH_DEBOUNCE_MS = 300;
 
 interface IRow {
   title: string;
+  /** Shown as a path elided in the middle (the file name kept) instead of `title`. */
+  path?: string;
   meta: string;
   status?: string;
   progress?: number;
@@ -167,7 +169,9 @@ export class ListView<T extends { id: number }> extends Widget {
         h(
           'span',
           { class: 'jp-Stork-rowHead' },
-          h('span', { class: 'jp-Stork-rowTitle' }, row.title),
+          row.path
+            ? pathLabel(row.path, 'jp-Stork-rowTitle')
+            : h('span', { class: 'jp-Stork-rowTitle' }, row.title),
           row.status
             ? h('span', { class: `jp-Stork-badge jp-mod-${row.status}` }, row.status)
             : null
@@ -192,6 +196,7 @@ export function datasetsList(ctx: StorkContext): ListView<IDataset> {
     noun: 'datasets',
     row: d => ({
       title: d.source_path,
+      path: d.source_path,
       meta: [d.format, formatBytes(d.size), d.row_count != null ? `${d.row_count} rows` : '']
         .filter(Boolean)
         .join(' · ')
@@ -203,13 +208,18 @@ export function jobsList(ctx: StorkContext): ListView<IJob> {
   return new ListView<IJob>(ctx, {
     kind: 'jobs',
     noun: 'jobs',
-    statuses: JOB_STATUSES,
-    row: j => ({
-      title: `#${j.id} ${j.kind}${j.destination ? ` → ${j.destination}` : ''}`,
-      meta: [j.path ?? j.notebook ?? '', formatTime(j.created_at)].filter(Boolean).join(' · '),
-      status: j.state || j.status,
-      progress: j.status === 'running' || j.status === 'paused' ? j.progress : undefined
-    })
+    statuses: JOB_STATES,
+    row: j => {
+      const source = j.source_notebook ?? j.notebook ?? '';
+      const output = j.output_notebook;
+      const notebooks = output ? `${source} → ${output === source ? 'in place' : output}` : source;
+      return {
+        title: `#${j.id} ${j.kind}${j.destination ? ` → ${j.destination}` : ''}`,
+        meta: [notebooks, formatTime(j.created_at)].filter(Boolean).join(' · '),
+        status: j.state || j.status,
+        progress: j.status === 'running' || j.status === 'paused' ? j.progress : undefined
+      };
+    }
   });
 }
 
