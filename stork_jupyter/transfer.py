@@ -21,6 +21,7 @@ an interrupted job from a live one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -346,7 +347,21 @@ class TransferRunner:
                         self.project_id, relative_to_root(item.source, self.root),
                         schema=loaded.schema.to_json(), row_count=loaded.rows)
             return PutResult(move.target, move.size, move.sha256)
-        return backend.put_resumable(item.source, move.key, move.sha256, ctx)
+        summary = None
+        if self.project_id is not None and self.root is not None and move.format:
+            # a tabular file's fields and row count, read alongside the copy (the page
+            # cache serves both reads), for the dataset's record
+            summary = _Background(_table_summary, item.source, move.format)
+        put = backend.put_resumable(item.source, move.key, move.sha256, ctx)
+        found = summary.result() if summary is not None else None
+        if found is not None:
+            from .inventory import relative_to_root
+
+            with self._store_lock:
+                self.metadata.upsert_dataset(
+                    self.project_id, relative_to_root(item.source, self.root),
+                    schema=found[0], row_count=found[1])
+        return put
 
     def _completed(self, t: _Tracker, move, put: PutResult, state: dict) -> None:
         state = {**state, "skipped": put.skipped}
@@ -472,6 +487,31 @@ __all__ = ["DEFAULT_PARALLEL", "FactoryReporter", "JobCancelled", "JobPaused",
            "TransferItem", "TransferProgress", "TransferRunner",
            "TransferSettings", "TransferStopped", "add_history", "as_reporter",
            "job_interrupted", "process_gone", "process_identity"]
+
+
+def _table_summary(source: Path, fmt: str):
+    from .table_summary import table_summary
+
+    return table_summary(source, fmt)
+
+
+class _Background:
+    """``fn(*args)`` in a thread of its own; :meth:`result` waits for it (None when it
+    raised: a summary is never worth failing a transfer)."""
+
+    def __init__(self, fn, *args):
+        self._value = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True,
+                                        name="stork-summary")
+        self._thread.start()
+
+    def _run(self, fn, *args) -> None:
+        with contextlib.suppress(Exception):  # see the class docstring
+            self._value = fn(*args)
+
+    def result(self):
+        self._thread.join()
+        return self._value
 
 
 def _planned_schema(move, source: Path):

@@ -59,7 +59,7 @@ export function renderDataset(d: IDatasetDetail): HTMLElement {
             )
           )
         )
-      : h('p', { class: 'jp-Stork-muted' }, 'No schema recorded (file destinations keep none).'),
+      : h('p', { class: 'jp-Stork-muted' }, 'No schema recorded (not read as a table).'),
     h('h4', {}, `Locations (${d.locations.length})`),
     h(
       'ul',

@@ -323,7 +323,7 @@ class DatasetsPane(_Pane):
             parts.append(rows_html(["field", "type"], fields))
         else:
             parts.append(f"<div>{EMPTY} <small>(not recorded: a schema and row count are "
-                         "kept for PostgreSQL destinations)</small></div>")
+                         "kept for the tables a migration reads)</small></div>")
         locations = store.list(Location, dataset_id=d.id, limit=DETAIL_LIMIT)
         total = store.count(Location, dataset_id=d.id)
         names = self._datastore_names({loc.datastore_id for loc in locations})
