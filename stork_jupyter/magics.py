@@ -20,6 +20,14 @@ def _show(text: str, html_text: str | None = None) -> None:
     display({"text/plain": text, "text/html": html_text}, raw=True)
 
 
+def _show_migration(text: str, html_text: str, note: str) -> None:
+    """A migration's summary, plan and per-cell diff, then what to do next (``note``)."""
+    if note:
+        text += "\n" + note
+        html_text += f"<pre>{html.escape(note)}</pre>"
+    _show(text, html_text)
+
+
 @magics_class
 class StorkMagics(Magics):
     @line_cell_magic
@@ -62,7 +70,7 @@ class StorkMagics(Magics):
     def _migrate(self, args: Namespace) -> None:
         from .frontend_comm import LINK
         from .migrate import migrate
-        from .report import migration_text
+        from .report import migration_display
 
         if args.notebook and Path(args.notebook).is_dir():
             return self._migrate_project(args)
@@ -86,15 +94,16 @@ class StorkMagics(Magics):
                 raise
             _show(f"job {job} paused; {notebook} is unchanged. Continue with: %stork resume {job}")
             return
-        text = migration_text(result, args.dry_run)
+        text, html_text = migration_display(result, args.dry_run)
+        note = ""
         if not args.dry_run and result.changes:
-            text += (f"\n{notebook} was rewritten on disk: reload it (File > Reload Notebook "
-                     "from Disk) before saving, or your open copy will overwrite it.")
+            note = (f"{notebook} was rewritten on disk: reload it (File > Reload Notebook "
+                    "from Disk) before saving, or your open copy will overwrite it.")
             if LINK.opened_in == self.shell.execution_count:
-                text += ("\n(In JupyterLab with the Stork panel, load the extension in a cell "
+                note += ("\n(In JupyterLab with the Stork panel, load the extension in a cell "
                          "of its own first: the panel links from the next cell and then "
                          "rewrites the open notebook instead of the file.)")
-        _show(text)
+        _show_migration(text, html_text, note)
 
     def _migrate_project(self, args: Namespace) -> None:
         """``%stork migrate FOLDER``: every notebook under it, in one job."""
@@ -116,21 +125,22 @@ class StorkMagics(Magics):
         """Migrate the saved notebook, and send the cell edits to the panel, which applies
         them to the open document (checking each cell still holds what was migrated)."""
         from .document import DocumentMigration
-        from .report import migration_text
+        from .report import migration_display
 
         run = DocumentMigration(notebook, args.to, partial=args.partial, layout=args.layout,
                                 store=args.store, allow_outside_root=args.allow_outside_root)
         done = run.run(progress=self._progress("migrate"))
-        text = migration_text(done.result)
+        text, html_text = migration_display(done.result)
+        note = ""
         if done.job_id is not None and done.edits:
             link.send_edits(done.job_id, done.edits, done.setup_cell, done.output)
-            text += (f"\nSent {len(done.edits)} cell edit(s) to the notebook open in "
+            note = (f"Sent {len(done.edits)} cell edit(s) to the notebook open in "
                      "JupyterLab: the Stork panel rewrites those cells there, unsaved (save "
                      "to keep them; Esc then Ctrl+Z undoes them), or, if one of them changed "
                      "since the notebook was saved, applies nothing and says which. "
                      f"{notebook.name} on disk is unchanged; the rewritten copy is "
                      f"{done.output}.")
-        _show(text)
+        _show_migration(text, html_text, note)
 
     def _migrate_cell(self, args: Namespace, cell: str) -> None:
         from .analysis.seed import values_from_namespace

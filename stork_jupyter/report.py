@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -108,8 +109,9 @@ def analysis_html(analysis: Analysis) -> str:
     return out
 
 
-def migration_text(result, dry_run: bool = False) -> str:
-    """What a migration did (or, for a dry run, would do), for a terminal."""
+def migration_text(result, dry_run: bool = False, with_diff: bool = True) -> str:
+    """What a migration did (or, for a dry run, would do), for a terminal; its last line
+    is the one-line summary."""
     plan = result.plan
     out = [f"{plan.notebook} -> {plan.destination} (layout {plan.layout})"]
     for m in plan.moves:
@@ -120,7 +122,7 @@ def migration_text(result, dry_run: bool = False) -> str:
             out.append(f"  write  {where(None, e.cell_index, e.line)}: {e.target}")
     for s in plan.skipped:
         out.append(f"  skip   {s}")
-    if result.diff:
+    if result.diff and with_diff:
         out += ["", result.diff, ""]
     if plan.blockers:
         out.append("Still reading local files:" if not dry_run else "Cannot be migrated:")
@@ -188,3 +190,44 @@ def job_detail_text(job, transfers: Sequence, state: str | None = None) -> str:
     elif job.kind in ("migrate", "sync", "import"):
         out += ["", "no transfers"]
     return "\n".join(out)
+
+
+_CELL_HEADER = re.compile(r"^--- a/.*? (cell \d+.*)$")
+_DIFF_STYLE = {"+": "color:var(--jp-success-color1,#1a7f37);background:rgba(0,200,0,.08)",
+               "-": "color:var(--jp-error-color1,#cf222e);background:rgba(255,0,0,.08)",
+               "@": "color:var(--jp-ui-font-color2,#777)"}
+
+
+def diff_cells(diff: str) -> list[tuple[str, list[str]]]:
+    """A notebook diff (one ``--- a/NB cell N`` section per changed cell) as
+    ``(cell label, lines)`` pairs, the file headers left out."""
+    cells: list[tuple[str, list[str]]] = []
+    for line in diff.splitlines():
+        header = _CELL_HEADER.match(line)
+        if header:
+            cells.append((header.group(1), []))
+        elif cells and not line.startswith("+++ b/"):
+            cells[-1][1].append(line)
+    return cells
+
+
+def migration_display(result, dry_run: bool = False) -> tuple[str, str]:
+    """(text, HTML) of a migration for a notebook's output: the one-line summary first,
+    then the plan, then the diff; in HTML each changed cell is a collapsible, coloured
+    section, as the panel shows it."""
+    lines = migration_text(result, dry_run, with_diff=False).splitlines()
+    summary, rest = lines[-1], lines[:-1]
+    text = "\n".join([summary, *rest] + (["", result.diff] if result.diff else []))
+    parts = [f"<div><b>{html.escape(summary)}</b></div>"]
+    if rest:
+        parts.append(f"<pre>{html.escape(chr(10).join(rest))}</pre>")
+    for label, body in diff_cells(result.diff or ""):
+        added = sum(line.startswith("+") for line in body)
+        removed = sum(line.startswith("-") for line in body)
+        code = "".join(
+            f"<div style='{_DIFF_STYLE.get(line[:1], '')}'>{html.escape(line) or '&nbsp;'}</div>"
+            for line in body)
+        parts.append(f"<details class='stork-cell-diff'><summary>{html.escape(label)}: "
+                     f"+{added} −{removed}</summary><pre style='margin:2px 0 6px'>{code}"
+                     "</pre></details>")
+    return text, "".join(parts)

@@ -4,6 +4,7 @@ script that writes it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -56,3 +57,33 @@ def test_the_plan_says_the_data_is_copied(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "  copy   data/a.csv -> " in result.stdout
     assert "move" not in result.stdout
+
+
+def test_the_migrate_magic_shows_a_summary_then_each_cell_collapsible(tmp_path, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from stork_jupyter.magics import StorkMagics
+
+    small_project(tmp_path, "import pandas as pd", "df = pd.read_csv('data/a.csv')",
+                  "with open('data/cfg.json') as f:\n    f.read()")
+    monkeypatch.chdir(tmp_path)
+    shell = InteractiveShell.instance()
+    shell.register_magics(StorkMagics)
+    try:
+        with capture_output() as captured:
+            shell.run_line_magic("stork", "migrate nb.ipynb --to lake --dry-run")
+        [shown] = captured.outputs
+    finally:
+        InteractiveShell.clear_instance()
+    text, page = shown.data["text/plain"], shown.data["text/html"]
+    assert text.splitlines()[0].startswith("Dry run: 2 file(s) would be copied, 2 cell(s)")
+    assert page.startswith("<div><b>Dry run: 2 file(s) would be copied")
+    # one collapsible section per changed cell, named as the text diff names it
+    assert page.count("<details class='stork-cell-diff'>") == 2
+    labels = re.findall(r"<summary>(cell \d+ \([^)]+\))", page)
+    assert len(labels) == 2 and all(f"--- a/nb.ipynb {label}" in text for label in labels)
+    assert "+1 −1</summary>" in page
+    assert "color:var(--jp-success-color1" in page and "color:var(--jp-error-color1" in page
+    assert "--- a/" not in page  # the raw file headers stay in the text fallback only
+    assert "--- a/" in text
