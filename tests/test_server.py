@@ -443,6 +443,7 @@ async def test_migrate_a_notebook_in_a_subfolder_project(api, jp_root_dir):
     job = await wait_for(api, reply["job_id"], path="team/work/nb.ipynb")
     assert job["status"] == "completed", job
     assert job["notebook"] == "nb.ipynb" and job["path"] == "team/work/nb.ipynb"
+    assert job["project_root"] == (sub).resolve().as_posix()
     assert len(job["edits"]) == 2
     assert (sub / "migrated" / "nb" / "data" / "a.csv").is_file()
     # the server root's own project has no store

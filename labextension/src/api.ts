@@ -73,6 +73,8 @@ export interface IJob {
   kind: string;
   notebook?: string | null;
   path?: string | null;
+  /** The absolute folder of the job's project. */
+  project_root?: string | null;
   /** The notebook (or folder) the job read, relative to the project root. */
   source_notebook?: string | null;
   /** The one it wrote (the source itself for --in-place; null when none). */

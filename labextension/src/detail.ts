@@ -157,7 +157,7 @@ export function renderJob(
             : j.output_notebook
           : '–'
       ],
-      ['Destination', j.destination ? pathLabel(j.destination) : '–'],
+      ['Destination', j.destination ? pathLabel(j.destination, '', j.project_root) : '–'],
       ['Started', formatTime(j.started_at ?? j.created_at) || '–'],
       ['Finished', formatTime(j.finished_at) || '–'],
       ['Transfers', `${t.transfers_done} of ${t.transfers} done`],
@@ -181,7 +181,7 @@ export function renderJob(
             h('span', { class: 'jp-Stork-rowTitle', title: tr.source }, tr.source),
             h('span', { class: `jp-Stork-badge jp-mod-${tr.status}` }, tr.status)
           ),
-          h('div', { class: 'jp-Stork-rowMeta' }, '→ ', pathLabel(tr.target)),
+          h('div', { class: 'jp-Stork-rowMeta' }, '→ ', pathLabel(tr.target, '', j.project_root)),
           progressBar(
             tr.bytes_total ? tr.bytes_done / tr.bytes_total : tr.status === 'completed' ? 1 : 0,
             `${formatBytes(tr.bytes_done)} / ${formatBytes(tr.bytes_total)}`

@@ -71,16 +71,25 @@ export function formatTime(iso: string | null | undefined): string {
   );
 }
 
+/** `path` relative to the project `root` when it is inside it (else as it is). */
+export function relativeTo(path: string, root?: string | null): string {
+  const prefix = root ? root.replace(/\/+$/, '') + '/' : null;
+  return prefix && path.startsWith(prefix) && path.length > prefix.length
+    ? path.slice(prefix.length)
+    : path;
+}
+
 /**
  * A path elided in the middle: the folders shrink behind an ellipsis, the file name
  * stays whole, the full path is the tooltip (a long absolute path must neither wrap
  * character by character nor hide the name at the end).
  */
-export function pathLabel(path: string, extraClass = ''): HTMLElement {
+export function pathLabel(full: string, extraClass = '', root?: string | null): HTMLElement {
+  const path = relativeTo(full, root);
   const cut = path.replace(/\/+$/, '').lastIndexOf('/') + 1;
   return h(
     'span',
-    { class: `jp-Stork-path ${extraClass}`.trim(), title: path },
+    { class: `jp-Stork-path ${extraClass}`.trim(), title: full },
     cut > 0 ? h('span', { class: 'jp-Stork-pathHead' }, path.slice(0, cut)) : null,
     h('span', { class: 'jp-Stork-pathTail' }, path.slice(cut))
   );

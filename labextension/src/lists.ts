@@ -7,7 +7,16 @@ import { Widget } from '@lumino/widgets';
 import type { IDataset, IJob, IRecord, ListKind } from './api';
 import { JOB_STATES, RECORD_STATUSES } from './api';
 import type { StorkContext } from './context';
-import { button, cellNumber, formatBytes, formatTime, h, pathLabel, progressBar } from './dom';
+import {
+  button,
+  cellNumber,
+  formatBytes,
+  formatTime,
+  h,
+  pathLabel,
+  progressBar,
+  relativeTo
+} from './dom';
 
 export const PAGE_SIZE = 25;
 const SEARCH_DEBOUNCE_MS = 300;
@@ -214,7 +223,9 @@ export function jobsList(ctx: StorkContext): ListView<IJob> {
       const output = j.output_notebook;
       const notebooks = output ? `${source} → ${output === source ? 'in place' : output}` : source;
       return {
-        title: `#${j.id} ${j.kind}${j.destination ? ` → ${j.destination}` : ''}`,
+        title:
+          `#${j.id} ${j.kind}` +
+          (j.destination ? ` → ${relativeTo(j.destination, j.project_root)}` : ''),
         meta: [notebooks, formatTime(j.created_at)].filter(Boolean).join(' · '),
         status: j.state || j.status,
         progress: j.status === 'running' || j.status === 'paused' ? j.progress : undefined

@@ -82,7 +82,10 @@ class JobsHandler(EntityHandler):
         return page.items, page.total
 
     def item(self, obj, roots):
-        return {**job_json(obj), "path": self.server_path(roots, obj.project_id, obj.notebook)}
+        root = roots.get(obj.project_id)
+        # the panel shows destinations inside the project relative to its root
+        return {**job_json(obj), "path": self.server_path(roots, obj.project_id, obj.notebook),
+                "project_root": root.as_posix() if root is not None else None}
 
     def detail(self, store, obj, roots):
         data = self.item(obj, roots)
