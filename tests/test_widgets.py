@@ -129,8 +129,10 @@ def test_selecting_a_dataset_shows_its_detail_and_a_preview_from_its_new_locatio
     for expected in (dataset.sha256, f"{dataset.size:,} bytes", "Schema", "Locations (1)",
                      str(target), "Moved by (1 job)", "sales_analysis.migrated.ipynb"):
         assert expected in info, expected
-    # no schema or row count is recorded for a folder destination: shown as a dash
-    assert "—" in info and "not recorded" in info
+    # a folder destination records the CSV's fields, types and row count too
+    assert "not recorded" not in info
+    assert "<td style='text-align:left'>region</td>" in info and "int64" in info
+    assert dataset.row_count and dataset.schema
     # the preview read the new location with pandas, as the migrated notebook does
     preview = browser.datasets.preview.value
     assert f"pd.read_csv(&#x27;{target}&#x27;, nrows=10)" in preview
