@@ -360,7 +360,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
                 result.removed += _abandon(backend, move, t, job)
                 # it may have finished just before the process died, unrecorded
                 if t.state.get("created") and not _used_elsewhere(metadata, t, job.id) and \
-                        _exists(backend, move):
+                        _holds(backend, move):
                     _remove(backend, move)
                     result.removed.append(move.target)
                 metadata.update(Transfer, t.id, status="cancelled", finished_at=now_iso())
@@ -368,8 +368,9 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
                 if _used_elsewhere(metadata, t, job.id):
                     result.kept.append(move.target)
                     continue
-                _remove(backend, move)
-                result.removed.append(move.target)
+                if _holds(backend, move):
+                    _remove(backend, move)
+                    result.removed.append(move.target)
                 metadata.update(Transfer, t.id, status="cancelled",
                                 state={**t.state, "removed": True})
         _release_names(metadata, backend, job, plan, keep=result.kept)
@@ -455,8 +456,13 @@ def _abandon(backend, move, t: Transfer, job: Job) -> list[str]:
     return backend.abandon(move.key, t.state or {}, job_id=job.id, since=job.started_at or "")
 
 
-def _exists(backend, move) -> bool:
-    return backend.table_exists(move.table) if move.table else backend.exists(move.key)
+def _holds(backend, move) -> bool:
+    """The job's content is at the move's name: a table there (its owner tag was checked
+    by ``_owns``), or this very file (another store's migration may have written its
+    own file under the name meanwhile: that one is not this job's to remove)."""
+    if move.table:
+        return backend.table_exists(move.table)
+    return backend.holds(move.key, move.sha256)
 
 
 def _remove(backend, move) -> None:

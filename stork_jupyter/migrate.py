@@ -22,7 +22,13 @@ import nbformat
 from .analysis import analyze_cells
 from .cells import CellNumbered, cell_label
 from .config import find_project_root, load_config, resolve_store_url
-from .destinations import DestinationSpec, PutResult, open_backend, resolve_destination
+from .destinations import (
+    DestinationSpec,
+    DestinationTaken,
+    PutResult,
+    open_backend,
+    resolve_destination,
+)
 from .errors import StorkError
 from .inventory import relative_to_root
 from .names import NameBook, destination_identity
@@ -298,9 +304,10 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
                                  allow_outside_root=allow_outside_root, layout=layout,
                                  store=store, progress=progress, parallel=parallel,
                                  cells_from=cells_from, record_as=record_as)
-        except NamesTaken:
+        except (NamesTaken, DestinationTaken):
             # names are chosen when planning and reserved when the job starts: a
-            # migration that reserved one of ours in between makes us plan again
+            # migration that reserved one of ours in between (or, sharing no store with
+            # us, wrote it at the destination) makes us plan again
             if attempt == PLAN_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -327,21 +334,28 @@ def _migrate_once(notebook: Path, to: str, source: Path, *, output, in_place, dr
         return result
     backend.check()
     text = notebook_text(new_nb)
-    result.job_id, result.transfers = execute_plan(
-        plan, changes, notebook=notebook, label=Path(record_as or target), root=root,
-        spec=spec, backend=backend,
-        store=store, progress=progress, write=lambda: write_text_atomic(target, text),
-        parallel=parallel,
-        options={"source_notebook": relative_to_root(notebook, root), "partial": partial,
-                 "allow_outside_root": allow_outside_root,
-                 "source_path": notebook.resolve().as_posix(),
-                 "cells_from": source.resolve().as_posix() if cells_from else None,
-                 # the exact bytes migrated, kept for undo and for a resume after a
-                 # crash that followed an --in-place write
-                 "notebook_sha256": keep_original(root, source.read_bytes()),
-                 "output": target.resolve().as_posix(), "in_place": in_place,
-                 "rewrite_sha256": rewrite_digest(new_nb),
-                 "written_sha256": sha256_bytes(text.encode("utf-8"))})
+    try:
+        result.job_id, result.transfers = execute_plan(
+            plan, changes, notebook=notebook, label=Path(record_as or target), root=root,
+            spec=spec, backend=backend,
+            store=store, progress=progress, write=lambda: write_text_atomic(target, text),
+            parallel=parallel,
+            options={"source_notebook": relative_to_root(notebook, root), "partial": partial,
+                     "allow_outside_root": allow_outside_root,
+                     "source_path": notebook.resolve().as_posix(),
+                     "cells_from": source.resolve().as_posix() if cells_from else None,
+                     # the exact bytes migrated, kept for undo and for a resume after a
+                     # crash that followed an --in-place write
+                     "notebook_sha256": keep_original(root, source.read_bytes()),
+                     "output": target.resolve().as_posix(), "in_place": in_place,
+                     "rewrite_sha256": rewrite_digest(new_nb),
+                     "written_sha256": sha256_bytes(text.encode("utf-8"))})
+    except DestinationTaken as e:
+        if e.job_id is not None:  # its traces go; the next plan takes another name
+            from .jobs import cancel_job
+
+            cancel_job(e.job_id, root=root, store=store)
+        raise
     result.output = target
     return result
 
@@ -416,10 +430,15 @@ def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Pa
         items = create_transfers(metadata, job.id, project.id, plan, notebook, root,
                                  data_dir=data_dir)
         crash_point("planned")
-        transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
-                            backend=backend, write=write, reporter=as_reporter(progress),
-                            settings=settings, label=str(notebook), project_id=project.id,
-                            datastore_id=datastore.id, root=root, records=records)
+        try:
+            transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
+                                backend=backend, write=write, reporter=as_reporter(progress),
+                                settings=settings, label=str(notebook),
+                                project_id=project.id, datastore_id=datastore.id, root=root,
+                                records=records)
+        except DestinationTaken as e:
+            e.job_id = job.id
+            raise
     return job.id, transfers
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import time
 from pathlib import Path
 
 from .notebook import write_bytes_atomic
@@ -32,10 +33,26 @@ CRASH_STEPS = ("planned", "transfers_done", "notebook_written", "records_saved",
                "job_recorded")
 
 
+#: TEST HOOK, for tests/reliability/test_names_put_time.py only:
+#: ``STORK_TEST_BARRIER_AT=STEP:FOLDER:N`` makes a migrating process that reaches STEP
+#: leave a file in FOLDER and wait (at most a minute) until N processes have: migrations
+#: that share no store then write one destination at the same moment. Never set
+#: elsewhere.
+BARRIER_ENV = "STORK_TEST_BARRIER_AT"
+
+
 def crash_point(step: str) -> None:
-    """Die here when the test hook asks for this step (see :data:`CRASH_ENV`)."""
+    """Die here when the test hook asks for this step (see :data:`CRASH_ENV`), or wait
+    for other processes there (:data:`BARRIER_ENV`)."""
     if os.environ.get(CRASH_ENV) == step:  # TEST HOOK
         os.kill(os.getpid(), signal.SIGKILL)
+    barrier = os.environ.get(BARRIER_ENV, "")  # TEST HOOK
+    if barrier.startswith(f"{step}:"):
+        _, folder, n = barrier.rsplit(":", 2) if barrier.count(":") >= 2 else ("", "", "0")
+        Path(folder, str(os.getpid())).touch()
+        deadline = time.monotonic() + 60
+        while len(os.listdir(folder)) < int(n) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def sha256_bytes(data: bytes) -> str:

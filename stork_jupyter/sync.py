@@ -137,6 +137,9 @@ def sync(notebook: Path, *, store: str | None = None,
                        "missing": move.source in result.missing}))
         items = create_transfers(metadata, job.id, project.id, new_plan, Path(o["source_path"]),
                                  root, moves=changed)
+        for item in items:  # the one content a sync may overwrite: its dataset's last one
+            item.state["replaces"] = plan.moves[item.state["move"]].sha256
+            metadata.update(Transfer, item.transfer_id, state=item.state)
         run_job(metadata, job.id, items, plan=new_plan, changes=[], backend=backend,
                 write=None, reporter=as_reporter(progress),
                 settings=TransferSettings.for_project(root, parallel), label=str(notebook),

@@ -289,7 +289,8 @@ class TransferRunner:
         ctx = TransferContext(state=t.state, job_id=self.job_id,
                               progress=lambda n: self._moved_bytes(t, n),
                               save=lambda state, durable: self._save_state(t, state, durable),
-                              resumed=lambda n: self._resumed_bytes(t, n))
+                              resumed=lambda n: self._resumed_bytes(t, n),
+                              owner=move_owner(item.source, move))
         try:
             if self.stop_reason:
                 raise TransferStopped(self.stop_reason)

@@ -9,7 +9,7 @@ from typing import Any
 from ..config import Config
 from ..errors import StorkError
 from ..urls import destination_kind, file_url_path, redact_url, url_scheme
-from .base import Backend, DestinationError, Progress, PutResult, backends
+from .base import Backend, DestinationError, DestinationTaken, Progress, PutResult, backends
 from .local import LocalBackend, folder_of
 from .s3 import S3Backend
 
@@ -74,7 +74,7 @@ def open_backend(spec: DestinationSpec) -> Backend:
     return backends.open(spec.kind, spec.url)
 
 
-__all__ = ["Backend", "DestinationError", "DestinationSpec", "LocalBackend", "Progress",
+__all__ = ["Backend", "DestinationError", "DestinationSpec", "DestinationTaken", "LocalBackend", "Progress",
            "PutResult", "S3Backend", "backends", "folder_of", "open_backend",
            "resolve_destination"]
 

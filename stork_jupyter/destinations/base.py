@@ -23,6 +23,18 @@ class SourceChanged(DestinationError):
     state to resume from)."""
 
 
+class DestinationTaken(DestinationError):
+    """The name a transfer was writing holds another dataset now (a migration that
+    shares no store with this one wrote it meanwhile): nothing was overwritten."""
+
+    job_id: int | None = None  #: the job whose transfer was refused (set by its runner)
+
+    def __init__(self, target: str):
+        self.target = target
+        super().__init__(f"{target} now holds other data (another migration wrote it "
+                         "meanwhile); it was not overwritten")
+
+
 class TransferContext:
     """What a resumable transfer gets from whoever runs it (``transfer.TransferRunner``).
 
@@ -32,14 +44,20 @@ class TransferContext:
     upload id before its first part is sent). :meth:`progress` reports bytes moved now,
     :meth:`resumed` bytes found already at the destination. Thread-safe: parts sent in
     parallel record themselves.
+
+    ``owner`` is the dataset's identity (``names.move_owner``), written next to the
+    content where the destination keeps metadata. ``state["replaces"]`` (set by
+    ``sync``) is the sha256 of this dataset's earlier content, which the put may
+    overwrite; any other content already at the name is never overwritten.
     """
 
     def __init__(self, state: dict[str, Any] | None = None, job_id: int | None = None,
                  progress: Progress | None = None,
                  save: Callable[[dict[str, Any], bool], None] | None = None,
-                 resumed: Progress | None = None):
+                 resumed: Progress | None = None, owner: str | None = None):
         self.state: dict[str, Any] = dict(state or {})
         self.job_id = job_id
+        self.owner = owner
         self._progress = progress
         self._resumed = resumed or progress
         self._save = save
@@ -120,6 +138,11 @@ class Backend(Protocol):
     def exists(self, key: str) -> bool:
         """A finished copy is at ``key``."""
         raise NotImplementedError
+
+    def holds(self, key: str, sha256: str | None) -> bool:
+        """The content at ``key`` is ``sha256`` (what a cancel may remove as its own).
+        The default, for a destination that cannot tell: a copy is there."""
+        return self.exists(key)
 
     def fetch(self, key: str, dest: Path, expected_sha256: str | None,
               progress: Progress | None = None) -> None:

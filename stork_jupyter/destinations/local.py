@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -10,7 +11,19 @@ from pathlib import Path
 
 from ..checksum import CHUNK, sha256_file
 from ..urls import file_url_path
-from .base import Backend, DestinationError, Progress, PutResult, SourceChanged, TransferContext
+from .base import (
+    Backend,
+    DestinationError,
+    DestinationTaken,
+    Progress,
+    PutResult,
+    SourceChanged,
+    TransferContext,
+)
+
+#: errors of os.link on a filesystem (or mount) that has no hard links
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV,
+             errno.ENOSYS}
 
 
 def folder_of(url: str) -> Path:
@@ -54,9 +67,10 @@ class LocalBackend(Backend):
             self.abandon(key, ctx.state)
 
     def part_path(self, key: str, job_id: int | None) -> Path:
-        """``<dest>.<job>.part`` next to the destination (a random tag without a job)."""
+        """``<dest>.<job>-<random>.part`` next to the destination: job ids are only
+        unique within one store, and another store's job may write the same name."""
         dest = self.path(key)
-        tag = str(job_id) if job_id is not None else secrets.token_hex(4)
+        tag = secrets.token_hex(4) if job_id is None else f"{job_id}-{secrets.token_hex(4)}"
         return dest.with_name(f"{dest.name}.{tag}.part")
 
     def put_resumable(self, source: Path, key: str, sha256: str, ctx: TransferContext
@@ -74,16 +88,21 @@ class LocalBackend(Backend):
                 # an interrupted run of this transfer that renamed its copy did send it
                 return PutResult(self.target(key), size, sha256,
                                  skipped=not ctx.state.get("created"))
+            if dest.exists() and not self._replaceable(dest, ctx.state.get("replaces")):
+                # another dataset's file took the name since the plan saw it free
+                raise DestinationTaken(str(dest))
             part = Path(ctx.state["part"]) if ctx.state.get("part") else self.part_path(
                 key, ctx.job_id)
             created = ctx.state.get("created", not dest.exists())
             existed = part.exists()
+            # recorded before the file exists: a crash right after leaves no part that
+            # a cancel cannot find
+            ctx.record(durable=True, part=str(part), created=created)
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 out = open(part, "r+b" if existed else "w+b")  # noqa: SIM115
             except OSError as e:
                 raise DestinationError(f"cannot write to {dest.parent}: {e.strerror}") from None
-            ctx.record(durable=True, part=str(part), created=created)
             try:
                 with out:
                     done, digest = self._verified_prefix(src, out, size)
@@ -107,14 +126,53 @@ class LocalBackend(Backend):
                     raise SourceChanged(f"{source} changed while it was being copied")
                 if sha256_file(part) != sha256:  # read back what landed on disk
                     raise DestinationError(f"the copy of {source} at {dest} does not verify")
-                os.replace(part, dest)
-            except SourceChanged:
+                if not self._publish(part, dest, sha256, ctx.state.get("replaces")):
+                    ctx.record(part=None, offset=size, created=False)
+                    return PutResult(self.target(key), size, sha256, skipped=True)
+            except (SourceChanged, DestinationTaken):
                 part.unlink(missing_ok=True)
                 raise
             except OSError as e:
                 raise DestinationError(f"cannot copy {source} to {dest}: {e.strerror}") from None
         ctx.record(part=None, offset=size)
         return PutResult(self.target(key), size, sha256)
+
+    @staticmethod
+    def _replaceable(dest: Path, replaces: str | None) -> bool:
+        return replaces is not None and dest.is_file() and sha256_file(dest) == replaces
+
+    def _publish(self, part: Path, dest: Path, sha256: str, replaces: str | None) -> bool:
+        """Give the verified ``part`` the name ``dest``, never over another dataset's
+        file: a hard link fails when ``dest`` exists (atomic, unlike a rename), whoever
+        made it since the plan saw the name free. A file there with this very content is
+        shared (False: nothing was written); one with ``replaces`` (this dataset's
+        earlier content, a sync) is replaced; anything else is DestinationTaken."""
+        try:
+            os.link(part, dest)
+        except FileExistsError:
+            there = sha256_file(dest) if dest.is_file() and not dest.is_symlink() else None
+            if there == sha256:
+                part.unlink()
+                return False
+            if replaces is None or there != replaces:
+                raise DestinationTaken(str(dest)) from None
+            os.replace(part, dest)
+            return True
+        except OSError as e:
+            if e.errno not in _NO_LINKS:
+                raise
+            # a filesystem without hard links: checked, then renamed (a small window)
+            if dest.exists() or dest.is_symlink():
+                there = sha256_file(dest) if dest.is_file() else None
+                if there == sha256:
+                    part.unlink()
+                    return False
+                if replaces is None or there != replaces:
+                    raise DestinationTaken(str(dest)) from None
+            os.replace(part, dest)
+            return True
+        part.unlink()
+        return True
 
     @staticmethod
     def _verified_prefix(src, out, size: int):
@@ -137,9 +195,8 @@ class LocalBackend(Backend):
 
     def abandon(self, key: str, state: dict, *, job_id: int | None = None,
                 since: str | None = None) -> list[str]:
+        # the part is recorded before it is created (see put_resumable)
         parts = {Path(state["part"])} if state.get("part") else set()
-        if job_id is not None:  # a part begun just before a crash, not yet recorded
-            parts.add(self.part_path(key, job_id))
         removed = []
         for p in parts:
             if p.exists():
@@ -149,6 +206,10 @@ class LocalBackend(Backend):
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
+
+    def holds(self, key: str, sha256: str | None) -> bool:
+        path = self.path(key)
+        return path.is_file() and (sha256 is None or sha256_file(path) == sha256)
 
     def free_for(self, key: str, sha256: str | None) -> bool:
         path = self.path(key)

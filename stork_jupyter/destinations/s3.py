@@ -26,7 +26,15 @@ from urllib.parse import urlparse
 
 from ..checksum import CHUNK
 from ..errors import MissingDependencyError
-from .base import Backend, DestinationError, Progress, PutResult, SourceChanged, TransferContext
+from .base import (
+    Backend,
+    DestinationError,
+    DestinationTaken,
+    Progress,
+    PutResult,
+    SourceChanged,
+    TransferContext,
+)
 
 PART_SIZE = 8 * 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -122,35 +130,84 @@ class S3Backend(Backend):
 
     def _call(self, fn, **kwargs):
         """Run one S3 call, turning botocore's errors into one clear sentence."""
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
         try:
             return fn(**kwargs)
-        except NoCredentialsError:
-            raise DestinationError(
+        except (BotoCoreError, ClientError) as e:
+            raise self._explained(e, kwargs) from None
+
+    def _explained(self, e: Exception, kwargs: dict) -> DestinationError:
+        """A botocore error of a call with ``kwargs`` as one clear sentence."""
+        from botocore.exceptions import ClientError, NoCredentialsError
+
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+        if isinstance(e, NoCredentialsError):
+            return DestinationError(
                 "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                "or AWS_PROFILE") from None
+                "or AWS_PROFILE")
+        if not isinstance(e, ClientError):
+            return DestinationError(f"cannot reach S3 at {endpoint}: {e}")
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        # a bare 404 means "no bucket" only when the bucket was asked about: for an
+        # object it is that object (or a key the server could not read)
+        if code == "NoSuchBucket" or (code == "404" and "Key" not in kwargs):
+            return DestinationError(f"bucket '{self.bucket}' does not exist at {endpoint}")
+        if code in ("404", "NoSuchKey", "NoSuchUpload"):
+            return DestinationError(
+                f"S3 at {endpoint} found no {kwargs['Key']!r} in bucket '{self.bucket}' "
+                f"({code})")
+        if status == 403 or code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                                     "AccessDenied"):
+            return DestinationError(
+                f"S3 at {endpoint} refused the credentials for bucket '{self.bucket}' "
+                f"({code or status})")
+        return DestinationError(f"S3 error on bucket '{self.bucket}': {e}")
+
+    def _write_if(self, fn, head: dict | None, **kwargs):
+        """A write that lands only where the plan left the name: on nothing
+        (``IfNoneMatch="*"``), or on the very object ``head`` that this dataset may
+        replace (``IfMatch`` its ETag). None when S3 refused it because another object
+        is there now. A store without conditional writes (501) is written
+        unconditionally: the head check before the write stands alone there."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        condition = {"IfMatch": head["ETag"]} if head else {"IfNoneMatch": "*"}
+        try:
+            return fn(**condition, **kwargs)
         except ClientError as e:
             code = str(e.response.get("Error", {}).get("Code", ""))
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            # a bare 404 means "no bucket" only when the bucket was asked about: for an
-            # object it is that object (or a key the server could not read)
-            if code == "NoSuchBucket" or (code == "404" and "Key" not in kwargs):
-                raise DestinationError(
-                    f"bucket '{self.bucket}' does not exist at {endpoint}") from None
-            if code in ("404", "NoSuchKey", "NoSuchUpload"):
-                raise DestinationError(
-                    f"S3 at {endpoint} found no {kwargs['Key']!r} in bucket '{self.bucket}' "
-                    f"({code})") from None
-            if status == 403 or code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                                         "AccessDenied"):
-                raise DestinationError(
-                    f"S3 at {endpoint} refused the credentials for bucket '{self.bucket}' "
-                    f"({code or status})") from None
-            raise DestinationError(f"S3 error on bucket '{self.bucket}': {e}") from None
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (
+                    409, 412):
+                return None
+            if code == "NotImplemented" or status == 501:
+                return self._call(fn, **kwargs)
+            raise self._explained(e, kwargs) from None
         except BotoCoreError as e:
-            raise DestinationError(f"cannot reach S3 at {endpoint}: {e}") from None
+            raise self._explained(e, kwargs) from None
+
+    def _replaceable(self, head: dict | None, ctx: TransferContext) -> bool:
+        """The object ``head`` may be overwritten by this put: nothing is there, or this
+        dataset's earlier content (a sync: ``state["replaces"]``, and no other owner)."""
+        if head is None:
+            return True
+        meta = head.get("Metadata", {})
+        replaces = ctx.state.get("replaces")
+        return replaces is not None and meta.get("sha256") == replaces and meta.get(
+            "owner") in (None, ctx.owner)
+
+    def _taken_or_same(self, key: str, sha256: str, size: int, ctx: TransferContext
+                       ) -> PutResult:
+        """After S3 refused a conditional write: the object there now is this very
+        content (shared: nothing of ours is there) or another dataset's."""
+        head = self._existing(key)
+        if head and head.get("Metadata", {}).get("sha256") == sha256 and head.get(
+                "ContentLength") == size:
+            ctx.record(created=False)
+            return PutResult(self.target(key), size, sha256, skipped=True)
+        raise DestinationTaken(self.target(key))
 
     def _existing(self, key: str) -> dict | None:
         from botocore.exceptions import ClientError
@@ -189,6 +246,9 @@ class S3Backend(Backend):
             # sent by an interrupted run of this transfer (it recorded it would create it)
             return PutResult(self.target(key), size, sha256,
                              skipped=not ctx.state.get("created"))
+        if not self._replaceable(head, ctx):
+            # another dataset's object took the name since the plan saw it free
+            raise DestinationTaken(self.target(key))
         created = ctx.state.get("created", head is None)
         if size <= MULTIPART_THRESHOLD:
             data = source.read_bytes()
@@ -196,15 +256,22 @@ class S3Backend(Backend):
                 raise SourceChanged(f"{source} changed since it was planned")
             md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
             ctx.record(durable=True, created=created)
-            reply = self._call(self.client.put_object, Bucket=self.bucket, Key=self.key(key),
-                               Body=data, Metadata={"sha256": sha256})
+            reply = self._write_if(self.client.put_object, head, Bucket=self.bucket,
+                                   Key=self.key(key), Body=data,
+                                   Metadata=self._metadata(sha256, ctx))
+            if reply is None:
+                return self._taken_or_same(key, sha256, size, ctx)
             ctx.progress(size)
             self._verify(reply, md5, key)
             return PutResult(self.target(key), size, sha256)
-        return self._put_multipart(source, key, sha256, size, ctx, created)
+        return self._put_multipart(source, key, sha256, size, ctx, created, head)
+
+    @staticmethod
+    def _metadata(sha256: str, ctx: TransferContext) -> dict[str, str]:
+        return {"sha256": sha256, **({"owner": ctx.owner} if ctx.owner else {})}
 
     def _put_multipart(self, source: Path, key: str, sha256: str, size: int,
-                       ctx: TransferContext, created: bool) -> PutResult:
+                       ctx: TransferContext, created: bool, head: dict | None) -> PutResult:
         part_size = int(ctx.state.get("part_size") or PART_SIZE)
         upload_id = ctx.state.get("upload_id")
         # an upload an older version started without part checksums goes on without them
@@ -216,7 +283,8 @@ class S3Backend(Backend):
             checksum = CHECKSUM
             created_upload = self._call(self.client.create_multipart_upload,
                                         Bucket=self.bucket, Key=self.key(key),
-                                        Metadata={"sha256": sha256}, ChecksumAlgorithm=checksum)
+                                        Metadata=self._metadata(sha256, ctx),
+                                        ChecksumAlgorithm=checksum)
             upload_id, have = created_upload["UploadId"], {}
             # recorded before any part is sent: an interrupted run never orphans an upload
             ctx.record(durable=True, upload_id=upload_id, part_size=part_size, parts=[],
@@ -250,14 +318,18 @@ class S3Backend(Backend):
         listed = [{"PartNumber": p.number, "ETag": p.etag,
                    **({"ChecksumCRC32": p.crc} if p.crc else {})} for p in parts]
         try:
-            reply = self._call(
-                self.client.complete_multipart_upload, Bucket=self.bucket, Key=self.key(key),
-                UploadId=upload_id, MultipartUpload={"Parts": listed})
+            reply = self._write_if(
+                self.client.complete_multipart_upload, head, Bucket=self.bucket,
+                Key=self.key(key), UploadId=upload_id, MultipartUpload={"Parts": listed})
         except DestinationError:
-            head = self._existing(key)  # completed by a call whose reply was lost?
-            if not (head and head.get("Metadata", {}).get("sha256") == sha256):
+            now = self._existing(key)  # completed by a call whose reply was lost?
+            if not (now and now.get("Metadata", {}).get("sha256") == sha256):
                 raise
-            reply = head
+            reply = now
+        if reply is None:  # another object is there now: this upload must not stay
+            self._abort(key, upload_id)
+            ctx.record(upload_id=None)
+            return self._taken_or_same(key, sha256, size, ctx)
         self._verify_multipart(reply, parts, size, key)
         ctx.record(upload_id=None)
         return PutResult(self.target(key), size, sha256, parts=len(parts))
@@ -391,6 +463,11 @@ class S3Backend(Backend):
 
     def reserved_name(self, key: str | None = None, table: str | None = None) -> str:
         return self.key(key) if table is None else f"table:{table}"
+
+    def holds(self, key: str, sha256: str | None) -> bool:
+        head = self._existing(key)
+        return head is not None and (sha256 is None or head.get("Metadata", {}).get(
+            "sha256") == sha256)
 
     def free_for(self, key: str, sha256: str | None) -> bool:
         from botocore.exceptions import BotoCoreError
