@@ -13,7 +13,6 @@ import click
 
 from . import __version__
 from .cells import cell_label
-from .config import find_project_root
 from .errors import StorkError
 from .inventory import analyze_and_record
 from .report import (
@@ -92,19 +91,26 @@ def analyze(notebook: Path, as_json: bool, store: str | None, no_record: bool) -
         click.echo(analysis_text(analysis))
 
 
-def _listing(entity: type, columns: Sequence[str], row: Callable[[Any], Sequence[Any]]):
-    """A list command over one store entity, with paging, a status filter and --json."""
+def _listing(entity: type, columns: Sequence[str], row: Callable[[Any], Sequence[Any]],
+             to_json: Callable[[Any], Any] | None = None):
+    """A list command over one store entity, with paging, a status filter and --json;
+    ``id=`` lists that one (an unknown id is an error, as for every command)."""
     def command(as_json: bool, store: str | None, limit: int, offset: int,
-                status: str | None = None, notebook: str | None = None) -> None:
-        root = find_project_root(Path.cwd())
+                status: str | None = None, notebook: str | None = None,
+                id: int | None = None) -> None:
         filters: dict[str, Any] = {}
         if notebook:
             filters["notebook"] = notebook
-        with open_store(root, store) as metadata:
-            items = metadata.list(entity, limit=limit, offset=offset, status=status, **filters)
-            total = metadata.count(entity, status=status, **filters)
+        if id is not None:
+            filters["id"] = id
+        with open_store(explicit=store) as metadata:
+            if id is not None:
+                metadata.get(entity, id)
+            items, total = metadata.page(entity, limit=limit, offset=offset, status=status,
+                                         **filters)
         if as_json:
-            click.echo(json.dumps([i.to_json() for i in items], indent=2, default=str))
+            click.echo(json.dumps([(to_json or entity.to_json)(i) for i in items], indent=2,
+                                  default=str))
             return
         click.echo(text_table(columns, [[_cell(v) for v in row(i)] for i in items]))
         click.echo(f"{len(items)} of {total} shown", err=True)
@@ -160,9 +166,8 @@ def jobs(job: int | None, as_json: bool, store: str | None, limit: int, offset: 
     if watch:
         _watch(job, store, interval, timeout, as_json)
         return
-    root = find_project_root(Path.cwd())
     if job is not None:
-        with open_store(root, store) as metadata:
+        with open_store(explicit=store) as metadata:
             found = metadata.get(Job, job)  # an unknown id is an error, as for every command
             transfers = metadata.list(Transfer, job_id=job, limit=None, order="oldest")
         if as_json:
@@ -172,7 +177,7 @@ def jobs(job: int | None, as_json: bool, store: str | None, limit: int, offset: 
             click.echo(job_detail_text(found, transfers, job_state(found)))
         return
     filters: dict[str, Any] = {"notebook": notebook} if notebook else {}
-    with open_store(root, store) as metadata:
+    with open_store(explicit=store) as metadata:
         page = list_jobs(metadata, limit=limit, offset=offset, state=status, kind=kind,
                          all_kinds=all_kinds, **filters)
     if as_json:

@@ -74,9 +74,10 @@ class Config:
             ) from None
 
 
-def find_project_root(start: Path) -> Path:
-    """The folder of the nearest ``stork.toml`` at or above ``start``, else ``start``'s folder."""
-    start = Path(start).expanduser().resolve()
+def find_project_root(start: Path | str | None = None) -> Path:
+    """The folder of the nearest ``stork.toml`` at or above ``start`` (a notebook or a
+    folder; default: the working directory), else ``start``'s folder."""
+    start = Path(Path.cwd() if start is None else start).expanduser().resolve()
     folder = start.parent if start.is_file() else start
     for candidate in (folder, *folder.parents):
         if (candidate / CONFIG_FILE).is_file():

@@ -206,7 +206,7 @@ def import_dataset(dataset_id: int, to: Path, *, root: Path | None = None,
                    store: str | None = None, force: bool = False,
                    progress: ProgressReporter | ProgressFactory | None = None) -> ImportResult:
     """Dataset ``dataset_id`` from its newest location to the local file ``to``."""
-    root = Path(root) if root else find_project_root(Path.cwd())
+    root = Path(root) if root else find_project_root()
     reporter = as_reporter(progress)
     with open_store(root, store) as metadata:
         dataset = metadata.get(Dataset, dataset_id)

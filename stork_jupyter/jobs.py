@@ -53,7 +53,7 @@ RESUMABLE_KINDS = ("migrate", "sync")
 
 
 def _root(root: Path | None) -> Path:
-    return Path(root) if root is not None else find_project_root(Path.cwd())
+    return Path(root) if root is not None else find_project_root()
 
 
 def _job_store(root: Path | None, store: str | None, job_id: int) -> MetadataStore:

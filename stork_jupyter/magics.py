@@ -189,14 +189,14 @@ class StorkMagics(Magics):
         from .jobs import resume_job
         from .report import migration_text
 
-        result = resume_job(args.job, root=Path.cwd(), store=args.store,
+        result = resume_job(args.job, store=args.store,
                             progress=self._progress(f"job {args.job}"))
         _show(result.text() if hasattr(result, "text") else migration_text(result))
 
     def _cancel(self, args: Namespace) -> None:
         from .jobs import cancel_job
 
-        result = cancel_job(args.job, root=Path.cwd(), store=args.store)
+        result = cancel_job(args.job, store=args.store)
         _show(result.text())
 
     def _import(self, args: Namespace) -> None:
@@ -206,8 +206,8 @@ class StorkMagics(Magics):
         if args.dataset is not None:
             if not args.to:
                 raise UsageError("%stork import --dataset ID needs --to PATH")
-            result = import_dataset(args.dataset, Path(args.to), root=Path.cwd(),
-                                    store=args.store, force=args.force, progress=progress)
+            result = import_dataset(args.dataset, Path(args.to), store=args.store,
+                                    force=args.force, progress=progress)
         else:
             result = import_notebook(self._notebook(args), store=args.store, force=args.force,
                                      progress=progress)
@@ -239,11 +239,10 @@ class StorkMagics(Magics):
         _show(report.text())
 
     def _jobs(self, args: Namespace) -> None:
-        from .config import find_project_root
         from .report import JOB_COLUMNS, html_table, job_row, text_table
         from .store import open_store
 
-        metadata = open_store(find_project_root(Path.cwd()), args.store)
+        metadata = open_store(explicit=args.store)
         if self._widgets_likely():  # the pane owns the store and closes it with itself
             try:
                 from .widgets import JobsPane
@@ -267,7 +266,7 @@ class StorkMagics(Magics):
             notebook = self._notebook(args)
         except UsageError:  # analysing and undoing the current notebook need it, browsing not
             notebook = None
-        display(Browser(args.store, Path.cwd(), notebook=notebook, page_size=args.page_size))
+        display(Browser(args.store, notebook=notebook, page_size=args.page_size))
 
     def _widgets_likely(self) -> bool:
         """A kernel (JupyterLab, Notebook, VS Code, nbclient) with ipywidgets installed;

@@ -373,9 +373,8 @@ class EntityHandler(StorkHandler):
     def fetch(self, store: MetadataStore, query: PageQuery, filters: dict[str, Any]
               ) -> tuple[list[Entity], int]:
         """One page of the entity with these store filters, and how many match."""
-        items = store.list(self.entity, limit=query.limit, offset=query.offset,
-                           search=query.search, **filters)
-        return items, store.count(self.entity, search=query.search, **filters)
+        return store.page(self.entity, limit=query.limit, offset=query.offset,
+                          search=query.search, **filters)
 
     def notebook_filter(self, store: MetadataStore, notebook: str) -> dict[str, Any]:
         """The store filters selecting what concerns one notebook (project-relative)."""

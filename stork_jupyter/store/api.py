@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
-from ..config import redact_url, resolve_store_url
+from ..config import find_project_root, redact_url, resolve_store_url
 from ..errors import MissingDependencyError, NotFoundError, StoreError
 from .models import (
     DATASTORE_KINDS,
@@ -360,6 +360,29 @@ class MetadataStore:
             rows = conn.execute(query).mappings().all()
         return [cls(**row) for row in rows]
 
+    def page(
+        self,
+        cls: type[T],
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        status: str | Sequence[str] | None = None,
+        search: str | None = None,
+        search_in: Sequence[str] | None = None,
+        **options: Any,
+    ) -> tuple[builtins.list[T], int]:
+        """One page of what ``list`` finds (``options``: its ordering and filters), and
+        how many match in all: what every door's listing shows. The last page is not
+        counted again."""
+        rows = self.list(cls, limit=limit, offset=offset, status=status, search=search,
+                         search_in=search_in, **options)
+        if limit > 0 and len(rows) < limit and (rows or offset == 0):
+            return rows, offset + len(rows)
+        filters = {k: v for k, v in options.items()
+                   if k not in ("order", "order_by", "descending")}
+        return rows, self.count(cls, status=status, search=search, search_in=search_in,
+                                **filters)
+
     def count(
         self,
         cls: type[T],
@@ -585,9 +608,15 @@ class MetadataStore:
         return self.list(Location, dataset_id=dataset_id, limit=None)
 
 
-def open_store(root: Path, explicit: str | None = None) -> MetadataStore:
-    """The store for a project: ``explicit`` (``--store``), ``$STORK_STORE`` or the default."""
-    return MetadataStore(resolve_store_url(explicit, root))
+def open_store(root: Path | None = None, explicit: str | None = None) -> MetadataStore:
+    """The store of the project at ``root`` (default: the project around the working
+    directory): ``explicit`` (``--store``), ``$STORK_STORE`` or the default. Every door
+    opens the project's store through this (or :func:`existing_store`)."""
+    return MetadataStore(_project_store_url(root, explicit))
+
+
+def _project_store_url(root: Path | None, explicit: str | None) -> str:
+    return resolve_store_url(explicit, find_project_root() if root is None else root)
 
 
 def store_exists(url: str) -> bool:
@@ -599,10 +628,11 @@ def store_exists(url: str) -> bool:
     return not database or database.startswith((":", "file:")) or Path(database).is_file()
 
 
-def existing_store(root: Path, explicit: str | None = None) -> MetadataStore | None:
+def existing_store(root: Path | None = None, explicit: str | None = None
+                   ) -> MetadataStore | None:
     """The project's store as :func:`open_store` finds it, or None when it does not exist
     yet: reading must not create a ``.stork`` folder."""
-    url = resolve_store_url(explicit, root)
+    url = _project_store_url(root, explicit)
     return MetadataStore(url) if store_exists(url) else None
 
 

@@ -37,6 +37,7 @@ from ..store import (
     Project,
     Record,
     Transfer,
+    open_store,
 )
 from ._base import (
     EMPTY,
@@ -551,16 +552,6 @@ def diff_html(old: str, new: str) -> str:
     return f"{DIFF_CSS}<div class='stork-diff'>{table}</div>"
 
 
-def open_store_for(store: MetadataStore | str | None, project_root: str | Path | None
-                   ) -> tuple[MetadataStore, bool, str, Path]:
-    """(store, opened here, URL to hand the engine, project root)."""
-    root = find_project_root(Path(project_root) if project_root else Path.cwd())
-    if isinstance(store, MetadataStore):
-        return store, False, store.url, root
-    url = resolve_store_url(store, root)
-    return MetadataStore(url), True, url, root
-
-
 class Browser(Composite):
     """Datasets, jobs and records of a metadata store, in three tabs.
 
@@ -575,8 +566,13 @@ class Browser(Composite):
     def __init__(self, store: MetadataStore | str | None = None,
                  project_root: str | Path | None = None, *, notebook: str | Path | None = None,
                  page_size: int = 20):
-        self.store, self._owns_store, self.store_url, self.project_root = open_store_for(
-            store, project_root)
+        self.project_root = find_project_root(project_root or None)
+        if isinstance(store, MetadataStore):
+            self.store, self._owns_store, self.store_url = store, False, store.url
+        else:
+            self.store, self._owns_store = open_store(self.project_root, store), True
+            #: the store as engine calls (undo, analyse) are told of it (with its password)
+            self.store_url = resolve_store_url(store, self.project_root)
         self.notebook = Path(notebook) if notebook else None
         try:
             self.title = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))

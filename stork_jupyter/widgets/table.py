@@ -174,10 +174,10 @@ def _column(columns: Sequence[Column], key: str | None) -> Column | None:
 
 
 class StoreSource:
-    """Pages of one entity from a ``MetadataStore``, through its ``list``/``count`` API.
+    """Pages of one entity from a ``MetadataStore``, through its ``page`` API.
 
     Each fetch is one ``list`` of ``limit`` rows and, unless that was the last page,
-    one ``count``: the store filters, searches and sorts. Nothing is cached, so a
+    one ``count`` (``MetadataStore.page``): the store filters, searches and sorts. Nothing is cached, so a
     fetch always shows the store as it is.
 
     :param filters: equality filters always applied (e.g. ``job_id=3`` for a job's
@@ -214,15 +214,11 @@ class StoreSource:
         search_in = [key for key in self.search if key in self.fields] or None
         column = _column(self.columns, query.sort)
         in_store = self.sortable_in_store(column)
-        rows = self.store.list(
+        rows, total = self.store.page(
             self.cls, limit=query.limit, offset=query.offset,
             order_by=column.key if in_store and column is not None else "id",
             descending=query.descending if in_store else True,
             search=text, search_in=search_in, **filters)
-        if query.limit > 0 and len(rows) < query.limit and (rows or query.offset == 0):
-            total = query.offset + len(rows)  # the last page: no need to count
-        else:
-            total = self.store.count(self.cls, search=text, search_in=search_in, **filters)
         page = Page(rows, total, query.offset + query.limit < total)
         if column is not None and not in_store:
             page.rows = sort_rows(page.rows, column, query.descending)
