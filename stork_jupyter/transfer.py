@@ -340,6 +340,9 @@ class TransferRunner:
                                         schema=_planned_schema(move, item.source),
                                         owner=move_owner(item.source, move))
             t.rows = loaded.rows
+            # which path the rows took (the file's own bytes, or converted chunks) and why
+            ctx.record(copy=loaded.copy, copy_reason=loaded.copy_reason,
+                       copy_streams=loaded.streams)
             if self.project_id is not None and self.root is not None:
                 from .inventory import relative_to_root
 

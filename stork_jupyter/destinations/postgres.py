@@ -16,6 +16,7 @@ Every identifier goes through ``psycopg.sql.Identifier``; types come from a fixe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
@@ -43,6 +44,7 @@ from ..tabular import (
 )
 from ..urls import redact_url, scrub, split_password
 from .base import Backend, DestinationError, Progress, PutResult
+from .pg_copy import BLOCK, RawCopy, Scan, Unfit, raw_copy, segments, streams_for
 
 DEFAULT_SCHEMA = "stork"
 FILES_TABLE = "stork_files"
@@ -66,6 +68,11 @@ class LoadResult:
     schema: TableSchema  #: columns (names, SQL names, types, dtypes) and row count
     rows: int
     bytes: int  #: size of the source file
+    #: how the rows went: ``raw`` (the file's own bytes to COPY) or ``converted``
+    #: (pandas chunks encoded again); ``copy_reason`` says why not raw
+    copy: str = "converted"
+    copy_reason: str = ""
+    streams: int = 1  #: COPY streams (connections) used
 
 
 def sanitize_table_name(path: str | Path) -> str:
@@ -288,8 +295,8 @@ class PostgresBackend(Backend):
     def load_table(self, source: Path, api: str, options: dict[str, Any], table: str,
                    progress: Callable[[int], None] | None = None,
                    chunksize: int | None = None,
-                   schema: TableSchema | None = None, owner: str | None = None
-                   ) -> LoadResult:
+                   schema: TableSchema | None = None, owner: str | None = None,
+                   streams: int | None = None) -> LoadResult:
         """Load ``source`` as ``pandas.<api>(source, **options)`` parses it into
         ``<schema>.<table>``, atomically; see the module docstring.
 
@@ -297,10 +304,10 @@ class PostgresBackend(Backend):
         ``table`` is replaced only when its tag names the same owner; any other existing
         relation of that name makes the load fail (DestinationError), leaving it alone.
         ``schema``: the file's schema when a plan already inferred it (of these very
-        bytes), which spares the inference pass."""
-        psycopg = _psycopg()
-        from psycopg import sql
-
+        bytes), which spares the inference pass. A CSV that PostgreSQL parses as pandas
+        does goes as its own bytes (:mod:`.pg_copy`; ``streams`` COPY connections, by
+        default from its size), anything else as converted chunks; the result says which."""
+        _psycopg()
         source = Path(source)
         if not table or len(table.encode("utf-8")) > MAX_IDENT:
             raise DestinationError(f"{table!r} is not a valid table name")
@@ -309,8 +316,30 @@ class PostgresBackend(Backend):
         for c in schema.columns:
             if c.pg_type not in PG_TYPES:  # never reached: the whitelist is the only source
                 raise DestinationError(f"{source}: column {c.name!r} has no PostgreSQL type")
-        stage = f"_stork_stage_{table[:30]}_{secrets.token_hex(4)}"
-        pk = f"_stork_pk_{hashlib.sha1(table.encode()).hexdigest()[:16]}"
+        plan, why = raw_copy(source, api, options, schema)
+        if plan is not None:
+            done = self._load_raw(source, schema, table, owner, plan, progress, streams)
+            if isinstance(done, LoadResult):
+                return done
+            why = done
+        result = self._load_converted(source, api, options, schema, table, owner, progress,
+                                      chunksize)
+        result.copy_reason = why
+        return result
+
+    def _stage(self, table: str) -> str:
+        return f"_stork_stage_{table[:30]}_{secrets.token_hex(4)}"
+
+    def _load_converted(self, source: Path, api: str, options: dict[str, Any],
+                        schema: TableSchema, table: str, owner: str | None,
+                        progress: Callable[[int], None] | None, chunksize: int | None
+                        ) -> LoadResult:
+        """The file parsed by pandas again, chunk by chunk, each chunk encoded as CSV
+        for COPY (see :class:`_ChunkEncoder`)."""
+        psycopg = _psycopg()
+        from psycopg import sql
+
+        stage = self._stage(table)
         ident = sql.Identifier
         columns = sql.SQL(", ").join(
             [sql.SQL("{} bigint NOT NULL").format(ident(ROW_COLUMN))]
@@ -330,16 +359,7 @@ class PostgresBackend(Backend):
                     for df in iter_frames(source, api, options, schema, chunksize=chunksize,
                                           progress=progress):
                         sender.send(encoder.encode(df))
-                cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
-                    ident(self.schema, stage), ident(stage + "_pk"), ident(ROW_COLUMN)))
-                self._take_name(cur, table, owner, source)
-                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                    ident(self.schema, stage), ident(table)))
-                if owner is not None:
-                    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                        ident(self.schema, table), sql.Literal(OWNER_TAG + owner)))
-                cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                    ident(self.schema, stage + "_pk"), ident(pk)))
+                self._finish_stage(cur, stage, table, owner, source)
                 cur.execute(sql.SQL("SELECT count(*) FROM {}").format(ident(self.schema, table)))
                 count = cur.fetchone()[0]
                 if count != schema.row_count:
@@ -354,6 +374,205 @@ class PostgresBackend(Backend):
         finally:
             conn.close()
         return LoadResult(table, schema, schema.row_count, source.stat().st_size)
+
+    def _finish_stage(self, cur, stage: str, table: str, owner: str | None,
+                      source: Path) -> None:
+        """In the load's transaction: the ordering key, then the staging table becomes
+        ``table`` (see :meth:`_take_name`), tagged with its owner."""
+        from psycopg import sql
+
+        ident = sql.Identifier
+        pk = f"_stork_pk_{hashlib.sha1(table.encode()).hexdigest()[:16]}"
+        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+            ident(self.schema, stage), ident(stage + "_pk"), ident(ROW_COLUMN)))
+        self._take_name(cur, table, owner, source)
+        cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+            ident(self.schema, stage), ident(table)))
+        if owner is not None:
+            cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                ident(self.schema, table), sql.Literal(OWNER_TAG + owner)))
+        cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+            ident(self.schema, stage + "_pk"), ident(pk)))
+
+    def _load_raw(self, source: Path, schema: TableSchema, table: str, owner: str | None,
+                  plan: RawCopy, progress: Callable[[int], None] | None,
+                  streams: int | None) -> LoadResult | str:
+        """The file's own bytes to COPY (see :mod:`.pg_copy`): the LoadResult, or why the
+        file turned out not to fit (then nothing is left behind)."""
+        psycopg = _psycopg()
+        from psycopg import sql
+
+        size = source.stat().st_size
+        parts = segments(source, streams_for(size, streams), size)
+        # a record takes at least one byte per column: a block of this many row numbers
+        # covers any segment (PostgreSQL walks a session's cache value by value)
+        block = max(b - a for a, b in parts) // max(len(schema.columns), 1) + 2
+        if block > MAX_ROW_BLOCK:
+            parts = segments(source, 1, size)
+        stage = self._stage(table)
+        ident = sql.Identifier
+        target = ident(self.schema, stage)
+        # each session takes its row numbers from a cached block of the identity's
+        # sequence: blocks reserved in file order keep the rows in order
+        cache = block if len(parts) > 1 else 1000
+        create = sql.SQL("CREATE TABLE {} ({} bigint GENERATED BY DEFAULT AS IDENTITY "
+                         "(CACHE {}), {})").format(
+            target, ident(ROW_COLUMN), sql.Literal(cache), sql.SQL(", ").join(
+                sql.SQL("{} {}").format(ident(c.sql_name), sql.SQL(c.pg_type))
+                for c in schema.columns))
+        names = sql.SQL(", ").join(ident(n) for n in plan.columns)
+
+        def copy_sql(header: bool):
+            return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER {}, DELIMITER {}, "
+                           "NULL '', FORCE_NULL ({}))").format(
+                target, names, sql.SQL("true" if header else "false"),
+                sql.Literal(plan.delimiter), names)
+
+        sent = _Counter(progress)
+        if len(parts) == 1:
+            conn = self.connect()
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    try:
+                        cur.execute(create)
+                        rows = _copy_segment(cur, copy_sql(True), source, parts[0], plan,
+                                             True, sent)
+                        self._check_raw(cur, target, schema, plan, rows)
+                    except psycopg.Error as e:
+                        self._raise_if_lost(e, source, table)
+                        raise Unfit(first_line(e)) from None
+                    self._finish_stage(cur, stage, table, owner, source)
+            except Unfit as e:
+                sent.undo()
+                return str(e)
+            except psycopg.Error as e:
+                raise DestinationError(f"{source}: PostgreSQL refused the load: "
+                                       f"{first_line(e)}; nothing was loaded into "
+                                       f"{self.schema}.{table}") from None
+            finally:
+                conn.close()
+        else:
+            done = self._load_streams(source, schema, table, owner, plan, parts, stage,
+                                      create, copy_sql, sent)
+            if isinstance(done, str):
+                return done
+        return LoadResult(table, schema, schema.row_count, size, copy="raw",
+                          streams=len(parts))
+
+    def _load_streams(self, source: Path, schema: TableSchema, table: str,
+                      owner: str | None, plan: RawCopy, parts: list[tuple[int, int]],
+                      stage: str, create, copy_sql, sent: _Counter) -> str | None:
+        """Several COPY streams into one staging table, committed before it is checked
+        and renamed (a session advisory lock marks it as a live load's own, so
+        :meth:`drop_staging` leaves it alone); why it did not fit, or None."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        psycopg = _psycopg()
+        from psycopg import sql
+
+        target = sql.Identifier(self.schema, stage)
+        admin = self.connect(autocommit=True)
+        conns: list[Any] = []
+        created = False
+        try:
+            admin.execute("SELECT pg_advisory_lock(hashtext(%s))", (_stage_lock(self.schema,
+                                                                               stage),))
+            admin.execute(create)
+            created = True
+            qualified = target.as_string(admin)
+            for _ in parts:
+                conns.append(self.connect())
+            for c in conns:  # in file order: each session's block of row numbers
+                c.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))",
+                          (qualified, ROW_COLUMN))
+            stop = threading.Event()
+
+            def one(k: int) -> int:
+                try:
+                    with conns[k].cursor() as cur:
+                        rows = _copy_segment(cur, copy_sql(k == 0), source, parts[k], plan,
+                                             k == 0, sent, stop)
+                    conns[k].commit()
+                    return rows
+                except BaseException:
+                    stop.set()
+                    raise
+
+            with ThreadPoolExecutor(len(parts), thread_name_prefix="stork-copy") as pool:
+                futures = [pool.submit(one, k) for k in range(len(parts))]
+                errors = [f.exception() for f in futures]
+            real = [e for e in errors if e is not None and not isinstance(
+                e, Unfit | psycopg.Error)]
+            if real:
+                raise real[0]
+            for e in errors:
+                if isinstance(e, psycopg.Error):
+                    self._raise_if_lost(e, source, table)
+            unfit = [e for e in errors if e is not None]
+            if unfit:
+                first = next((e for e in unfit if not isinstance(e, Unfit) or
+                              str(e) != _STOPPED), unfit[0])
+                raise Unfit(first_line(first))
+            rows = sum(f.result() for f in futures)
+            with admin.transaction(), admin.cursor() as cur:
+                try:
+                    self._check_raw(cur, target, schema, plan, rows)
+                except psycopg.Error as e:
+                    raise Unfit(first_line(e)) from None
+                self._finish_stage(cur, stage, table, owner, source)
+            created = False
+            return None
+        except Unfit as e:
+            sent.undo()
+            return str(e)
+        except psycopg.Error as e:
+            raise DestinationError(f"{source}: PostgreSQL refused the load: "
+                                   f"{first_line(e)}; nothing was loaded into "
+                                   f"{self.schema}.{table}") from None
+        finally:
+            for c in conns:
+                c.close()
+            if created:
+                with contextlib.suppress(psycopg.Error):  # else resume/cancel drops it
+                    admin.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
+            admin.close()
+
+    def _raise_if_lost(self, e: Exception, source: Path, table: str) -> None:
+        """A lost connection is a failure of the load, not a file unfit for COPY."""
+        psycopg = _psycopg()
+        if isinstance(e, psycopg.OperationalError) or (
+                getattr(e, "sqlstate", None) or "").startswith(("08", "57P")):
+            raise DestinationError(
+                f"the connection to PostgreSQL at {self.where} was lost while loading "
+                f"{source}: {first_line(e)}; nothing was loaded into "
+                f"{self.schema}.{table}") from None
+
+    def _check_raw(self, cur, target, schema: TableSchema, plan: RawCopy, rows: int
+                   ) -> None:
+        """What PostgreSQL got must be what pandas gave: the row count, the NULLs of
+        each column with missing values, floats in the range both parse alike; then the
+        identity is dropped (the ordering column is a plain bigint, as the other path's)."""
+        from psycopg import sql
+
+        if rows != schema.row_count:
+            raise Unfit(f"COPY read {rows} rows where pandas reads {schema.row_count}")
+        ident = sql.Identifier
+        items = [sql.SQL("count({})").format(ident(n)) for n in plan.nulls]
+        items += [sql.SQL("coalesce(bool_and({c} = 0 OR abs({c}) = 'Infinity' OR "
+                          "(abs({c}) >= '1e-7'::float8 AND abs({c}) < '1e22'::float8)), true)"
+                          ).format(c=ident(n)) for n in plan.floats]
+        if items:
+            found = cur.execute(sql.SQL("SELECT {} FROM {}").format(
+                sql.SQL(", ").join(items), target)).fetchone()
+            for (name, nulls), count in zip(plan.nulls.items(), found, strict=False):
+                if rows - count != nulls:
+                    raise Unfit(f"column {name!r} has {rows - count} NULLs where pandas "
+                                f"has {nulls} missing values")
+            if not all(found[len(plan.nulls):]):
+                raise Unfit("a float out of the range both parsers read alike")
+        cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY").format(
+            target, ident(ROW_COLUMN)))
 
     def _take_name(self, cur, table: str, owner: str | None, source: Path) -> None:
         """In the load's transaction: make ``table`` free for its rename, dropping the
@@ -546,12 +765,22 @@ class PostgresBackend(Backend):
         from psycopg import sql
 
         names = self.staging_tables(table)
+        dropped = []
         if names:
             with self.connect(autocommit=True) as conn:
                 for name in names:
-                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
-                        sql.Identifier(self.schema, name)))
-        return names
+                    lock = _stage_lock(self.schema, name)
+                    # a multi-stream load still running holds its table's lock: not ours
+                    if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))",
+                                        (lock,)).fetchone()[0]:
+                        continue
+                    try:
+                        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                            sql.Identifier(self.schema, name)))
+                    finally:
+                        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
+                    dropped.append(name)
+        return dropped
 
     def remove(self, key: str) -> None:
         """Delete the row ``key`` of the files table (cancel of the job that stored it)."""
@@ -596,6 +825,62 @@ class PostgresBackend(Backend):
 
 def _owner_of_tag(tag: str | None) -> str | None:
     return tag[len(OWNER_TAG):] if tag and tag.startswith(OWNER_TAG) else None
+
+
+_STOPPED = "another COPY stream failed"
+MAX_ROW_BLOCK = 1 << 27  #: row numbers one COPY stream may take
+
+
+def _stage_lock(schema: str, stage: str) -> str:
+    """The advisory lock a multi-stream load holds on its committed staging table."""
+    return f"stork_stage:{schema}.{stage}"
+
+
+class _Counter:
+    """Bytes sent for progress, from any stream; :meth:`undo` takes them back when the
+    load falls back to the other path (which reports the file again)."""
+
+    def __init__(self, progress: Callable[[int], None] | None):
+        import threading
+
+        self.progress = progress
+        self.sent = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, n: int) -> None:
+        with self.lock:
+            self.sent += n
+        if self.progress:
+            self.progress(n)
+
+    def undo(self) -> None:
+        with self.lock:
+            n, self.sent = self.sent, 0
+        if self.progress and n:
+            self.progress(-n)
+
+
+def _copy_segment(cur, copy_sql, source: Path, part: tuple[int, int], plan: RawCopy,
+                  first: bool, sent: _Counter, stop=None) -> int:
+    """Send bytes ``part`` of the file to one COPY, checking them (:class:`Scan`);
+    the rows COPY read."""
+    start, end = part
+    scan = Scan(plan.delimiter, bool(plan.floats), first)
+    with open(source, "rb") as f, cur.copy(copy_sql) as copy:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            if stop is not None and stop.is_set():
+                raise Unfit(_STOPPED)
+            block = f.read(min(BLOCK, left))
+            if not block:
+                raise Unfit("the file got shorter while it was sent")
+            scan.feed(block)
+            copy.write(block)
+            left -= len(block)
+            sent(len(block))
+    scan.end(end == source.stat().st_size)
+    return cur.rowcount
 
 
 class _Sender:
