@@ -226,3 +226,100 @@ def _fmt(f: dict) -> str:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def rows(mb: float = 200, runs: int = 3, pg: str = DEFAULT_PG, to_sql_limit: float = 240,
+         rss_mb: float | None = 1024) -> list[dict]:
+    """The ``make bench`` rows: the whole ``stork migrate`` of a notebook reading the CSV
+    against ``psql \\copy`` into a prepared table (medians of ``runs`` alternating runs),
+    ``pandas.to_sql`` (one run, or extrapolated from a 20 MB slice), and peak RSS at
+    ``mb`` and ``rss_mb``."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from benchmarks._common import alternate, stork_cmd, stork_env
+    from benchmarks._common import measure as run
+
+    work = Path(tempfile.mkdtemp(prefix="stork-bench-pg-"))
+    dbname = f"stork_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    params = conninfo_to_dict(pg)
+    params["dbname"] = dbname
+    conninfo = make_conninfo(**params)
+    host, port = params.get("host", "127.0.0.1"), params.get("port", "5432")
+    user = params.get("user", "postgres")
+    url = f"postgresql://{user}@{host}:{port}/{dbname}"
+    cols = ("id bigint, customer text, amount double precision, quantity bigint, region "
+            "text, comment text, flag boolean, ts timestamp")
+
+    def project(size: float) -> tuple[Path, Path]:
+        import nbformat
+        from nbformat.v4 import new_code_cell, new_notebook
+
+        folder = work / f"p{int(size)}"
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        csv_path = folder / "data" / "bench.csv"
+        make_csv(csv_path, size)
+        nb = folder / "bench.ipynb"
+        nbformat.write(new_notebook(cells=[new_code_cell(
+            "import pandas as pd\ndf = pd.read_csv('data/bench.csv', parse_dates=['ts'])\n"
+            "df.shape")]), nb)
+        return nb, csv_path
+
+    def stork(nb: Path, i: int):
+        return run(stork_cmd("migrate", str(nb), "--to", f"{url}?schema=s{i}", "-o",
+                             str(nb.parent / f"out{i}.ipynb"), "--store",
+                             str(nb.parent / f"store{i}.db"), "--no-progress"),
+                   env=stork_env(), cwd=nb.parent)
+
+    def psql(csv_path: Path, i: int):
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE psql_{i} ({cols})")
+        return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo, "-c",
+                    f"\\copy psql_{i} FROM '{csv_path}' WITH (FORMAT csv, HEADER true)"])
+
+    out: list[dict] = []
+    try:
+        nb, csv_path = project(mb)
+        size = csv_path.stat().st_size / 1e6
+        pair = alternate(lambda i: stork(nb, i), lambda i: psql(csv_path, i), runs,
+                         f"PostgreSQL {mb:.0f} MB")
+        out.append({"work": f"{size:.0f} MB CSV -> PostgreSQL (8 typed columns)",
+                    "stork": f"{size / pair.stork_s:.1f} MB/s",
+                    "reference": f"psql \\copy into a prepared table: "
+                                 f"{size / pair.reference_s:.1f} MB/s",
+                    "ratio": round(pair.reference_s / pair.stork_s, 2), "goal": ">= 1.0x"})
+        slice_path = work / "slice.csv"
+        head_slice(csv_path, slice_path, 20)
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        sa_url = f"postgresql+psycopg://{user}@{host}:{port}/{dbname}"
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
+        part = run([sys.executable, "-c", PANDAS_CHILD, sa_url, str(slice_path), "sl"], env)
+        factor = csv_path.stat().st_size / slice_path.stat().st_size
+        to_sql = part.seconds * factor
+        note = f"extrapolated x{factor:.1f} from a 20 MB slice"
+        if to_sql <= to_sql_limit:
+            to_sql, note = run([sys.executable, "-c", PANDAS_CHILD, sa_url, str(csv_path),
+                                "full"], env).seconds, "one run"
+        out.append({"work": f"{size:.0f} MB CSV -> PostgreSQL vs pandas",
+                    "stork": f"{pair.stork_s:.1f} s",
+                    "reference": f"read_csv + to_sql: {to_sql:.1f} s ({note})",
+                    "ratio": round(to_sql / pair.stork_s, 2), "goal": ">= 1.0x"})
+        rss = [pair.stork_rss]
+        if rss_mb:
+            big_nb, _ = project(rss_mb)
+            rss.append(stork(big_nb, 99).peak_rss_mb)
+        out.append({"work": "peak RSS, CSV -> PostgreSQL at " + " / ".join(
+                        f"{m:.0f} MB" for m in ([mb, rss_mb] if rss_mb else [mb])),
+                    "stork": " / ".join(f"{v:.0f} MB" for v in rss),
+                    "reference": f"psql: {pair.reference_rss:.0f} MB", "ratio": None,
+                    "goal": "<= 250 MB at any size"})
+    finally:
+        with psycopg.connect(pg, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(dbname)))
+        shutil.rmtree(work, ignore_errors=True)
+    return out
