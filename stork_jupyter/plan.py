@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .analysis import Analysis, DataAccess
+from .analysis.paths import expand_glob
 from .cells import where as cell_where
 from .checksum import sha256_file
 from .destinations import Backend, DestinationSpec
@@ -73,6 +74,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     digests: dict[Path, str] = {}
     if backend.holds_tables:
         pg = PostgresPlanner(backend, plan, nb_dir, names=names, digests=digests)
+        pg.note_accesses(analysis.accesses)
         plan.settings = {"engine_url": backend.sqlalchemy_url(), "schema": backend.schema}
 
     def key_for(a: DataAccess) -> str | None:
@@ -112,6 +114,10 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
         if a.op == "mkdir" and spec.kind != "file":
             plan.skipped.append(f"cell {a.cell_index + 1}, line {a.line}: {a.code} is left as "
                                 f"it is: a {spec.kind} destination has no folders to make")
+            continue
+        if a.format == "listing":
+            _plan_listing(a, plan, backend, spec, nb_dir, base_key, key_for, written, moved,
+                          globs)
             continue
         if backend.holds_tables:
             pg.taken_reason = taken_reason(a) if names else ""
@@ -230,6 +236,53 @@ def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: s
     plan.owners[reserved_name(names.backend, key)] = {
         "owner": owner, "sha256": sha, "source": absolute.as_posix()}
     return key
+
+
+def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
+                  spec: DestinationSpec, nb_dir: Path, base_key: str, key_for,
+                  written: set[str], moved: set[str], globs: set[tuple[int, int, int]]
+                  ) -> None:
+    """A glob or folder listing no call reads from (``len(glob("data/*.csv"))``): the
+    files it lists move, and it lists them at the destination, under their own names."""
+    where = (a.cell_index, a.cell_id, a.line, a.code)
+    pattern = a.kwargs.get("pattern") or a.path
+    reason = None
+    if backend.holds_tables:
+        reason = ("a folder listing that no call reads from is migrated to folder and S3 "
+                  "destinations only")
+    elif spec.layout != "mirror":
+        reason = "a listing keeps its files' names only with layout = mirror"
+    elif posixpath.normpath(pattern).startswith(".."):
+        reason = f"{pattern} is not inside the notebook's folder"
+    if reason is not None:
+        plan.blockers.append(Blocker(*where, reason))
+        return
+    if a.op == "listdir":
+        files = folder_files(nb_dir, a.path)
+    else:
+        files = [f for f in expand_glob(pattern, nb_dir, bool(a.kwargs.get("recursive")))
+                 if (nb_dir / f).is_file()]
+    for rel in files:
+        rel = posixpath.normpath(rel)
+        if rel in written or rel in moved:
+            continue
+        key = key_for(rel)
+        if key != posixpath.normpath(f"{base_key}/{rel}"):  # held by other data
+            plan.blockers.append(Blocker(*where, f"{backend.target(posixpath.normpath(f'{base_key}/{rel}'))} "
+                                         "already holds other data; a listed file keeps its name"))
+            return
+        moved.add(rel)
+        file = nb_dir / rel
+        plan.moves.append(DatasetMove(rel, key, backend.target(key), None,
+                                      file.stat().st_size, sha256_file(file)))
+    if a.op == "listdir":
+        add_listing_edit(plan, SimpleNamespace(expanded_at=[a.cell_index, a.line, a.col]), globs,
+                         backend.target(posixpath.normpath(f"{base_key}/{a.path}")))
+    else:
+        plan.edits.append(AccessEdit(
+            a.cell_index, a.cell_id, a.line, a.col, a.api, "read", "glob_relative",
+            target=backend.target(base_key), code=a.code,
+            details={"pattern": posixpath.normpath(pattern)}))
 
 
 def _keep_used_owners(plan: MigrationPlan, backend: Backend) -> None:

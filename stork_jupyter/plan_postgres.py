@@ -40,6 +40,15 @@ class PostgresPlanner:
     names: object = None  #: names.NameBook, or None: names avoid only existing relations
     digests: dict = field(default_factory=dict)  #: sha256 of each source, computed once
     taken_reason: str = ""  #: why the current access's files key is not free
+    #: files a pandas writer writes that the notebook also reaches otherwise (``open``,
+    #: ``os.path.exists``, ``!cat``, a loop): kept as bytes in the files table, not a table
+    as_files: set[str] = field(default_factory=set)
+
+    def note_accesses(self, accesses: list[DataAccess]) -> None:
+        written = {a.path for a in accesses if a.mode == "write" and a.api in ARTEFACT_FORMATS}
+        self.as_files = {a.path for a in accesses if a.path in written and not (
+            a.api in ARTEFACT_FORMATS or a.api in TABLE_READS) or (
+            a.path in written and (a.expanded_at is not None or a.expanded_from))}
 
     def access(self, a: DataAccess, key: str, loop_base: str | None, written: set[str],
                moved: set[str]) -> list[AccessEdit] | str:
@@ -49,7 +58,8 @@ class PostgresPlanner:
         edit = dict(cell_index=a.cell_index, cell_id=a.cell_id, line=a.line, col=a.col,
                     api=a.api, mode=a.mode, code=a.code)
         in_loop = loop_base is not None or a.expanded_at is not None
-        if a.api in ARTEFACT_FORMATS and a.mode == "write" and not in_loop:
+        if a.api in ARTEFACT_FORMATS and a.mode == "write" and not in_loop and (
+                a.path not in self.as_files):
             table = self._name(a.path, dataset_owner(self.nb_dir / a.path, write=True), None)
             self.artefacts[a.path] = (table, ARTEFACT_FORMATS[a.api])
             return [AccessEdit(**edit, action="table_write", table=table,
@@ -73,7 +83,8 @@ class PostgresPlanner:
         # file-system operations, pathlib methods and shell lines act on the files table
         # through the setup cell's StorkPath
         is_op = bool(a.op) or a.api.startswith(("pathlib.Path.", "shell."))
-        shape = "op" if is_op else file_shape(a.api)
+        shape = "op" if is_op else file_shape(a.api) or (
+            "write_bytes" if a.api in ARTEFACT_FORMATS and a.path in self.as_files else None)
         if shape is None:
             return f"{a.api} has no form that reads from PostgreSQL"
         if key is None:

@@ -35,6 +35,9 @@ class AccessEdit(CellNumbered):
     - ``literal``: the path argument becomes the string ``target``;
     - ``prefix``: the path argument ``E`` (a loop's paths) becomes ``f"{base}/{E}"``;
     - ``glob``: the glob call at this position enumerates ``target`` (a pattern) instead;
+    - ``listdir``: the folder listing at this position lists ``target`` instead;
+    - ``glob_relative``: the glob at this position, whose matches nothing reads, matches
+      ``details["pattern"]`` under ``target`` and gives the notebook's own relative paths;
     - PostgreSQL (see ``plan_postgres``): ``table_read``, ``table_write``,
       ``table_artefact_read``, ``files``, ``files_prefix``, ``files_wrap``.
     """

@@ -45,6 +45,8 @@ def access_status(a: DataAccess) -> str:
         return f"unresolved: {a.reason}"
     if a.remote:
         return "remote (not migrated)"
+    if a.exists and a.format == "listing":
+        return "lists a folder"
     if a.exists:
         return f"exists, {human_size(a.size)}"
     return "written here" if a.mode == "write" else "missing"

@@ -71,6 +71,9 @@ CELLS = [
      ALL),
     ("for p in sorted(Path(\"data/imgs\").iterdir()):  # (listing order is the file system's)\n"
      "    print(p.name, p.suffix, p.read_text().strip())", ALL),
+    # a glob or listing nothing reads from lists the destination, under the same names
+    ("import glob\nprint(sorted(glob.glob(\"data/imgs/*.txt\")), sorted(os.listdir(\"data/imgs\")))\n"
+     "print(sorted(p.name for p in Path(\"data\").rglob(\"*.csv\")))", ("file", "s3")),
     # item 3: shell lines
     ("!cat data/notes.txt\n!head -n 2 data/train.csv\n!wc -l data/train.csv\n!ls data/imgs",
      ALL),

@@ -13,6 +13,7 @@ import ast
 import builtins
 import operator
 import os
+import posixpath
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -119,6 +120,9 @@ class NotebookAnalyzer:
         self._root: Path | None = None
         self.func_kwonly: dict[str, list[str]] = {}
         self._cell: _Cell | None = None
+        #: listings of project folders (globs, ``os.listdir``, ``Path.iterdir``) by the
+        #: call's (cell, line, col); one that no access expands from is an access itself
+        self.listings: dict[tuple[int, int, int], DataAccess] = {}
 
     # --- driver ----------------------------------------------------------------------
 
@@ -195,7 +199,11 @@ class NotebookAnalyzer:
                 self.accesses.append(access)
 
     def result(self, notebook: str) -> Analysis:
-        ordered = sorted(self.accesses, key=lambda a: (a.cell_index, a.line, a.col))
+        # ``sorted(p.name for p in Path("data").rglob("*.csv"))`` reads no file but shows
+        # what the project holds: once the data moves it must list the destination
+        expanded = {tuple(a.expanded_at) for a in self.accesses if a.expanded_at}
+        listed = [a for at, a in self.listings.items() if at not in expanded]
+        ordered = sorted(self.accesses + listed, key=lambda a: (a.cell_index, a.line, a.col))
         return Analysis(notebook, ordered, self.problems)
 
     # --- statements ------------------------------------------------------------------
@@ -759,15 +767,16 @@ class NotebookAnalyzer:
                         f"{self.accesses[i].path}: it may read or write it, so it cannot be "
                         "migrated (the notebook would still use the local file)")
 
-    def _project_file(self, raw: str) -> bool:
-        """Whether ``raw`` names a file that exists now under the project root."""
+    def _project_file(self, raw: str, folder: bool = False) -> bool:
+        """Whether ``raw`` names a file (or a ``folder``) that exists now under the
+        project root."""
         from ..config import find_project_root
 
         where = Path(os.path.expanduser(raw))
         if not where.is_absolute():
             where = self.nb_dir / where
         try:
-            if not where.is_file():
+            if not (where.is_dir() if folder else where.is_file()):
                 return False
             if self._root is None:
                 self._root = find_project_root(self.nb_dir)
@@ -874,9 +883,29 @@ class NotebookAnalyzer:
         if isinstance(result, Known):
             start = self.pos(node).start
             at = (self._cell.index, start.line, start.column) if self._cell else None
-            return Known(result.value, origin=f"glob '{as_path_strings(value)[0]}'",
-                         origin_at=at)
+            pattern = as_path_strings(value)[0]
+            if result.value:
+                api = f"pathlib.Path.{'rglob' if base is not None and recursive else 'glob'}" \
+                    if base is not None else "glob.glob"
+                folder = posixpath.dirname(pattern.split("*", 1)[0].split("?", 1)[0]
+                                           .split("[", 1)[0]) or "."
+                self._listing(node, api, folder, "glob",
+                              {"pattern": pattern, "recursive": recursive})
+            return Known(result.value, origin=f"glob '{pattern}'", origin_at=at)
         return result
+
+    def _listing(self, node: cst.Call, api: str, folder: str, op: str,
+                 kwargs: dict[str, Any]) -> None:
+        """Note a listing of a folder of the project (see ``self.listings``)."""
+        if self._quiet or self._cell is None or paths.is_remote(folder) or (
+                os.path.isabs(folder) or not self._project_file(folder, folder=True)):
+            return
+        start = self.pos(node).start
+        self.listings[(self._cell.index, start.line, start.column)] = DataAccess(
+            cell_index=self._cell.index, cell_id=self._cell.cell_id, line=start.line,
+            col=start.column, api=api, mode="read", format="listing",
+            path=paths.normalize(folder, self.nb_dir), resolved=True, kwargs=kwargs,
+            exists=True, code=self.code(node), op=op, optional=True)
 
     def call_listdir(self, node: cst.Call, folder: Value, as_paths: bool) -> Value:
         """``os.listdir(d)`` (names) or ``Path(d).iterdir()`` (paths) of a folder that
@@ -893,8 +922,11 @@ class NotebookAnalyzer:
         if isinstance(result, Known):
             start = self.pos(node).start
             at = (self._cell.index, start.line, start.column) if self._cell else None
-            return Known(result.value, origin=f"listdir '{as_path_strings(folder)[0]}'",
-                         origin_at=at)
+            where = as_path_strings(folder)[0]
+            if result.value:
+                self._listing(node, "pathlib.Path.iterdir" if as_paths else "os.listdir",
+                              where, "listdir", {})
+            return Known(result.value, origin=f"listdir '{where}'", origin_at=at)
         if isinstance(result, Unknown) and result.reason.endswith("(ValueError)"):
             return Unknown(f"{what} is not of a folder that exists now")
         return result

@@ -108,7 +108,7 @@ def setup_source(kind: str, destination: str, needs: set[str],
     imports = []
     if "stork_read" in needs:
         imports.append("import io")
-    imports += [f"import {m}" for m in ("os", "pathlib") if m in needs]
+    imports += [f"import {m}" for m in ("glob", "os", "pathlib") if m in needs]
     if needs & _FSSPEC:
         imports.append("import fsspec")
     lines += imports

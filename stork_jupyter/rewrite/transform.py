@@ -158,6 +158,8 @@ class _EditCalls(cst.CSTTransformer):
         self._done.add(pos)
         self.applied += 1
         edit = here[0]
+        if edit.action == "glob_relative":
+            return self._glob_relative(updated, edit)
         if edit.action == "listdir" or is_file_op(edit.api, edit.details.get("op")):
             return self._file_op(updated, here)
         if edit.action == "glob":
@@ -341,6 +343,27 @@ class _EditCalls(cst.CSTTransformer):
             elt=cst.BinaryOperation(left=call.func.value, operator=cst.Divide(), right=name),
             for_in=cst.CompFor(target=name, iter=names))
 
+    def _glob_relative(self, call: cst.Call, edit: AccessEdit) -> cst.BaseExpression:
+        """A glob nothing reads from: the destination's matches, given back as the paths
+        the notebook's own glob gives (``data/x.csv``, a ``Path`` for ``Path.glob``)."""
+        base = (edit.target or "").rstrip("/")
+        pattern = json.dumps(f"{base}/{edit.details['pattern']}", ensure_ascii=False)
+        if self.kind == "file":
+            self.needs.add("glob")
+            matches = f"glob.glob({pattern}, recursive=True)"
+        else:
+            self.needs.add("stork_glob")
+            matches = f"stork_glob({pattern})"
+        item = f"_stork_f.removeprefix({json.dumps(base + '/', ensure_ascii=False)})"
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("glob", "rglob") and not (
+                _is_module_glob(call)):
+            self.needs.add("pathlib")
+            item = f"pathlib.Path({item})"
+        comp = f"{item} for _stork_f in {matches}"
+        listed = _is_module_glob(call) and func.attr.value == "glob"  # glob.glob: a list
+        return cst.parse_expression(f"[{comp}]" if listed else f"({comp})")
+
     @staticmethod
     def _with_receiver(call: cst.Call, receiver: cst.BaseExpression) -> cst.Call:
         assert isinstance(call.func, cst.Attribute)
@@ -350,11 +373,13 @@ class _EditCalls(cst.CSTTransformer):
         """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
         (``df.assign(...).to_csv(p)``) start where it starts: the call's source text, as
         the analysis gives it, and its path argument tell them apart."""
-        if edit.action == "listdir":  # ``Path("d").iterdir()`` starts where ``Path("d")`` does
+        if edit.action in ("listdir", "glob_relative"):
+            # ``Path("d").iterdir()`` starts where ``Path("d")`` does
             func = call.func
             name = func.attr.value if isinstance(func, cst.Attribute) else (
                 func.value if isinstance(func, cst.Name) else None)
-            return name in ("listdir", "iterdir")
+            return name in (("listdir", "iterdir") if edit.action == "listdir" else
+                            ("glob", "iglob", "rglob"))
         if edit.action == "glob":  # the innermost call there
             return True
         if edit.code:
