@@ -216,13 +216,13 @@ def test_writes_that_cannot_be_a_table_are_refused(tmp_path, pg_url, call, word)
     assert "nothing was changed" in str(failure.value)
 
 
-def test_a_table_written_by_pandas_is_read_back_by_pandas_only(tmp_path, pg_url):
-    nb = small_project(tmp_path, IMPORTS, "pd.DataFrame({'a': [1]}).to_csv('out/r.csv')",
-                       "with open('out/r.csv') as f:\n    text = f.read()", files={})
-    result = migrate(nb, pg_url, dry_run=True, partial=True)
-    [blocker] = result.plan.blockers
-    assert blocker.code == "open('out/r.csv')"
-    assert "written as a table by pandas; only a pandas read of it" in blocker.reason
+def test_a_pandas_write_the_notebook_also_opens_goes_to_the_files_table(tmp_path, pg_url):
+    """Opened by ``open()`` as well, the file is kept as bytes (it used to be refused)."""
+    _, sources = _dry(tmp_path, pg_url, IMPORTS, "pd.DataFrame({'a': [1]}).to_csv('out/r.csv')",
+                      "with open('out/r.csv') as f:\n    text = f.read()", files={})
+    assert sources[1] == ("stork_write('nb/out/r.csv', lambda stork_file: "
+                          "pd.DataFrame({'a': [1]}).to_csv(stork_file))")
+    assert "stork_open('nb/out/r.csv'" in sources[2]
 
 
 def test_a_file_written_to_the_files_table_is_read_from_there(tmp_path, pg_url):
