@@ -211,6 +211,9 @@ def test_folder_crash_then_resume_cancel_undo(tmp_path, kernel, expected, step, 
 # --------------------------------------------------------------------------- S3
 
 
+# the kill must land while parts are in flight (about a second under the rate hook): on a
+# loaded machine it can come after the upload completed ("killed too late"), so rerun
+@pytest.mark.flaky(reruns=2)
 @pytest.mark.parametrize("then", ["resume", "cancel"])
 @pytest.mark.parametrize("step", ["running", "transfers_done"])
 def test_s3_crash_then_resume_or_cancel(tmp_path, kernel, expected, s3_endpoint, step, then):
