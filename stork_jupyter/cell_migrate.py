@@ -9,13 +9,13 @@ from .analysis.values import Value
 from .migrate import (
     CellChange,
     MigrationRefused,
-    ProgressFactory,
     execute_plan,
     leave_local,
     plan_cells,
     rewrite_what_can_be,
 )
 from .plan import MigrationPlan
+from .progress import ProgressReporter
 from .rewrite.setup_cell import setup_source
 
 
@@ -30,7 +30,7 @@ def migrate_cell(source: str, to: str, *, notebook: Path | None, cwd: Path,
                  seed: dict[str, Value] | None = None, cell_id: str | None = None,
                  partial: bool = False, allow_outside_root: bool = False,
                  layout: str | None = None, store: str | None = None,
-                 progress: ProgressFactory | None = None) -> CellMigration:
+                 progress: ProgressReporter | None = None) -> CellMigration:
     """Transfer what ``source`` reads, and return its rewritten text.
 
     The data paths are relative to the kernel's folder ``cwd``; when the notebook is

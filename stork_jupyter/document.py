@@ -34,7 +34,7 @@ from .migrate import (
 from .notebook import read_notebook, write_notebook
 from .rewrite.setup_cell import SETUP_KEY
 from .store import Job, Record, open_store
-from .transfer import ProgressFactory, ProgressReporter, as_reporter
+from .transfer import ProgressReporter, as_reporter
 
 #: where the rewritten copies of document migrations go, under the project root
 OUTPUTS = (".stork", "outputs")
@@ -153,7 +153,7 @@ class DocumentMigration:
         return DocumentResult(result, None, cell_edits(changes),
                               setup_cell_of(new_nb) if changes else None)
 
-    def run(self, progress: ProgressReporter | ProgressFactory | None = None) -> DocumentResult:
+    def run(self, progress: ProgressReporter | None = None) -> DocumentResult:
         with contextlib.suppress(OSError, StorkError):  # tidying up never stops a migration
             prune_outputs(self.root, self.store)
         self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,6 @@ from .errors import StorkError
 from .inventory import relative_to_root
 from .store import Dataset, Datastore, Job, MetadataStore, Transfer, now_iso, open_store
 from .transfer import (
-    ProgressFactory,
     ProgressReporter,
     TransferProgress,
     add_history,
@@ -204,7 +203,7 @@ def _reporter(reporter: ProgressReporter, job_id: int | None, name: str, total: 
 
 def import_dataset(dataset_id: int, to: Path, *, root: Path | None = None,
                    store: str | None = None, force: bool = False,
-                   progress: ProgressReporter | ProgressFactory | None = None) -> ImportResult:
+                   progress: ProgressReporter | None = None) -> ImportResult:
     """Dataset ``dataset_id`` from its newest location to the local file ``to``."""
     root = Path(root) if root else find_project_root()
     reporter = as_reporter(progress)
@@ -226,7 +225,7 @@ def import_dataset(dataset_id: int, to: Path, *, root: Path | None = None,
 
 
 def import_notebook(notebook: Path, *, store: str | None = None, force: bool = False,
-                    progress: ProgressReporter | ProgressFactory | None = None
+                    progress: ProgressReporter | None = None
                     ) -> ImportResult:
     """Every dataset of ``notebook``'s last completed migration back to its original
     local path; a different existing file there is refused unless ``force``."""
@@ -315,7 +314,7 @@ def _run_import(metadata: MetadataStore, root: Path, origin: Job, backend,
 
 
 def undo_with_data(notebook: Path, *, store: str | None = None, force: bool = False,
-                   progress: ProgressReporter | ProgressFactory | None = None
+                   progress: ProgressReporter | None = None
                    ) -> tuple[ImportResult, int]:
     """Import every dataset of the notebook's last migration, then undo its rewrite:
     the notebook reads its local files again. Returns (import result, cells restored)."""

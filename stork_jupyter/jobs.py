@@ -37,7 +37,6 @@ from .store import (
 )
 from .transfer import (
     STOP_WAIT_SECONDS,
-    ProgressFactory,
     ProgressReporter,
     TransferItem,
     TransferSettings,
@@ -198,7 +197,7 @@ def unfinished_items(metadata: MetadataStore, job: Job, plan, nb_dir: Path
 
 
 def resume_job(job_id: int, *, root: Path | None = None, store: str | None = None,
-               progress: ProgressReporter | ProgressFactory | None = None,
+               progress: ProgressReporter | None = None,
                parallel: int | None = None, force: bool = False):
     """Continue a paused, failed or interrupted (process gone) migrate or sync job from
     its recorded state, then finish it as the original call asked (rewrite and write the

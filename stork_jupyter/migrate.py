@@ -48,7 +48,6 @@ from .store import Job, MetadataStore, Record, Reservation, Transfer, now_iso, o
 from .transfer import (
     JobCancelled,
     JobPaused,
-    ProgressFactory,
     ProgressReporter,
     TransferItem,
     TransferRunner,
@@ -279,7 +278,7 @@ def unified_diff(changes: list[CellChange], notebook: str) -> str:
 def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bool = False,
             dry_run: bool = False, partial: bool = False, allow_outside_root: bool = False,
             layout: str | None = None, store: str | None = None,
-            progress: ProgressReporter | ProgressFactory | None = None,
+            progress: ProgressReporter | None = None,
             parallel: int | None = None, cells_from: Path | None = None,
             record_as: Path | None = None) -> MigrationResult:
     """Analyse, plan, transfer (verified, ``parallel`` datasets at once), rewrite.
@@ -402,7 +401,7 @@ def rewrite_digest(nb: nbformat.NotebookNode) -> str:
 
 def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Path, label: Path,
                  root: Path, spec, backend, store: str | None,
-                 progress: ProgressReporter | ProgressFactory | None,
+                 progress: ProgressReporter | None,
                  write: Callable[[], None] | None, options: dict, kind: str = "migrate",
                  parallel: int | None = None, data_dir: Path | None = None,
                  records: list[tuple[str, list[CellChange]]] | None = None

@@ -3,13 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
-
-#: A door's legacy progress reporter: called with (dataset path, total bytes) and
-#: returning a callable that receives the bytes moved.
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
 @dataclass
@@ -64,28 +59,5 @@ class NullReporter:
         pass
 
 
-class FactoryReporter(NullReporter):
-    """Adapts a legacy :data:`ProgressFactory` (``(name, total) -> advance(n)``)."""
-
-    def __init__(self, factory: ProgressFactory):
-        self.factory = factory
-        self.advance: dict[str, tuple[Callable[[int], None], list[int]]] = {}
-
-    def update(self, progress: TransferProgress) -> None:
-        if progress.dataset is None:
-            return
-        if progress.dataset not in self.advance:
-            self.advance[progress.dataset] = (
-                self.factory(progress.dataset, progress.bytes_total), [0])
-        advance, seen = self.advance[progress.dataset]
-        if progress.bytes_done > seen[0]:
-            advance(progress.bytes_done - seen[0])
-            seen[0] = progress.bytes_done
-
-
-def as_reporter(progress: ProgressReporter | ProgressFactory | None) -> ProgressReporter:
-    if progress is None:
-        return NullReporter()
-    if isinstance(progress, ProgressReporter):
-        return progress
-    return FactoryReporter(progress)
+def as_reporter(progress: ProgressReporter | None) -> ProgressReporter:
+    return NullReporter() if progress is None else progress

@@ -55,7 +55,7 @@ from .plan import Blocker, MigrationPlan, build_plan, plan_from_store, plan_to_s
 from .recovery import file_sha256, keep_original, original_bytes, sha256_bytes
 from .report import human_size
 from .store import Reservation
-from .transfer import ProgressFactory, ProgressReporter
+from .transfer import ProgressReporter
 
 #: A notebook's outcome in a project migration.
 MIGRATED, REFUSED, NOTHING = "migrated", "refused", "nothing to migrate"
@@ -184,7 +184,7 @@ def migrate_project(paths: list[Path], to: str, *, output_dir: Path | None = Non
                     in_place: bool = False, dry_run: bool = False, partial: bool = False,
                     allow_outside_root: bool = False, layout: str | None = None,
                     store: str | None = None,
-                    progress: ProgressReporter | ProgressFactory | None = None,
+                    progress: ProgressReporter | None = None,
                     parallel: int | None = None) -> ProjectResult:
     """Migrate every notebook of ``paths`` in one job; the rewritten copies go under
     ``output_dir`` with their paths relative to the folder given (or the notebooks'

@@ -20,7 +20,6 @@ from .errors import StorkError
 from .inventory import relative_to_root
 from .store import Job, MetadataStore, Transfer, now_iso, open_store
 from .transfer import (
-    ProgressFactory,
     ProgressReporter,
     TransferSettings,
     as_reporter,
@@ -75,7 +74,7 @@ def _read_shape(schema_json: dict | None):
 
 
 def sync(notebook: Path, *, store: str | None = None,
-         progress: ProgressReporter | ProgressFactory | None = None,
+         progress: ProgressReporter | None = None,
          parallel: int | None = None) -> SyncResult:
     """Re-transfer the datasets of ``notebook``'s last migration whose source changed."""
     from .migrate import create_transfers, run_job

@@ -39,9 +39,7 @@ from .names import move_owner
 # (progress and process liveness live in their own modules; re-exported for the callers)
 from .processes import job_interrupted, process_gone, process_identity  # noqa: F401
 from .progress import (  # noqa: F401
-    FactoryReporter,
     NullReporter,
-    ProgressFactory,
     ProgressReporter,
     TransferProgress,
     as_reporter,
@@ -486,8 +484,8 @@ class TransferRunner:
             left / rate if rate > 0 else None, status, self.job_id))
 
 
-__all__ = ["DEFAULT_PARALLEL", "FactoryReporter", "JobCancelled", "JobPaused",
-           "NullReporter", "ProgressFactory", "ProgressReporter", "TEST_KILL_ENV",
+__all__ = ["DEFAULT_PARALLEL", "JobCancelled", "JobPaused",
+           "NullReporter", "ProgressReporter", "TEST_KILL_ENV",
            "TransferItem", "TransferProgress", "TransferRunner",
            "TransferSettings", "TransferStopped", "add_history", "as_reporter",
            "job_interrupted", "process_gone", "process_identity"]

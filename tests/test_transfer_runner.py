@@ -16,7 +16,7 @@ from stork_jupyter.destinations import Backend, PutResult
 from stork_jupyter.errors import ConfigError, StorkError
 from stork_jupyter.store import Job, MetadataStore, Transfer
 from stork_jupyter.transfer import (
-    FactoryReporter,
+    NullReporter,
     TransferItem,
     TransferProgress,
     TransferRunner,
@@ -141,16 +141,17 @@ def test_the_first_failure_starts_nothing_new(store, tmp_path):
     assert statuses == ["failed", "pending", "pending", "pending"]
 
 
-def test_a_legacy_progress_factory_still_works(store, tmp_path):
+def test_a_reporter_sees_each_dataset_to_its_total(store, tmp_path):
     job_id, items = _items(store, tmp_path, 2)
     totals: dict[str, list[int]] = {}
 
-    def factory(name: str, total: int):
-        totals[name] = [total, 0]
-        return lambda n: totals[name].__setitem__(1, totals[name][1] + n)
+    class Totals(NullReporter):
+        def update(self, progress):
+            if progress.dataset is not None:
+                totals[progress.dataset] = [progress.bytes_total, progress.bytes_done]
 
     TransferRunner(store, job_id, SlowBackend(), label="nb.ipynb", total_bytes=8000,
-                   reporter=FactoryReporter(factory)).run(items)
+                   reporter=Totals()).run(items)
     assert totals == {"f0.bin": [4000, 4000], "f1.bin": [4000, 4000]}
 
 
