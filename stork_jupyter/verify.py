@@ -58,7 +58,9 @@ class VerifyReport:
             return (f"{head}\nFAILED: outputs differ in {len(bad)} cell(s) "
                     f"({sum(c.status == 'errors' for c in bad)} raised)\n"
                     + "\n".join(self.differences))
-        return f"{head}\nOK: every cell gives the outputs of {against}"
+        same_as = "the original's, run with its data" if self.rerun else (
+            "those stored in the notebook")
+        return f"{head}\nOK: every cell gives the same outputs as {same_as}"
 
 
 def _migrations(notebook: Path, store: str | None):
