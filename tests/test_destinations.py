@@ -18,6 +18,7 @@ from stork_jupyter.destinations import (
     resolve_destination,
 )
 from stork_jupyter.destinations import s3 as s3_module
+from stork_jupyter.destinations.base import DestinationTaken
 
 
 def _sha(data: bytes) -> str:
@@ -107,13 +108,16 @@ def test_local_identical_file_is_not_copied_again(tmp_path):
     assert progress.total == len(data)
 
 
-def test_local_different_file_is_replaced(tmp_path):
+def test_local_different_file_is_not_overwritten(tmp_path):
+    """Another dataset's file at the name is left as it is (a sync that names its own
+    earlier content may replace it: tests/reliability/test_names_put_time.py)."""
     backend = LocalBackend(str(tmp_path / "dest"))
     (tmp_path / "dest").mkdir()
     (tmp_path / "dest" / "a.txt").write_bytes(b"old content")
     data = b"new content"
-    put = backend.put(_source(tmp_path, data), "a.txt", _sha(data))
-    assert not put.skipped and (tmp_path / "dest" / "a.txt").read_bytes() == data
+    with pytest.raises(DestinationTaken):
+        backend.put(_source(tmp_path, data), "a.txt", _sha(data))
+    assert (tmp_path / "dest" / "a.txt").read_bytes() == b"old content"
 
 
 def test_local_source_changed_since_planned_is_refused(tmp_path):
@@ -168,13 +172,14 @@ def test_s3_put_stores_the_sha256_and_skips_a_second_put(s3_endpoint, tmp_path):
     assert len(versions["Versions"]) == 1
 
 
-def test_s3_object_without_the_checksum_is_replaced(s3_endpoint, tmp_path):
+def test_s3_object_of_other_data_is_not_overwritten(s3_endpoint, tmp_path):
     client = s3_endpoint.client()
     client.put_object(Bucket=s3_endpoint.bucket, Key="a.csv", Body=b"someone else's")
     data = b"ours\n"
-    put = S3Backend(s3_endpoint.url).put(_source(tmp_path, data), "a.csv", _sha(data))
-    assert not put.skipped
-    assert client.get_object(Bucket=s3_endpoint.bucket, Key="a.csv")["Body"].read() == data
+    with pytest.raises(DestinationTaken):
+        S3Backend(s3_endpoint.url).put(_source(tmp_path, data), "a.csv", _sha(data))
+    assert client.get_object(Bucket=s3_endpoint.bucket, Key="a.csv")["Body"].read() == (
+        b"someone else's")
 
 
 def test_s3_source_changed_since_planned_is_refused(s3_endpoint, tmp_path):

@@ -19,6 +19,7 @@ from migrate_support import assert_one_line_error, bucket_keys, small_project, s
 from stork_jupyter.errors import StorkError
 from stork_jupyter.migrate import migrate
 from stork_jupyter.store import Job, Transfer, open_store
+from stork_jupyter.transfer import NullReporter
 
 CELLS = ("import pandas as pd", "a = pd.read_csv('data/a.csv')", "b = pd.read_csv('data/b.csv')")
 FILES = {"data/a.csv": "x\n1\n", "data/b.csv": "y\n2\n"}
@@ -132,13 +133,14 @@ def test_source_file_vanishing_during_the_transfer(project, tmp_path):
     sentence, the notebook is untouched and no output is written."""
     before = (project / "nb.ipynb").read_bytes()
 
-    def progress(name: str, total: int):
-        (project / "data" / "b.csv").unlink(missing_ok=True)
-        return lambda n: None
+    class Vanish(NullReporter):
+        def update(self, progress):  # a.csv's first report: b.csv goes away
+            if progress.dataset is not None:
+                (project / "data" / "b.csv").unlink(missing_ok=True)
 
     with pytest.raises(StorkError) as failure:
         migrate(project / "nb.ipynb", str(tmp_path / "dest"), output=project / "out.ipynb",
-                progress=progress)
+                progress=Vanish())
     message = str(failure.value)
     assert "data/b.csv" in message and "\n" not in message
     assert (project / "nb.ipynb").read_bytes() == before

@@ -142,6 +142,7 @@ def test_the_connection_dropped_mid_copy_leaves_no_table(tmp_path, monkeypatch, 
                         killed.append(pid)
 
     monkeypatch.setattr(pg_backend, "iter_frames", iter_frames)
+    monkeypatch.setenv("STORK_PG_COPY", "converted")  # the chunks path (tests/test_pg_copy.py: raw)
     _migrate_fails(project, url, "connection to PostgreSQL", "was lost while loading",
                    "data/big.csv", "nothing was loaded")
     assert killed, "the loading session was not found"

@@ -49,7 +49,8 @@ def stork(*args: str | Path, cwd: Path, env: dict[str, str] | None = None,
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def crash_at(step: str, project: Path, migrate_args: list[str], rate: int) -> Run:
+def crash_at(step: str, project: Path, migrate_args: list[str], rate: int,
+             env: dict[str, str] | None = None) -> Run:
     """``stork migrate ARGS`` in ``project``, killed with SIGKILL at ``step``.
 
     ``running``: the test kills it (``kill -9`` from outside) once the store shows a
@@ -57,11 +58,12 @@ def crash_at(step: str, project: Path, migrate_args: list[str], rate: int) -> Ru
     bytes a second so that the moment is wide). Every other step: the process kills
     itself there (``recovery.crash_point``), as exactly timed as a kill can be."""
     if step != "running":
-        run = stork("migrate", *migrate_args, cwd=project, env=stork_env({CRASH_ENV: step}))
+        run = stork("migrate", *migrate_args, cwd=project,
+                    env=stork_env({CRASH_ENV: step, **(env or {})}))
         assert run.returncode == -signal.SIGKILL, run.stderr
         return run
     proc = subprocess.Popen(cli("migrate", *migrate_args), cwd=project,
-                            env=stork_env({TEST_RATE_ENV: str(rate)}),
+                            env=stork_env({TEST_RATE_ENV: str(rate), **(env or {})}),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_mid_transfer(project, proc)

@@ -249,7 +249,9 @@ def test_postgres_crash_then_resume_or_cancel(tmp_path, kernel, expected, pg_dsn
     schema = f"crash_{secrets.token_hex(4)}"
     case = Case(tmp_path, 3 * MB, f"{pg_dsn}?schema={schema}", None,
                 toml="[transfer]\nchunk_rows = 20000\n")  # progress while COPY runs
-    crash_at(step, case.project, case.args, SLOW)
+    # the converted-chunks load: the rate hook slows it (raw COPY of the file's bytes would
+    # finish before the kill)
+    crash_at(step, case.project, case.args, SLOW, env={"STORK_PG_COPY": "converted"})
     wait_no_stork_sessions(pg_dsn)  # the killed load's transaction rolled back
     job = case.job()
     if step == "running":
