@@ -151,24 +151,14 @@ class LocalBackend(Backend):
             os.link(part, dest)
         except FileExistsError:
             there = sha256_file(dest) if dest.is_file() and not dest.is_symlink() else None
-            if there == sha256:
-                part.unlink()
-                return False
-            if replaces is None or there != replaces:
-                raise DestinationTaken(str(dest)) from None
-            os.replace(part, dest)
-            return True
+            return _over_existing(part, dest, there, sha256, replaces)
         except OSError as e:
             if e.errno not in _NO_LINKS:
                 raise
             # a filesystem without hard links: checked, then renamed (a small window)
             if dest.exists() or dest.is_symlink():
                 there = sha256_file(dest) if dest.is_file() else None
-                if there == sha256:
-                    part.unlink()
-                    return False
-                if replaces is None or there != replaces:
-                    raise DestinationTaken(str(dest)) from None
+                return _over_existing(part, dest, there, sha256, replaces)
             os.replace(part, dest)
             return True
         part.unlink()
@@ -230,3 +220,17 @@ class LocalBackend(Backend):
 
     def remove(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+
+def _over_existing(part: Path, dest: Path, there: str | None, sha256: str,
+                   replaces: str | None) -> bool:
+    """``dest`` exists (its sha256 ``there``): the same content is shared (False: nothing
+    written), this dataset's earlier content (``replaces``) is replaced, anything else is
+    another dataset's."""
+    if there == sha256:
+        part.unlink()
+        return False
+    if replaces is None or there != replaces:
+        raise DestinationTaken(str(dest))
+    os.replace(part, dest)
+    return True
