@@ -14,3 +14,11 @@ def sha256_file(path: Path, chunk: int = CHUNK) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def sha256_once(path: Path, digests: dict[Path, str]) -> str:
+    """sha256 of ``path``, computed once per ``digests`` (a plan's memo) however many
+    names and moves need it."""
+    if path not in digests:
+        digests[path] = sha256_file(path)
+    return digests[path]

@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .cells import cell_label
-from .errors import StorkError
+from .errors import StorkError, command_line
 from .inventory import analyze_and_record
 from .report import (
     JOB_COLUMNS,
@@ -44,6 +44,10 @@ def _paging(f: Callable) -> Callable:
     return f
 
 
+#: How the CLI words an error's next steps: ``stork cancel 3``.
+CLI_STEPS = command_line("stork", {"watch": "stork jobs {target} --watch"})
+
+
 def _clean_errors(f: Callable) -> Callable:
     """The one place engine outcomes become CLI behaviour: an engine error is the user's
     to fix (one line, no traceback); Ctrl+C during a transfer paused the job (the engine
@@ -53,7 +57,7 @@ def _clean_errors(f: Callable) -> Callable:
         try:
             return f(*args, **kwargs)
         except StorkError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(e.worded(CLI_STEPS)) from None
         except KeyboardInterrupt as e:
             job = getattr(e, "stork_job_id", None)
             if job is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
 
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (drivers add DETAIL/HINT lines), else its type."""
@@ -14,8 +17,49 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """What an error suggests doing next. The engine's message says it in words ("cancel
+    job 3 and migrate again"); each door adds its own way to do it (``stork cancel 3``,
+    ``%stork cancel 3``, the panel's Cancel button), so no door's command is in the
+    engine's text."""
+
+    action: str  #: "resume", "cancel", "undo" or "watch" (follow a job's progress)
+    target: str  #: the job id, or the notebook for "undo"
+    options: tuple[str, ...] = ()  #: e.g. ("--restore-data",)
+
+    def to_json(self) -> dict:
+        return {"action": self.action, "target": self.target, "options": list(self.options)}
+
+
 class StorkError(Exception):
-    """Base class: the message is one sentence naming the notebook, cell/line or file."""
+    """Base class: the message is one sentence naming the notebook, cell/line or file;
+    ``next_steps`` are what it suggests doing, for each door to word."""
+
+    def __init__(self, *args: object, next_steps: Iterable[NextStep] = ()):
+        super().__init__(*args)
+        self.next_steps = tuple(next_steps)
+
+    def worded(self, command: Callable[[NextStep], str]) -> str:
+        """The message with each next step as ``command`` words it, e.g.
+        ``"...; cancel job 3 and migrate again (stork cancel 3)"``."""
+        text = str(self)
+        if not self.next_steps:
+            return text
+        return f"{text} ({' or '.join(command(step) for step in self.next_steps)})"
+
+
+def command_line(prefix: str, forms: dict[str, str] | None = None,
+                 ) -> Callable[[NextStep], str]:
+    """Words a next step as a command line, ``PREFIX ACTION TARGET [OPTIONS]``:
+    ``command_line("stork")`` for the CLI, ``command_line("%stork")`` in a kernel;
+    ``forms`` words an action the door spells otherwise (``{target}`` is replaced)."""
+    def word(step: NextStep) -> str:
+        form = (forms or {}).get(step.action)
+        if form is not None:
+            return form.format(target=step.target)
+        return " ".join([prefix, step.action, step.target, *step.options])
+    return word
 
 
 class NotebookError(StorkError):

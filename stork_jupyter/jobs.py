@@ -12,14 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .config import find_project_root
 from .destinations import DestinationSpec, open_backend
-from .errors import NotFoundError, StorkError
+from .errors import NextStep, NotFoundError, StorkError
 from .names import destination_identity, move_owner, reserved_name
-from .recovery import file_sha256, original_bytes
 from .store import (
     FINISHED_STATUSES,
     JOB_KINDS,
@@ -177,8 +176,8 @@ def _claim(metadata: MetadataStore, job: Job, note: str) -> Job:
         now = metadata.get(Job, job.id)
         n = now.options or {}
         raise StorkError(f"job {job.id} was taken meanwhile by process {n.get('pid')} on "
-                         f"{n.get('host')} (it is {job_state(now)}); follow it with: stork "
-                         f"jobs {job.id} --watch")
+                         f"{n.get('host')} (it is {job_state(now)}); follow its progress from there",
+                         next_steps=[NextStep("watch", str(job.id))])
     for t in metadata.list(Transfer, job_id=job.id, status="running", limit=None):
         metadata.update(Transfer, t.id, status="paused")
     return claimed
@@ -203,8 +202,8 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     its recorded state, then finish it as the original call asked (rewrite and write the
     notebook for a migrate job). Returns a ``MigrationResult`` (migrate) or a
     ``SyncResult`` (sync)."""
-    from .migrate import MigrationResult, rewrite_digest, rewrite_notebook, run_job, unified_diff
-    from .notebook import notebook_text, parse_notebook, read_notebook, write_text_atomic
+    from .migrate import MigrationResult, replay_rewrite, run_job, unified_diff
+    from .notebook import notebook_text, write_text_atomic
     from .plan import plan_from_store
 
     root = _root(root)
@@ -237,27 +236,13 @@ def resume_job(job_id: int, *, root: Path | None = None, store: str | None = Non
 
             records, changes, write = resume_writes(job, project_root)
         elif job.kind == "migrate":
-            # the cells migrated: the notebook, or the copy of an open document's content
+            # the cells migrated: the notebook, or the copy of an open document's content;
+            # after a crash past an --in-place write, the notebook holds the job's own write
             source = Path(o.get("cells_from") or notebook)
-            current = file_sha256(source) if source.is_file() else None
-            written = False  # a crash after an --in-place write: the notebook is done
-            if current == o.get("notebook_sha256"):
-                nb = read_notebook(source)
-            else:
-                data = None
-                if current is not None and current == o.get("written_sha256") and \
-                        source.resolve().as_posix() == o.get("output"):
-                    data = original_bytes(project_root, o.get("notebook_sha256"))
-                if data is None:
-                    raise StorkError(f"{source} changed since job {job.id} started; cancel "
-                                     f"the job (stork cancel {job.id}) and migrate again")
-                nb = parse_notebook(data.decode("utf-8"), str(source))
-                written = True
-            new_nb, changes = rewrite_notebook(nb, plan, spec.safe_url)
-            if rewrite_digest(new_nb) != o.get("rewrite_sha256"):
-                raise StorkError(f"job {job.id}: rewriting {notebook} again does not give the "
-                                 f"notebook the job planned; cancel it (stork cancel {job.id}) "
-                                 "and migrate again")
+            in_place = source.resolve().as_posix() == o.get("output")
+            new_nb, changes, written = replay_rewrite(
+                job.id, source, o, plan, spec.safe_url, project_root,
+                written=lambda current: in_place and current == o.get("written_sha256"))
             target = Path(o["output"])
             text = notebook_text(new_nb)
             write = None if written else (lambda: write_text_atomic(target, text))  # noqa: E731
@@ -325,8 +310,10 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     with _job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
         if job.status == "completed":
-            raise StorkError(f"job {job.id} completed; to undo it use: stork undo NOTEBOOK "
-                             "--restore-data")
+            raise StorkError(f"job {job.id} completed; to take it back, undo its notebook "
+                             "and restore the data", next_steps=[
+                                 NextStep("undo", notebook, ("--restore-data",))
+                                 for notebook in _notebooks_of(job)])
         if job.kind not in RESUMABLE_KINDS and job.status != "cancelled":
             raise StorkError(f"job {job.id} is a {job.kind} job; only migrate and sync jobs "
                              "can be cancelled")
@@ -414,7 +401,20 @@ def ensure_names(metadata: MetadataStore, job: Job, plan, backend) -> None:
         held = ", ".join(f"{c.name} now holds {c.source_path or 'another dataset'}"
                          + (f" (job {c.job_id})" if c.job_id else "") for c in conflicts)
         raise StorkError(f"job {job.id}: {held}; resuming would overwrite it, so nothing was "
-                         f"done: cancel the job (stork cancel {job.id}) and migrate again")
+                         "done: cancel the job and migrate again",
+                         next_steps=[NextStep("cancel", str(job.id))])
+
+
+def _notebooks_of(job: Job) -> list[str]:
+    """The notebooks a migrate job wrote (what undo takes), relative to its project."""
+    o = job.options or {}
+    if "notebooks" in o:  # a project job: one per notebook it migrated
+        root = PurePosixPath(o.get("project_root") or "/")
+        outputs = [PurePosixPath(e["output"]) for e in o["notebooks"] if e.get("output")]
+        return [(p.relative_to(root) if p.is_relative_to(root) else p).as_posix()
+                for p in outputs]
+    written = job.notebooks()[1] or job.notebook
+    return [written] if written else []
 
 
 def _refuse_if_read(metadata: MetadataStore, job: Job) -> None:
@@ -430,8 +430,9 @@ def _refuse_if_read(metadata: MetadataStore, job: Job) -> None:
     reads = written_notebook_reads(job, root)
     if reads is not None:
         raise StorkError(f"job {job.id} already wrote {reads}, which reads the data the job "
-                         "moved; cancelling would strand it: finish the job with stork resume "
-                         f"{job.id}, or first undo the notebook with stork undo {reads}")
+                         "moved; cancelling would strand it: resume the job to finish it, or "
+                         "first undo the notebook",
+                         next_steps=[NextStep("resume", str(job.id)), NextStep("undo", str(reads))])
 
 
 def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:

@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from .errors import StorkError
+from .errors import StorkError, command_line
 from .magic_args import parse_magic_line
 
 
@@ -26,6 +26,10 @@ def _show_migration(text: str, html_text: str, note: str) -> None:
         text += "\n" + note
         html_text += f"<pre>{html.escape(note)}</pre>"
     _show(text, html_text)
+
+
+#: How the magics word an error's next steps: ``%stork cancel 3``.
+MAGIC_STEPS = command_line("%stork", {"watch": "%stork jobs"})
 
 
 @magics_class
@@ -48,7 +52,7 @@ class StorkMagics(Magics):
                 return self._migrate_cell(args, cell)
             return getattr(self, f"_{args.command}")(args)
         except StorkError as e:  # a message for the user, not a traceback
-            raise UsageError(str(e)) from None
+            raise UsageError(e.worded(MAGIC_STEPS)) from None
 
     def _notebook(self, args: Namespace) -> Path:
         if getattr(args, "notebook", None):

@@ -29,7 +29,7 @@ from .destinations import (
     open_backend,
     resolve_destination,
 )
-from .errors import StorkError
+from .errors import NextStep, StorkError
 from .inventory import relative_to_root
 from .names import NameBook, destination_identity
 from .notebook import (
@@ -384,10 +384,11 @@ def write_output(write: Callable[[], None], target: Path, job_id: int | None = N
     try:
         write()
     except OSError as e:
-        how = (f"; the data is at the destination: fix that and run stork resume {job_id}"
-               if job_id is not None else "")
+        how = "; the data is at the destination: fix that and resume the job"
         raise StorkError(f"{target}: the migrated notebook could not be written "
-                         f"({e.strerror or e}){how}") from None
+                         f"({e.strerror or e}){how if job_id is not None else ''}",
+                         next_steps=[NextStep("resume", str(job_id))] if job_id is not None
+                         else ()) from None
 
 
 def rewrite_digest(nb: nbformat.NotebookNode) -> str:
@@ -397,6 +398,33 @@ def rewrite_digest(nb: nbformat.NotebookNode) -> str:
     for c in nb.cells:
         h.update(json.dumps([c.get("cell_type"), c.get("source")]).encode())
     return h.hexdigest()
+
+
+def replay_rewrite(job_id: int, source: Path, entry: dict, plan: MigrationPlan, url: str,
+                   root: Path, *, written: Callable[[str | None], bool],
+                   ) -> tuple[nbformat.NotebookNode, list[CellChange], bool]:
+    """For a resumed job: the notebook it planned, rewritten again, its changes, and
+    whether ``source`` already holds the job's own write (``written(current sha256)``
+    says so; the original is then taken from the store's copy). Refuses, naming the job,
+    when the notebook changed since the job started or rewriting it again no longer gives
+    the notebook the job planned: continuing would write a notebook nobody reviewed."""
+    cancel = NextStep("cancel", str(job_id))
+    current = file_sha256(source) if source.is_file() else None
+    from_original = current != entry.get("notebook_sha256")
+    if not from_original:
+        nb = read_notebook(source)
+    else:
+        data = original_bytes(root, entry.get("notebook_sha256")) if written(current) else None
+        if data is None:
+            raise StorkError(f"{source} changed since job {job_id} started; cancel the job "
+                             "and migrate again", next_steps=[cancel])
+        nb = parse_notebook(data.decode("utf-8"), str(source))
+    new_nb, changes = rewrite_notebook(nb, plan, url)
+    if rewrite_digest(new_nb) != entry.get("rewrite_sha256"):
+        raise StorkError(f"job {job_id}: rewriting {source} again does not give the notebook "
+                         "the job planned; cancel the job and migrate again",
+                         next_steps=[cancel])
+    return new_nb, changes, from_original
 
 
 def execute_plan(plan: MigrationPlan, changes: list[CellChange], *, notebook: Path, label: Path,

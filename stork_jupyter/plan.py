@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from .analysis import Analysis, DataAccess
 from .analysis.paths import expand_glob
 from .cells import where as cell_where
-from .checksum import sha256_file
+from .checksum import sha256_file, sha256_once
 from .destinations import Backend, DestinationSpec
 from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
@@ -203,13 +203,6 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     return plan
 
 
-def _sha(path: Path, digests: dict[Path, str]) -> str:
-    """sha256 of a source, read once per plan however many names and moves need it."""
-    if path not in digests:
-        digests[path] = sha256_file(path)
-    return digests[path]
-
-
 def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: set[str],
                names: NameBook | None, plan: MigrationPlan, digests: dict[Path, str],
                fold: bool = False) -> str | None:
@@ -220,7 +213,7 @@ def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: s
         return key
     absolute = (nb_dir / a.path).resolve()
     if a.mode == "read" and absolute.is_file():
-        owner, sha = dataset_owner(absolute), _sha(absolute, digests)
+        owner, sha = dataset_owner(absolute), sha256_once(absolute, digests)
     else:  # a file the notebook writes: owned by the local path it wrote
         owner, sha = dataset_owner(absolute, write=True), None
     natural = _key(a.path, base_key, layout, set(), fold)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
+from .checksum import sha256_file, sha256_once
 from .names import dataset_owner
 from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
@@ -90,8 +91,6 @@ class PostgresPlanner:
         if key is None:
             return self.taken_reason
         if a.mode == "read" and a.path not in written and a.path not in moved:
-            from .checksum import sha256_file
-
             absolute = self.nb_dir / a.path
             if absolute.is_dir() and a.optional:  # ``!ls data``: what the folder holds
                 for rel in folder_files(self.nb_dir, a.path):
@@ -145,9 +144,7 @@ class PostgresPlanner:
                            details={"kwargs": kwargs, "schema": move.schema})]
 
     def _sha(self, path: Path) -> str:
-        from .plan import _sha
-
-        return _sha(path.resolve(), self.digests)
+        return sha256_once(path.resolve(), self.digests)
 
     def _name(self, path: str, owner: str, sha256: str | None) -> str:
         """A table name for ``path``'s dataset: ``sales``, else ``sales_2``..., the first

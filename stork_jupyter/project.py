@@ -37,6 +37,7 @@ from .migrate import (
     NamesTaken,
     check_output,
     execute_plan,
+    replay_rewrite,
     rewrite_digest,
     rewrite_notebook,
     unified_diff,
@@ -45,14 +46,13 @@ from .migrate import (
 from .names import NameBook, reserved_name
 from .notebook import (
     notebook_text,
-    parse_notebook,
     read_notebook,
     write_bytes_atomic,
     write_notebook,
     write_text_atomic,
 )
 from .plan import Blocker, MigrationPlan, build_plan, plan_from_store, plan_to_store
-from .recovery import file_sha256, keep_original, original_bytes, sha256_bytes
+from .recovery import file_sha256, keep_original, sha256_bytes
 from .report import human_size
 from .store import Reservation
 from .transfer import ProgressReporter
@@ -358,21 +358,10 @@ def resume_writes(job, root: Path) -> tuple[list[tuple[str, list[CellChange]]],
     records, texts = [], []
     for entry in job.options["notebooks"]:
         source, target = Path(entry["source_path"]), Path(entry["output"])
-        current = file_sha256(source) if source.is_file() else None
         written = file_sha256(target) == entry.get("written_sha256")
-        if current == entry.get("notebook_sha256"):
-            nb = read_notebook(source)
-        else:
-            data = original_bytes(root, entry.get("notebook_sha256")) if written else None
-            if data is None:
-                raise StorkError(f"{source} changed since job {job.id} started; cancel the "
-                                 f"job (stork cancel {job.id}) and migrate again")
-            nb = parse_notebook(data.decode("utf-8"), str(source))
-        new_nb, changes = rewrite_notebook(nb, plan_from_store(entry["plan"]), spec.safe_url)
-        if rewrite_digest(new_nb) != entry.get("rewrite_sha256"):
-            raise StorkError(f"job {job.id}: rewriting {source} again does not give the "
-                             f"notebook the job planned; cancel it (stork cancel {job.id}) "
-                             "and migrate again")
+        new_nb, changes, _ = replay_rewrite(job.id, source, entry,
+                                            plan_from_store(entry["plan"]), spec.safe_url,
+                                            root, written=lambda _current, w=written: w)
         records.append((relative_to_root(target, root), changes))
         if not written:
             texts.append((target, notebook_text(new_nb)))

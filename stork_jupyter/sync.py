@@ -154,7 +154,7 @@ def _check_table_shape(source: Path, move) -> None:
     if _read_shape(schema) != _read_shape(move.schema):
         raise StorkError(f"{source}: its columns, types or missing values changed since it "
                          "was migrated, and the notebook's reads depend on them; nothing was "
-                         "sent: migrate the notebook again (stork undo, then stork migrate)")
+                         "sent: undo the migration, then migrate the notebook again")
     move.schema = schema
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from .destinations import PutResult
 from .destinations.base import SourceChanged, TransferContext
-from .errors import StorkError
+from .errors import NextStep, StorkError
 from .names import move_owner
 
 # (progress and process liveness live in their own modules; re-exported for the callers)
@@ -227,8 +227,8 @@ class TransferRunner:
             reason = stopped[0].reason
             if reason == "paused":
                 self._paused(items, results, "paused from another door")
-                raise JobPaused(f"job {self.job_id} was paused; resume it with: "
-                                f"stork resume {self.job_id}")
+                raise JobPaused(f"job {self.job_id} was paused; resume it to finish",
+                                next_steps=[NextStep("resume", str(self.job_id))])
             raise JobCancelled(f"job {self.job_id} was cancelled")
         real = [e for e in errors if not isinstance(e, TransferStopped)]
         if real:

@@ -27,6 +27,7 @@ from resume_support import (
     wait_no_stork_sessions,
 )
 
+from stork_jupyter.cli import CLI_STEPS
 from stork_jupyter.destinations import s3 as s3_module
 from stork_jupyter.jobs import cancel_job, request_pause, resume_job
 from stork_jupyter.migrate import migrate
@@ -179,9 +180,10 @@ def test_pause_requested_by_another_door_then_resumed(tmp_path, monkeypatch):
     monkeypatch.chdir(project)
     dest = tmp_path / "dest"
     reporter = _Once(lambda job_id: request_pause(job_id, root=project))
-    with pytest.raises(JobPaused, match="stork resume"):  # one at a time: small.csv first
+    with pytest.raises(JobPaused) as paused:  # one at a time: small.csv first
         migrate(project / "nb.ipynb", str(dest), output=project / "out.ipynb",
                 progress=reporter, parallel=1)
+    assert "stork resume" in paused.value.worded(CLI_STEPS)
     job = only_job(project)
     assert job.status == "paused"
     assert [h["status"] for h in job.options["history"]] == ["running", "paused"]

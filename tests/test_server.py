@@ -72,7 +72,7 @@ def api(jp_fetch):
         data = json.loads(text)
         if expect >= 400:
             assert isinstance(data["message"], str) and data["message"], data
-            assert set(data) <= {"message", "blockers"}, data
+            assert set(data) <= {"message", "blockers", "next_steps"}, data
             assert "Traceback" not in text
         return data
 
@@ -394,6 +394,10 @@ async def test_migration_in_the_background_returns_its_cell_edits(api, project):
     for action in ("pause", "resume", "cancel"):
         reply = await api("jobs", str(job_id), action, method="POST", expect=400)
         assert f"job {job_id}" in reply["message"]
+    # what to do instead comes as data, for the panel to word; no CLI command in the text
+    assert "stork " not in reply["message"]
+    assert reply["next_steps"] == [
+        {"action": "undo", "target": "nb.ipynb", "options": ["--restore-data"]}]
 
 
 async def test_pause_and_resume_a_migration_started_over_rest(api, project, monkeypatch):

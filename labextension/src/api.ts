@@ -224,6 +224,32 @@ export interface IListQuery {
 }
 
 /** A failed request: the server's one-sentence `message`, and any migration blockers. */
+/** What an error suggests doing next (the server's `next_steps`). */
+export interface INextStep {
+  action: 'resume' | 'cancel' | 'undo' | 'watch';
+  target: string;
+  options: string[];
+}
+
+/** How the panel words a next step: the control that does it. */
+export function panelStep(step: INextStep): string {
+  switch (step.action) {
+    case 'resume':
+      return `Resume on job ${step.target} in the Jobs list`;
+    case 'cancel':
+      return `Cancel on job ${step.target} in the Jobs list`;
+    case 'undo':
+      return `stork undo ${step.target} in a terminal`;
+    default:
+      return `job ${step.target} in the Jobs list`;
+  }
+}
+
+/** An error message with its next steps in the panel's words. */
+export function withNextSteps(message: string, steps: INextStep[] = []): string {
+  return steps.length ? `${message} (${steps.map(panelStep).join(' or ')})` : message;
+}
+
 export class StorkApiError extends Error {
   constructor(
     message: string,
@@ -325,10 +351,15 @@ export class StorkApi {
       data = null;
     }
     if (!response.ok) {
-      const error = (data ?? {}) as { message?: string; blockers?: IBlocker[] };
+      const error = (data ?? {}) as {
+        message?: string;
+        blockers?: IBlocker[];
+        next_steps?: INextStep[];
+      };
       throw new StorkApiError(
-        error.message ||
-          `The Stork server answered ${response.status} ${response.statusText}.`,
+        error.message
+          ? withNextSteps(error.message, error.next_steps)
+          : `The Stork server answered ${response.status} ${response.statusText}.`,
         response.status,
         error.blockers ?? []
       );

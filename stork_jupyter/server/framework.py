@@ -162,6 +162,8 @@ class StorkHandler(APIHandler):
                                    "the server's log has the details."}
             else:
                 body = {"message": str(exc) or type(exc).__name__}
+                if isinstance(exc, StorkError) and exc.next_steps:  # each client words them
+                    body["next_steps"] = [step.to_json() for step in exc.next_steps]
             if isinstance(exc, MigrationRefused):
                 body["blockers"] = [with_cell_number(asdict(b)) for b in exc.blockers]
             if isinstance(exc, ProjectRefused):  # each blocker names its notebook

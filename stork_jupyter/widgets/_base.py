@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-from ..errors import StorkError
+from ..errors import NextStep, StorkError
 from ..report import human_size, human_time
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,10 +32,23 @@ def guarded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: How the widgets word an error's next steps: the buttons that do them.
+WIDGET_STEPS = {
+    "resume": "Resume on job {target} in the Jobs tab",
+    "cancel": "Cancel on job {target} in the Jobs tab",
+    "undo": "Undo migration… for {target}",
+    "watch": "job {target} in the Jobs tab",
+}
+
+
+def widget_step(step: NextStep) -> str:
+    return WIDGET_STEPS[step.action].format(target=step.target)
+
+
 def error_text(error: BaseException) -> str:
     """A stork error is a message for the user; anything else keeps its traceback."""
     if isinstance(error, StorkError):
-        return f"{error}\n"
+        return f"{error.worded(widget_step)}\n"
     return "".join(traceback.format_exception(type(error), error, error.__traceback__))
 
 

@@ -19,6 +19,7 @@ import pytest
 from migrate_support import read_nb, small_project
 from resume_support import killed, only_job, run_stork
 
+from stork_jupyter.cli import CLI_STEPS
 from stork_jupyter import jobs as jobs_module
 from stork_jupyter.errors import StorkError
 from stork_jupyter.jobs import cancel_job, resume_job
@@ -79,8 +80,8 @@ def _refused(action) -> str | None:
     try:
         action()
     except StorkError as e:
-        assert "\n" not in str(e)
-        return str(e)
+        assert "\n" not in str(e) and "stork " not in str(e)  # each door words its command
+        return e.worded(CLI_STEPS)
     return None
 
 
