@@ -19,8 +19,8 @@ import pytest
 from migrate_support import read_nb, small_project
 from resume_support import killed, only_job, run_stork
 
-from stork_jupyter.cli import CLI_STEPS
 from stork_jupyter import jobs as jobs_module
+from stork_jupyter.cli import CLI_STEPS
 from stork_jupyter.errors import StorkError
 from stork_jupyter.jobs import cancel_job, resume_job
 from stork_jupyter.migrate import undo
