@@ -6,17 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .analysis.values import Value
-from .migrate import (
-    CellChange,
-    MigrationRefused,
-    execute_plan,
-    leave_local,
-    plan_cells,
-    rewrite_what_can_be,
-)
+from .job_run import execute_plan
+from .migrate import plan_cells
 from .plan import MigrationPlan
 from .progress import ProgressReporter
 from .rewrite.setup_cell import setup_source
+from .rewriting import CellChange, MigrationRefused, leave_local, rewrite_what_can_be
 
 
 @dataclass

@@ -313,7 +313,7 @@ def migrate(notebooks: tuple[Path, ...], to: str, output: Path | None, in_place:
 @_clean_errors
 def undo(notebook: Path, store: str | None, restore_data: bool, force: bool) -> None:
     """Restore the original source of every cell a migration rewrote in NOTEBOOK."""
-    from .migrate import undo as run_undo
+    from .undo import undo as run_undo
 
     if restore_data:
         from .importing import undo_with_data
@@ -397,7 +397,7 @@ def resume(job: int, parallel: int | None, force: bool, progress: bool | None, a
 
     Example: stork resume 12
     """
-    from .jobs import resume_job
+    from .resume import resume_job
     from .sync import SyncResult
 
     result = resume_job(job, store=store, progress=_bars(progress, as_json),

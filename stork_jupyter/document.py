@@ -22,17 +22,11 @@ import nbformat
 from .cells import cell_number
 from .config import find_project_root
 from .errors import NotebookError, StorkError
-from .migrate import (
-    CellChange,
-    MigrationRefused,
-    MigrationResult,
-    migrate,
-    plan_notebook,
-    rewrite_notebook,
-    unified_diff,
-)
+from .job_run import MigrationResult
+from .migrate import migrate, plan_notebook
 from .notebook import read_notebook, write_notebook
 from .rewrite.setup_cell import SETUP_KEY
+from .rewriting import CellChange, MigrationRefused, rewrite_notebook, unified_diff
 from .store import Job, Record, open_store
 from .transfer import ProgressReporter, as_reporter
 

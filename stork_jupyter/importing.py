@@ -318,7 +318,7 @@ def undo_with_data(notebook: Path, *, store: str | None = None, force: bool = Fa
                    ) -> tuple[ImportResult, int]:
     """Import every dataset of the notebook's last migration, then undo its rewrite:
     the notebook reads its local files again. Returns (import result, cells restored)."""
-    from .migrate import undo
+    from .undo import undo
 
     imported = import_notebook(notebook, store=store, force=force, progress=progress)
     return imported, undo(notebook, store)

@@ -1,4 +1,5 @@
-"""Controlling jobs after they started: resume, cancel, pause from another door, watch.
+"""Controlling jobs after they started: list, pause from another door, cancel, watch
+(resuming is ``resume``).
 
 An engine module (no door imports). A migrate (or sync) job records in its options what
 it needs to be finished by another process: the plan, the destination, the notebook and
@@ -35,29 +36,24 @@ from .store import (
     open_store,
 )
 from .transfer import (
-    STOP_WAIT_SECONDS,
-    ProgressReporter,
-    TransferItem,
-    TransferSettings,
     add_history,
-    as_reporter,
     job_interrupted,
     process_gone,
-    process_identity,
 )
+from .undo import written_notebook_reads
 
 CANCEL_WAIT_SECONDS = 30  #: how long cancel waits for a live job's process to stop
 RESUMABLE_KINDS = ("migrate", "sync")
 
 
-def _root(root: Path | None) -> Path:
+def job_root(root: Path | None) -> Path:
     return Path(root) if root is not None else find_project_root()
 
 
-def _job_store(root: Path | None, store: str | None, job_id: int) -> MetadataStore:
+def open_job_store(root: Path | None, store: str | None, job_id: int) -> MetadataStore:
     """The project's store, to act on job ``job_id``; where there is no store yet, there
     is no such job (and none is created)."""
-    metadata = existing_store(_root(root), store)
+    metadata = existing_store(job_root(root), store)
     if metadata is None:
         raise NotFoundError(f"No job with id {job_id}.")
     return metadata
@@ -138,137 +134,6 @@ def list_jobs(metadata: MetadataStore, *, limit: int | None = 50, offset: int = 
 # --------------------------------------------------------------------------- resume
 
 
-def _check_resumable(job: Job, force: bool = False) -> str:
-    """Why the job can be resumed (a note for its history); StorkError when it cannot."""
-    if job.kind not in RESUMABLE_KINDS:
-        raise StorkError(f"job {job.id} is a {job.kind} job; only migrate and sync jobs can "
-                         "be resumed")
-    if job.status in ("paused", "failed", "pending"):
-        return f"resumed after it was {job.status}"
-    if job.status == "running":
-        gone = process_gone(job.options or {})
-        if gone is True or force:
-            return "resumed"
-        where = f"process {job.options.get('pid')} on {job.options.get('host')}"
-        if gone is None:
-            raise StorkError(f"job {job.id} is running in {where}, which cannot be checked "
-                             "from here; resume it there (or add --force if it is gone)")
-        raise StorkError(f"job {job.id} is still running ({where})")
-    raise StorkError(f"job {job.id} is {job.status}; there is nothing to resume")
-
-
-def _claim(metadata: MetadataStore, job: Job, note: str) -> Job:
-    """Take the job for this process, atomically: the status and owner pid this process
-    read must still be there (compare-and-set), so of two ``resume`` of one job exactly
-    one goes on. A running job whose process is gone gets "interrupted" in its history,
-    and its running transfers become paused, before anything continues."""
-    o = dict(job.options or {})
-    history = list(o.get("history", []))
-    if job.status == "running":
-        history.append({"status": "paused", "at": now_iso(), "note":
-                        f"interrupted: process {o.get('pid')} on {o.get('host')} is gone"})
-    history.append({"status": "running", "at": now_iso(), "note": note})
-    claimed = metadata.update_if(
-        Job, job.id, {"status": job.status}, {("options", "pid"): o.get("pid")},
-        status="running", finished_at=None, error=None,
-        options={**o, **process_identity(), "history": history})
-    if claimed is None:
-        now = metadata.get(Job, job.id)
-        n = now.options or {}
-        raise StorkError(f"job {job.id} was taken meanwhile by process {n.get('pid')} on "
-                         f"{n.get('host')} (it is {job_state(now)}); follow its progress from there",
-                         next_steps=[NextStep("watch", str(job.id))])
-    for t in metadata.list(Transfer, job_id=job.id, status="running", limit=None):
-        metadata.update(Transfer, t.id, status="paused")
-    return claimed
-
-
-def unfinished_items(metadata: MetadataStore, job: Job, plan, nb_dir: Path
-                     ) -> list[TransferItem]:
-    items = []
-    for t in metadata.list(Transfer, job_id=job.id, limit=None, order="oldest"):
-        if t.status == "completed":
-            continue
-        move = plan.moves[t.state["move"]]
-        items.append(TransferItem(move, t.id, nb_dir / move.source, t.dataset_id,
-                                  dict(t.state)))
-    return items
-
-
-def resume_job(job_id: int, *, root: Path | None = None, store: str | None = None,
-               progress: ProgressReporter | None = None,
-               parallel: int | None = None, force: bool = False):
-    """Continue a paused, failed or interrupted (process gone) migrate or sync job from
-    its recorded state, then finish it as the original call asked (rewrite and write the
-    notebook for a migrate job). Returns a ``MigrationResult`` (migrate) or a
-    ``SyncResult`` (sync)."""
-    from .migrate import MigrationResult, replay_rewrite, run_job, unified_diff
-    from .notebook import notebook_text, write_text_atomic
-    from .plan import plan_from_store
-
-    root = _root(root)
-    with _job_store(root, store, job_id) as metadata:
-        job = metadata.get(Job, job_id)
-        note = _check_resumable(job, force)
-        # a pause from another door takes effect at the runner's next progress flush
-        # (about a second): resuming before its transfers stop would have two copies
-        # write the same destination at once
-        if job.status == "paused" and not _wait_stopped(metadata, job.id, STOP_WAIT_SECONDS):
-            raise StorkError(f"job {job.id} is still stopping its transfers; resume it in "
-                             "a moment")
-        o = job.options or {}
-        if o.get("cell"):
-            raise StorkError(f"job {job.id} migrated one cell (%%stork migrate); run that cell "
-                             "again: the data already sent is not sent again")
-        if "plan" not in o or "source_path" not in o:
-            raise StorkError(f"job {job.id} was recorded by an older stork and cannot be "
-                             "resumed")
-        project_root = Path(metadata.get(Project, job.project_id).root)
-        plan = plan_from_store(o["plan"])
-        notebook = Path(o["source_path"])
-        spec = DestinationSpec.of_job(job)
-        changes: list = []
-        new_nb = None
-        write = None
-        records = None
-        if job.kind == "migrate" and "notebooks" in o:  # several notebooks, one job
-            from .project import resume_writes
-
-            records, changes, write = resume_writes(job, project_root)
-        elif job.kind == "migrate":
-            # the cells migrated: the notebook, or the copy of an open document's content;
-            # after a crash past an --in-place write, the notebook holds the job's own write
-            source = Path(o.get("cells_from") or notebook)
-            in_place = source.resolve().as_posix() == o.get("output")
-            new_nb, changes, written = replay_rewrite(
-                job.id, source, o, plan, spec.safe_url, project_root,
-                written=lambda current: in_place and current == o.get("written_sha256"))
-            target = Path(o["output"])
-            text = notebook_text(new_nb)
-            write = None if written else (lambda: write_text_atomic(target, text))  # noqa: E731
-        backend = open_backend(spec)
-        backend.check()
-        ensure_names(metadata, job, plan, backend)
-        datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
-        job = _claim(metadata, job, note)
-        data_dir = project_root if records is not None else notebook.resolve().parent
-        items = unfinished_items(metadata, job, plan, data_dir)
-        transfers = run_job(metadata, job.id, items, plan=plan, changes=changes,
-                            backend=backend, write=write, reporter=as_reporter(progress),
-                            settings=TransferSettings.for_project(project_root, parallel),
-                            label=str(notebook), project_id=job.project_id,
-                            datastore_id=datastore.id, root=project_root, records=records)
-        if job.kind == "sync":
-            from .sync import SyncResult
-
-            rows = metadata.list(Transfer, job_id=job.id, limit=None, order="oldest")
-            return SyncResult(job.id, [t.source for t in rows if not t.state.get("unchanged")],
-                              [t.source for t in rows if t.state.get("unchanged")])
-    result = MigrationResult(plan, changes, unified_diff(changes, str(notebook)), new_nb,
-                             output=Path(o["output"]), job_id=job.id, transfers=transfers)
-    return result
-
-
 # --------------------------------------------------------------------------- pause
 
 
@@ -276,7 +141,7 @@ def request_pause(job_id: int, *, root: Path | None = None, store: str | None = 
     """Ask a running job (in any process) to pause: its transfers stop within about a
     second, record what was done and the job can be resumed. For a door that does not
     own the process (REST, another terminal); in the process itself, Ctrl+C pauses."""
-    with _job_store(root, store, job_id) as metadata:
+    with open_job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
         if job.status != "running":
             raise StorkError(f"job {job.id} is {job_state(job)}, not running")
@@ -307,7 +172,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
     sees the status within about a second) and waited for, up to ``wait_seconds``."""
     from .plan import plan_from_store
 
-    with _job_store(root, store, job_id) as metadata:
+    with open_job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
         if job.status == "completed":
             raise StorkError(f"job {job.id} completed; to take it back, undo its notebook "
@@ -324,7 +189,7 @@ def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = Non
             add_history(metadata, job.id, "cancelled", "cancelled",
                         finished_at=job.finished_at or now_iso())
         if live:
-            _wait_stopped(metadata, job.id, wait_seconds)
+            wait_stopped(metadata, job.id, wait_seconds)
             _refuse_if_read(metadata, metadata.get(Job, job.id))  # it may have written
         if "plan" not in (job.options or {}):
             return CancelResult(job.id)
@@ -387,24 +252,6 @@ def _release_names(metadata: MetadataStore, backend, job: Job, plan, keep: list[
             metadata.delete(Reservation, r.id)
 
 
-def ensure_names(metadata: MetadataStore, job: Job, plan, backend) -> None:
-    """Before a job continues: every name it takes is (still, or now) reserved for its
-    datasets. A name another dataset holds refuses the resume: continuing would
-    overwrite what that dataset's notebook reads."""
-    from .migrate import plan_reservations
-
-    wanted = plan_reservations(plan, backend)
-    for w in wanted:
-        w.job_id = job.id
-    _, conflicts = metadata.reserve(wanted)
-    if conflicts:
-        held = ", ".join(f"{c.name} now holds {c.source_path or 'another dataset'}"
-                         + (f" (job {c.job_id})" if c.job_id else "") for c in conflicts)
-        raise StorkError(f"job {job.id}: {held}; resuming would overwrite it, so nothing was "
-                         "done: cancel the job and migrate again",
-                         next_steps=[NextStep("cancel", str(job.id))])
-
-
 def _notebooks_of(job: Job) -> list[str]:
     """The notebooks a migrate job wrote (what undo takes), relative to its project."""
     o = job.options or {}
@@ -421,8 +268,6 @@ def _refuse_if_read(metadata: MetadataStore, job: Job) -> None:
     """StorkError when the job already wrote a notebook that reads the data it moved
     (a crash after the write, before the job was recorded complete): removing that data
     would leave the notebook reading nothing."""
-    from .migrate import written_notebook_reads
-
     if job.kind != "migrate" or not (job.options or {}).get("output"):
         return  # nothing was written (or an older job that recorded no output)
     root = (Path(metadata.get(Project, job.project_id).root) if job.project_id is not None
@@ -435,7 +280,7 @@ def _refuse_if_read(metadata: MetadataStore, job: Job) -> None:
                          next_steps=[NextStep("resume", str(job.id)), NextStep("undo", str(reads))])
 
 
-def _wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:
+def wait_stopped(metadata: MetadataStore, job_id: int, seconds: float) -> bool:
     """Wait (at most ``seconds``) until no transfer of the job moves bytes, or its process
     is gone; whether that happened."""
     deadline = time.monotonic() + seconds
@@ -492,7 +337,7 @@ def watch_job(job_id: int | None = None, *, root: Path | None = None,
     interrupted, or ``timeout`` seconds passed; the last one yielded is its final state."""
     interval = min(max(interval, 0.1), 10.0)
     deadline = time.monotonic() + timeout if timeout else None
-    with open_store(_root(root), store) as metadata:
+    with open_store(job_root(root), store) as metadata:
         if job_id is None:
             found = metadata.list(Job, status=("running", "pending"), limit=1) or metadata.list(
                 Job, limit=1)
@@ -510,4 +355,4 @@ def watch_job(job_id: int | None = None, *, root: Path | None = None,
 
 
 __all__ = ["CancelResult", "cancel_job", "job_json", "job_state", "request_pause",
-           "resume_job", "watch_job"]
+           "watch_job"]

@@ -184,14 +184,14 @@ class StorkMagics(Magics):
                                          progress=self._progress("import"))
             _show(imported.text())
         else:
-            from .migrate import undo
+            from .undo import undo
 
             n = undo(notebook, args.store)
         _show(f"{notebook}: restored {n} cell(s) and removed the setup cell; reload it from disk.")
 
     def _resume(self, args: Namespace) -> None:
-        from .jobs import resume_job
         from .report import migration_text
+        from .resume import resume_job
 
         result = resume_job(args.job, store=args.store,
                             progress=self._progress(f"job {args.job}"))

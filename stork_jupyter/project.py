@@ -8,7 +8,7 @@ An engine module (no door imports). Each notebook is analysed and planned as
   file several notebooks read gets one name, is sent once, and every notebook reading
   it is rewritten to that name;
 - one job holds every transfer and, in ``options["notebooks"]``, what each notebook
-  needs to be finished, recognised and undone (``migrate.job_parts``).
+  needs to be finished, recognised and undone (``undo.job_parts``).
 
 Without ``partial`` a single refused notebook refuses the whole project: nothing
 moves and nothing is written, and every blocker of every notebook is listed.
@@ -30,19 +30,8 @@ from .config import find_project_root, load_config, resolve_store_url
 from .destinations import PutResult, open_backend, resolve_destination
 from .errors import StorkError
 from .inventory import relative_to_root
-from .migrate import (
-    PLAN_ATTEMPTS,
-    CellChange,
-    MigrationRefused,
-    NamesTaken,
-    check_output,
-    execute_plan,
-    replay_rewrite,
-    rewrite_digest,
-    rewrite_notebook,
-    unified_diff,
-    write_output,
-)
+from .job_run import NamesTaken, check_output, execute_plan, write_output
+from .migrate import PLAN_ATTEMPTS
 from .names import NameBook, reserved_name
 from .notebook import (
     notebook_text,
@@ -54,6 +43,14 @@ from .notebook import (
 from .plan import Blocker, MigrationPlan, build_plan, plan_from_store, plan_to_store
 from .recovery import file_sha256, keep_original, sha256_bytes
 from .report import human_size
+from .rewriting import (
+    CellChange,
+    MigrationRefused,
+    replay_rewrite,
+    rewrite_digest,
+    rewrite_notebook,
+    unified_diff,
+)
 from .store import Reservation
 from .transfer import ProgressReporter
 

@@ -77,7 +77,7 @@ def sync(notebook: Path, *, store: str | None = None,
          progress: ProgressReporter | None = None,
          parallel: int | None = None) -> SyncResult:
     """Re-transfer the datasets of ``notebook``'s last migration whose source changed."""
-    from .migrate import create_transfers, run_job
+    from .job_run import create_transfers, run_job
     from .plan import plan_from_store, plan_to_store
 
     notebook = Path(notebook)

@@ -65,7 +65,7 @@ class VerifyReport:
 
 def _migrations(notebook: Path, store: str | None):
     """(root, the completed migrate jobs (per-notebook views) that wrote ``notebook``)."""
-    from .migrate import job_part
+    from .undo import job_part
 
     root = find_project_root(notebook.resolve().parent)
     with open_store(root, store) as metadata:

@@ -29,8 +29,9 @@ from resume_support import (
 
 from stork_jupyter.cli import CLI_STEPS
 from stork_jupyter.destinations import s3 as s3_module
-from stork_jupyter.jobs import cancel_job, request_pause, resume_job
+from stork_jupyter.jobs import cancel_job, request_pause
 from stork_jupyter.migrate import migrate
+from stork_jupyter.resume import resume_job
 from stork_jupyter.store import Job, open_store
 from stork_jupyter.transfer import JobCancelled, JobPaused, NullReporter
 

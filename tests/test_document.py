@@ -12,7 +12,7 @@ import pytest
 from migrate_support import SMALL_FILES, read_nb, small_project, tree
 
 from stork_jupyter.document import OUTPUTS, DocumentMigration, prune_outputs
-from stork_jupyter.migrate import MigrationRefused
+from stork_jupyter.rewriting import MigrationRefused
 from stork_jupyter.store import Job, Record, open_store
 from stork_jupyter.transfer import add_history
 

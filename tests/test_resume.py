@@ -325,7 +325,8 @@ def test_resume_right_after_a_pause_waits_for_the_transfers_to_stop(tmp_path, mo
     import time
 
     from stork_jupyter.document import DocumentMigration
-    from stork_jupyter.jobs import request_pause, resume_job
+    from stork_jupyter.jobs import request_pause
+    from stork_jupyter.resume import resume_job
     from stork_jupyter.store import Job, open_store
 
     monkeypatch.setenv("STORK_TEST_MAX_BYTES_PER_S", str(4 * MB))

@@ -678,3 +678,31 @@ def test_postgresql_search_and_order(pg_url: str) -> None:
         ]
         assert pages == sorted(ids.values(), reverse=True)
         assert len(store.list(Job, order_by="options", limit=None)) == 5
+
+
+def test_a_store_opened_with_a_password_can_be_opened_again(pg_url: str) -> None:
+    """The doors show ``url`` (no secret) and hand ``connect_url()`` to the engine calls
+    they make (resume, cancel, undo from the widgets): a redacted URL would not log in."""
+    with_password = make_url(pg_url).set(password="s3cret").render_as_string(
+        hide_password=False)
+    with MetadataStore(with_password) as store:
+        assert "s3cret" not in store.url and "s3cret" not in repr(store)
+        again = store.connect_url()
+        assert make_url(again).password == "s3cret"
+        assert make_url(again).database == make_url(pg_url).database
+    with MetadataStore(again) as reopened:
+        assert reopened.schema_version == SCHEMA_VERSION
+
+
+def test_the_widgets_act_on_the_store_they_were_given(pg_url: str, tmp_path: Path) -> None:
+    from stork_jupyter.widgets import Browser
+
+    with_password = make_url(pg_url).set(password="s3cret").render_as_string(
+        hide_password=False)
+    with MetadataStore(with_password) as store:
+        browser = Browser(store=store, project_root=tmp_path)
+        try:
+            assert make_url(browser.store_url).password == "s3cret"
+            assert browser.jobs.root == browser.project_root
+        finally:
+            browser.close()

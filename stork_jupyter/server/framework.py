@@ -33,8 +33,8 @@ from ..cells import with_cell_number
 from ..config import find_project_root
 from ..errors import NotFoundError, StoreError, StorkError
 from ..inventory import relative_to_root
-from ..migrate import MigrationRefused
 from ..project import ProjectRefused
+from ..rewriting import MigrationRefused
 from ..store import Entity, MetadataStore, Project, existing_store
 from ..transfer import NullReporter
 

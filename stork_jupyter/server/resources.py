@@ -23,9 +23,10 @@ from ..config import CONFIG_FILE, LAYOUTS, destination_kind, find_project_root, 
 from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, job_setup_cell, record_edits
 from ..inventory import analyze_and_record, relative_to_root
-from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause, resume_job
+from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause
 from ..notebook import notebook_from_dict
 from ..project import ProjectResult, migrate_project
+from ..resume import resume_job
 from ..store import (
     JOB_KINDS,
     JOB_STATES,

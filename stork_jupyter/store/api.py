@@ -130,6 +130,11 @@ class MetadataStore:
 
     # -- lifecycle -----------------------------------------------------------
 
+    def connect_url(self) -> str:
+        """The URL that opens this store again, password included: for the engine calls
+        a door makes on the store it shows (``url`` is the one to print)."""
+        return self._engine.url.render_as_string(hide_password=False)
+
     @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for tests and diagnostics; doors use the methods)."""

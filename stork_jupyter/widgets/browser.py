@@ -400,7 +400,9 @@ class JobsPane(_Pane):
     statuses = STATUSES
     filters = {"kind": list(LISTED_KINDS)}
 
-    def __init__(self, store: MetadataStore, *, transfers_page_size: int = 10, **kwargs: Any):
+    def __init__(self, store: MetadataStore, *, transfers_page_size: int = 10,
+                 root: Path | None = None, **kwargs: Any):
+        self.root = root  #: the project resume and cancel act in (default: the working dir)
         self.show_analyses = widgets.Checkbox(
             value=False, description="analyses too", indent=False,
             tooltip="also list the analyze jobs (each analysis records what it found)",
@@ -475,14 +477,15 @@ class JobsPane(_Pane):
     @guarded
     def _on_resume(self, _button: Any) -> None:
         """Finish the selected job here, with its progress shown under the table."""
-        from ..jobs import resume_job
+        from ..resume import resume_job
         from .progress import ProgressWidget
 
         job = self.table.value
         progress = ProgressWidget(f"job {job.id}")
         with self.messages:
             display_widget(progress)
-        result = resume_job(job.id, store=self.store.url, progress=progress)
+        result = resume_job(job.id, root=self.root, store=self.store.connect_url(),
+                            progress=progress)
         self.refresh()
         if hasattr(result, "output") and result.output:
             self.info.value += (f"<p>Finished: {esc(str(result.output))} was written; "
@@ -492,7 +495,8 @@ class JobsPane(_Pane):
     def _on_cancel(self, _button: Any) -> None:
         from ..jobs import cancel_job
 
-        result = cancel_job(self.table.value.id, store=self.store.url)
+        result = cancel_job(self.table.value.id, root=self.root,
+                            store=self.store.connect_url())
         self.refresh()
         self.info.value += f"<pre>{esc(result.text())}</pre>"
 
@@ -568,7 +572,7 @@ class Browser(Composite):
                  page_size: int = 20):
         self.project_root = find_project_root(project_root or None)
         if isinstance(store, MetadataStore):
-            self.store, self._owns_store, self.store_url = store, False, store.url
+            self.store, self._owns_store, self.store_url = store, False, store.connect_url()
         else:
             self.store, self._owns_store = open_store(self.project_root, store), True
             #: the store as engine calls (undo, analyse) are told of it (with its password)
@@ -588,7 +592,8 @@ class Browser(Composite):
                 tooltip=("find every data access of this notebook" if self.notebook else
                          "run %stork browse in a notebook, or pass notebook=, to analyse it"))
             self.datasets = DatasetsPane(self.store, page_size=page_size)
-            self.jobs = JobsPane(self.store, page_size=page_size, on_undo=self.undo_notebook)
+            self.jobs = JobsPane(self.store, page_size=page_size, on_undo=self.undo_notebook,
+                                 root=self.project_root)
             self.records = RecordsPane(self.store, page_size=page_size,
                                        on_undo=self.undo_notebook)
             self.tabs = widgets.Tab(children=[self.datasets, self.jobs, self.records])
@@ -630,7 +635,7 @@ class Browser(Composite):
     @guarded
     def undo_notebook(self, notebook: str, project_id: int | None = None) -> int:
         """Restore the cells a migration rewrote in ``notebook`` (relative to its project)."""
-        from ..migrate import undo
+        from ..undo import undo
 
         path = self._notebook_path(notebook, project_id)
         restored = undo(path, self.store_url)

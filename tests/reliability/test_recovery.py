@@ -19,13 +19,14 @@ import pytest
 from migrate_support import read_nb, small_project
 from resume_support import killed, only_job, run_stork
 
-from stork_jupyter import jobs as jobs_module
+from stork_jupyter import resume as resume_module
 from stork_jupyter.cli import CLI_STEPS
 from stork_jupyter.errors import StorkError
-from stork_jupyter.jobs import cancel_job, resume_job
-from stork_jupyter.migrate import undo
+from stork_jupyter.jobs import cancel_job
 from stork_jupyter.recovery import CRASH_ENV
+from stork_jupyter.resume import resume_job
 from stork_jupyter.store import Job, open_store
+from stork_jupyter.undo import undo
 
 MB = 1024 * 1024
 CELLS = ("import pandas as pd", "df = pd.read_csv('data/big.csv')\nprint(len(df), df.x.sum())")
@@ -151,14 +152,14 @@ def test_two_resumes_of_one_job_at_once_exactly_one_goes_on(tmp_path, monkeypatc
     # both resumes have read the job and found it resumable before either goes on: the
     # race two terminals (or two clicks) make
     both_checked = threading.Barrier(2, timeout=60)
-    check = jobs_module._check_resumable
+    check = resume_module._check_resumable
 
     def checked_together(*args, **kwargs):
         note = check(*args, **kwargs)
         both_checked.wait()
         return note
 
-    monkeypatch.setattr(jobs_module, "_check_resumable", checked_together)
+    monkeypatch.setattr(resume_module, "_check_resumable", checked_together)
     outcomes: list[str] = []
 
     def resume() -> None:
