@@ -240,10 +240,7 @@ def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
     where = (a.cell_index, a.cell_id, a.line, a.code)
     pattern = a.kwargs.get("pattern") or a.path
     reason = None
-    if backend.holds_tables:
-        reason = ("a folder listing that no call reads from is migrated to folder and S3 "
-                  "destinations only")
-    elif spec.layout != "mirror":
+    if spec.layout != "mirror":
         reason = "a listing keeps its files' names only with layout = mirror"
     elif posixpath.normpath(pattern).startswith(".."):
         reason = f"{pattern} is not inside the notebook's folder"
@@ -253,28 +250,31 @@ def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
     if a.op == "listdir":
         files = folder_files(nb_dir, a.path)
     else:
-        files = [f for f in expand_glob(pattern, nb_dir, bool(a.kwargs.get("recursive")))
+        files = [f for f in expand_glob(pattern, nb_dir, bool(a.kwargs.get("recursive")),
+                                        hidden=a.api.startswith("pathlib."))
                  if (nb_dir / f).is_file()]
     for rel in files:
         rel = posixpath.normpath(rel)
         if rel in written or rel in moved:
             continue
         key = key_for(rel)
-        if key != posixpath.normpath(f"{base_key}/{rel}"):  # held by other data
-            plan.blockers.append(Blocker(*where, f"{backend.target(posixpath.normpath(f'{base_key}/{rel}'))} "
+        if key != _under(base_key, rel):  # held by other data
+            plan.blockers.append(Blocker(*where, f"{backend.target(_under(base_key, rel))} "
                                          "already holds other data; a listed file keeps its name"))
             return
         moved.add(rel)
         file = nb_dir / rel
         plan.moves.append(DatasetMove(rel, key, backend.target(key), None,
                                       file.stat().st_size, sha256_file(file)))
+    # (PostgreSQL lists the files table by key; the others list the destination by URL)
+    where_to = (lambda key: key) if backend.holds_tables else backend.target
     if a.op == "listdir":
         add_listing_edit(plan, SimpleNamespace(expanded_at=[a.cell_index, a.line, a.col]), globs,
-                         backend.target(posixpath.normpath(f"{base_key}/{a.path}")))
+                         where_to(_under(base_key, a.path)))
     else:
         plan.edits.append(AccessEdit(
             a.cell_index, a.cell_id, a.line, a.col, a.api, "read", "glob_relative",
-            target=backend.target(base_key), code=a.code,
+            target=where_to(base_key), code=a.code,
             details={"pattern": posixpath.normpath(pattern)}))
 
 

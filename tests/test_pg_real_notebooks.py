@@ -75,3 +75,58 @@ def test_exact_missing_values_unnamed_index_and_type_names(tmp_path, pg_dsn, mon
         "show(pd.read_csv('data/t.csv', dtype={'n': np.float32, 'city': str, 'note': object}))",
         "show(pd.read_csv('data/t.csv', dtype=np.str_))",
         files={"data/gaps.csv": GAPS_CSV, "data/t.csv": INDEXED_CSV})
+
+
+CATALOG_XML = """<?xml version='1.0' encoding='utf-8'?>
+<data>
+  <row><id>1</id><title>Dune</title><price>9.5</price></row>
+  <row><id>2</id><title>Emma</title><price/></row>
+</data>
+"""
+FIXED_WIDTH = "id  name   score\n1   Ada    9.5\n2   Bo        \n"
+
+
+def test_file_object_readers_and_writers_go_through_the_files_table(
+        tmp_path, pg_dsn, monkeypatch):
+    """A reader or writer that takes a file object (read_xml, read_fwf, to_xml) reads and
+    writes the files table's bytes, so it gives what the file gave; a file the notebook
+    writes with one and reads back comes from there too."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "books = pd.read_xml('data/catalog.xml')\nshow(books)",
+        "show(pd.read_fwf('data/scores.txt'))",
+        "books.to_xml('out/clean.xml', index=False)\nshow(pd.read_xml('out/clean.xml'))",
+        files={"data/catalog.xml": CATALOG_XML, "data/scores.txt": FIXED_WIDTH})
+    assert "stork_files" in _tables(pg_dsn, schema)
+
+
+def test_excel_writer_fills_one_workbook_read_back_by_sheet(tmp_path, pg_dsn, monkeypatch):
+    """``with pd.ExcelWriter(p) as w: df.to_excel(w, sheet_name=...)`` stores the workbook
+    when the writer closes; reading it back (all sheets, one sheet, ExcelFile) gives the
+    frames the local workbook gave."""
+    _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "a = pd.read_csv('data/a.csv')\n"
+        "b = pd.DataFrame({'n': [1, 2, 3]})\n"
+        "with pd.ExcelWriter('out/report.xlsx') as writer:\n"
+        "    a.to_excel(writer, sheet_name='first', index=False)\n"
+        "    b.to_excel(writer, sheet_name='second')",
+        "sheets = pd.read_excel('out/report.xlsx', sheet_name=None)\n"
+        "print(list(sheets))\nfor s in sheets.values():\n    show(s)",
+        "print(pd.ExcelFile('out/report.xlsx').sheet_names)",
+        files={"data/a.csv": "k,v\nx,1.5\ny,\n"})
+
+
+def test_listing_nothing_reads_lists_the_files_table(tmp_path, pg_dsn, monkeypatch):
+    """A glob or folder listing whose files no call reads gives, on PostgreSQL, the
+    migrated files under the names the original gave: glob.glob skips hidden names,
+    pathlib's glob does not, '*' stays in its folder, '**' spans folders."""
+    _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "from pathlib import Path",
+        "print(sorted(glob.glob('data/*.csv')))",
+        "print(sorted(glob.glob('data/**/*.csv', recursive=True)))",
+        "print(sorted(p.name for p in Path('data').rglob('*.csv')))",
+        "print(sorted(str(p) for p in Path('data').glob('*/*.txt')))",
+        files={"data/a.csv": "x\n1\n", "data/.hidden.csv": "x\n2\n", "data/sub/b.csv": "x\n3\n",
+               "data/sub/deep/c.csv": "x\n4\n", "data/sub/n.txt": "n", "data/top.txt": "t"})

@@ -877,7 +877,7 @@ class NotebookAnalyzer:
         as_paths = base is not None
 
         def expand(p: str) -> tuple[Any, ...]:
-            found = paths.expand_glob(p, self.nb_dir, recursive)
+            found = paths.expand_glob(p, self.nb_dir, recursive, hidden=as_paths)
             return tuple(PurePosixPath(f) for f in found) if as_paths else found
         result = combine(expand, value, what=f"the glob '{self.code(node)}'")
         if isinstance(result, Known):

@@ -37,13 +37,16 @@ def normalize(path: str, nb_dir: Path) -> str:
     return posixpath.normpath(path.replace(os.sep, "/"))
 
 
-def expand_glob(pattern: str, nb_dir: Path, recursive: bool = False) -> tuple[str, ...]:
-    """Files matching ``pattern`` now, relative paths kept relative, sorted."""
+def expand_glob(pattern: str, nb_dir: Path, recursive: bool = False,
+                hidden: bool = False) -> tuple[str, ...]:
+    """Files matching ``pattern`` now, relative paths kept relative, sorted; ``hidden``:
+    names starting with '.' match a '*' too, as in pathlib's glob (not glob.glob's)."""
     if is_remote(pattern):
         raise ValueError("remote glob")
     if os.path.isabs(pattern):
-        return tuple(sorted(_glob.glob(pattern, recursive=recursive)))
-    return tuple(sorted(_glob.glob(pattern, root_dir=nb_dir, recursive=recursive)))
+        return tuple(sorted(_glob.glob(pattern, recursive=recursive, include_hidden=hidden)))
+    return tuple(sorted(_glob.glob(pattern, root_dir=nb_dir, recursive=recursive,
+                                   include_hidden=hidden)))
 
 
 def safe_format(template: str, *args: Any, **kwargs: Any) -> str:

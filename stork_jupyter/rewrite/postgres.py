@@ -100,26 +100,36 @@ TABLE_READS = frozenset({
 ARTEFACT_FORMATS = {
     "pandas.DataFrame.to_csv": "csv", "pandas.DataFrame.to_parquet": "parquet"}
 
+#: Readers whose path argument may be a file object: they read a files-table row as
+#: the bytes the file held, so they give what reading the file gave.
+BUFFER_READS = frozenset({
+    "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "joblib.load", "torch.load",
+    "PIL.Image.open", "matplotlib.pyplot.imread", "matplotlib.image.imread",
+    "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
+    "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
+    "scipy.io.loadmat", "pandas.read_pickle", "pandas.read_html", "pandas.ExcelFile",
+    "pandas.read_xml", "pandas.read_fwf", "pandas.read_stata", "pandas.read_orc",
+    *TABLE_READS})
+#: Writers whose path argument may be a file object: what they write becomes a row.
+BUFFER_WRITES = frozenset({
+    "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "joblib.dump",
+    "torch.save", "pyarrow.parquet.write_table", "pyarrow.feather.write_feather",
+    "pandas.DataFrame.to_pickle", "pandas.DataFrame.to_json", "pandas.DataFrame.to_feather",
+    "pandas.DataFrame.to_excel", "pandas.DataFrame.to_xml", "pandas.DataFrame.to_orc"})
+
 #: Everything else goes to the files table, through a setup-cell function shaped as:
 _FILE_SHAPES = {
     "open": "open",
-    **{n: "read_bytes" for n in (
-        "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "joblib.load", "torch.load",
-        "PIL.Image.open", "matplotlib.pyplot.imread", "matplotlib.image.imread",
-        "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
-        "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
-        "scipy.io.loadmat", "pandas.read_pickle", "pandas.read_html", "pandas.ExcelFile",
-        *TABLE_READS)},
-    **{n: "write_bytes" for n in (
-        "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "joblib.dump",
-        "torch.save", "pyarrow.parquet.write_table", "pyarrow.feather.write_feather",
-        "pandas.DataFrame.to_pickle", "pandas.DataFrame.to_json", "pandas.DataFrame.to_feather",
-        "pandas.DataFrame.to_excel")},
+    # a writer that fills its file when closed (``with pd.ExcelWriter(p) as w:``)
+    "pandas.ExcelWriter": "excel_writer",
+    **{n: "read_bytes" for n in BUFFER_READS},
+    **{n: "write_bytes" for n in BUFFER_WRITES},
 }
 
 
 def file_shape(api: str) -> str | None:
-    """How a files-table access is rewritten: ``open``, ``read_bytes`` or ``write_bytes``."""
+    """How a files-table access is rewritten: ``open``, ``read_bytes``, ``write_bytes``
+    or ``excel_writer``."""
     return _FILE_SHAPES.get(api)
 
 

@@ -55,12 +55,59 @@ def stork_open(key, mode="r", **kwargs):
     raw = stork_read(key) if "r" in mode else StorkUpload(key)
     return raw if "b" in mode else io.TextIOWrapper(raw, **kwargs)
 '''
+_EXCEL_WRITER = '''
+def stork_excel_writer(key, *args, **kwargs):
+    """pandas.ExcelWriter whose workbook goes to the files table when it is closed."""
+    upload = StorkUpload(key)
+    writer = pandas.ExcelWriter(upload, *args, **kwargs)
+    close = writer.close
+
+    def close_and_store():
+        close()
+        upload.close()
+
+    writer.close = close_and_store  # (``with ... as writer`` closes it too)
+    return writer
+'''
 _GLOB = '''
-def stork_glob(pattern):
-    """The files-table keys matching pattern, sorted (glob.glob for migrated files)."""
+def stork_glob_regex(pattern, hidden=False):
+    """A regex of glob.glob's rules (recursive=True): '*' and '?' stay within a folder,
+    a '**' folder spans any number of them, a hidden name matches only a leading '.'
+    (hidden=True: any name, as pathlib's glob matches)."""
+    parts = pattern.split("/")
+    out = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            first = "[^/]" if hidden else "[^/.]"
+            out.append(f"(?:{first}[^/]*/)*" if not last else f"(?:{first}[^/]*(?:/|$))*")
+            continue
+        item = "" if hidden or part.startswith(".") else "(?![.])"
+        j = 0
+        while j < len(part):
+            ch = part[j]
+            close = part.find("]", j + 2) if ch == "[" else -1
+            if ch == "*":
+                item += "[^/]*"
+            elif ch == "?":
+                item += "[^/]"
+            elif close != -1:
+                inner = part[j + 1:close]
+                item += "[^" + inner[1:] + "]" if inner[:1] in "!^" and inner else f"[{inner}]"
+                j = close
+            else:
+                item += re.escape(ch)
+            j += 1
+        out.append(item if last else item + "/")
+    return re.compile("".join(out))
+
+
+def stork_glob(pattern, hidden=False):
+    """The files-table keys matching pattern as glob.glob matches files, sorted."""
+    regex = stork_glob_regex(pattern, hidden)
     with STORK_PG.connect() as conn:
         keys = conn.execute(sqlalchemy.text(f"SELECT path FROM {STORK_FILES}")).scalars()
-        return sorted(k for k in keys if fnmatch.fnmatchcase(k, pattern))
+        return sorted(k for k in keys if regex.fullmatch(k))
 '''
 _TO_TABLE = '''
 def stork_to_table(data, table, like):
@@ -201,20 +248,21 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_read": (_FILES, set()),
     "stork_write": (_WRITE, {"stork_put"}),
     "stork_open": (_OPEN, {"stork_read", "stork_put"}),
-    "stork_glob": (_GLOB, {"fnmatch"}),
+    "stork_excel_writer": (_EXCEL_WRITER, {"stork_open", "pandas"}),
+    "stork_glob": (_GLOB, {"re"}),
     "stork_to_table": (_TO_TABLE, {"json", "pandas"}),
     "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
     "StorkPath": (_PATH, {"stork_open", "stork_put"}),
 }
-_IMPORTS = ("fnmatch", "hashlib", "io", "json", "os")
+_IMPORTS = ("hashlib", "io", "json", "os", "pathlib", "re")
 
 
 def postgres_setup_source(engine_url: str, schema: str, needs: set[str]) -> str:
-    needs = set(needs)
-    for name in list(needs):  # helpers pull in the helpers they call
-        needs |= _HELPERS.get(name, ("", set()))[1]
-    for name in list(needs):
-        needs |= _HELPERS.get(name, ("", set()))[1]
+    needs, grown = set(), set(needs)
+    while grown - needs:  # helpers pull in the helpers they call, and theirs
+        needs |= grown
+        for name in needs:
+            grown |= _HELPERS.get(name, ("", set()))[1]
     lines = [
         f"# Added by stork: this notebook's data lives in PostgreSQL, schema {schema!r} of",
         f"# {engine_url}",

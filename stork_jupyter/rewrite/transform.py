@@ -242,9 +242,10 @@ class _EditCalls(cst.CSTTransformer):
         else:
             new_value = _string(edit.target or "", old_value)
         shape = edit.details.get("shape")
-        if shape == "open":
-            self.needs.add("stork_open")
-            return _with_arg(call, index, new_value).with_changes(func=cst.Name("stork_open"))
+        if shape in ("open", "excel_writer"):
+            helper = "stork_open" if shape == "open" else "stork_excel_writer"
+            self.needs.add(helper)
+            return _with_arg(call, index, new_value).with_changes(func=cst.Name(helper))
         if shape in ("read_bytes", "write_bytes"):
             return self._through_helper(call, index, new_value, shape)
         raise RewriteError(f"{edit.api} has no PostgreSQL form")
@@ -347,17 +348,24 @@ class _EditCalls(cst.CSTTransformer):
         """A glob nothing reads from: the destination's matches, given back as the paths
         the notebook's own glob gives (``data/x.csv``, a ``Path`` for ``Path.glob``)."""
         base = (edit.target or "").rstrip("/")
-        pattern = json.dumps(f"{base}/{edit.details['pattern']}", ensure_ascii=False)
+        prefix = f"{base}/" if base else ""  # (files-table keys of a notebook at the root)
+        pattern = json.dumps(prefix + edit.details["pattern"], ensure_ascii=False)
+        func = call.func
+        path_glob = isinstance(func, cst.Attribute) and func.attr.value in ("glob", "rglob") \
+            and not _is_module_glob(call)
+        # (pathlib's glob matches hidden names, glob.glob does not)
         if self.kind == "file":
             self.needs.add("glob")
-            matches = f"glob.glob({pattern}, recursive=True)"
+            hidden = ", include_hidden=True" if path_glob else ""
+            matches = f"glob.glob({pattern}, recursive=True{hidden})"
+        elif self.kind == "postgresql":
+            self.needs.add("stork_glob")
+            matches = f"stork_glob({pattern}{', hidden=True' if path_glob else ''})"
         else:
             self.needs.add("stork_glob")
             matches = f"stork_glob({pattern})"
-        item = f"_stork_f.removeprefix({json.dumps(base + '/', ensure_ascii=False)})"
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in ("glob", "rglob") and not (
-                _is_module_glob(call)):
+        item = f"_stork_f.removeprefix({json.dumps(prefix, ensure_ascii=False)})"
+        if path_glob:
             self.needs.add("pathlib")
             item = f"pathlib.Path({item})"
         comp = f"{item} for _stork_f in {matches}"
