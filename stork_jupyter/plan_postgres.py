@@ -76,7 +76,8 @@ class PostgresPlanner:
                         " is not supported; only usecols, nrows, index_col and columns")
             return [AccessEdit(**edit, action="table_artefact_read", table=table,
                                details={"kwargs": literal})]
-        if a.api in TABLE_READS and a.mode == "read" and not in_loop and a.path not in written:
+        if a.api in TABLE_READS and a.mode == "read" and not in_loop and a.path not in written \
+                and self._chunks_from_table(a, literal, dynamic):
             # (a file the notebook wrote itself is read back from where it wrote it)
             if dynamic:
                 return f"the option(s) {', '.join(dynamic)} are only known at run time"
@@ -115,12 +116,25 @@ class PostgresPlanner:
         return [AccessEdit(**edit, action=action, target=key, base=loop_base,
                            details={"shape": shape, **op_details(a)})]
 
+    def _chunks_from_table(self, a: DataAccess, kwargs: dict, dynamic: list[str]) -> bool:
+        """Whether a read's chunks (``chunksize=N``) can be the table's: when pandas' own
+        chunks are slices of the whole read. If not, the read keeps its iterator of
+        frames by reading the file's bytes from the files table."""
+        if "chunksize" not in kwargs or dynamic or not (self.nb_dir / a.path).is_file():
+            return True
+        from .tabular.chunks import chunk_mismatch
+
+        try:
+            return chunk_mismatch(self.nb_dir / a.path, a.api, kwargs) is None
+        except Exception:  # (pandas' own read fails: the table load names the reason)
+            return True
+
     def _table_read(self, a: DataAccess, edit: dict, kwargs: dict, moved: set[str]
                     ) -> list[AccessEdit] | str:
         from .tabular import TabularError, infer_schema, load_options
 
         try:
-            options = load_options(a.api, kwargs)
+            options = load_options(a.api, {k: v for k, v in kwargs.items() if k != "chunksize"})
         except TabularError as e:
             return str(e)
         signature = (a.path, json.dumps(options, sort_keys=True, default=str))

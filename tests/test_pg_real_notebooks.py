@@ -130,3 +130,43 @@ def test_listing_nothing_reads_lists_the_files_table(tmp_path, pg_dsn, monkeypat
         "print(sorted(str(p) for p in Path('data').glob('*/*.txt')))",
         files={"data/a.csv": "x\n1\n", "data/.hidden.csv": "x\n2\n", "data/sub/b.csv": "x\n3\n",
                "data/sub/deep/c.csv": "x\n4\n", "data/sub/n.txt": "n", "data/top.txt": "t"})
+
+
+def _trips_csv(rows: int, gap_at: int | None = None) -> str:
+    lines = ["zone,fare,passengers"]
+    for i in range(rows):
+        passengers = "" if i == gap_at else str(1 + i % 4)
+        lines.append(f"{'ABC'[i % 3]},{i * 1.25:.2f},{passengers}")
+    return "\n".join(lines) + "\n"
+
+
+def test_chunked_read_comes_from_the_table_a_chunk_at_a_time(tmp_path, pg_dsn, monkeypatch):
+    """``read_csv(p, chunksize=N)`` becomes ``read_sql_query(..., chunksize=N)``: each
+    chunk the frame pandas' chunk is (dtypes, the row numbers running on, the last one
+    short), with usecols and index_col, iterated, ``next``-ed or used in ``with``."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "for c in pd.read_csv('data/trips.csv', chunksize=4):\n    show(c)",
+        "r = pd.read_csv('data/trips.csv', chunksize=3, usecols=['zone', 'fare'])\n"
+        "show(pd.concat([c.groupby('zone').sum() for c in r]))",
+        "show(next(iter(pd.read_csv('data/trips.csv', chunksize=5, index_col='zone'))))",
+        "with pd.read_csv('data/trips.csv', chunksize=6) as reader:\n"
+        "    print([len(c) for c in reader])",
+        files={"data/trips.csv": _trips_csv(10)})
+    assert set(_tables(pg_dsn, schema)) == {"trips"}
+    cells = "\n".join(c.source for c in read_nb(project / "migrated.ipynb").cells)
+    assert cells.count("stork_chunks(pd.read_sql_query(") == 4
+
+
+def test_chunked_read_whose_chunks_pandas_types_apart_reads_the_bytes(
+        tmp_path, pg_dsn, monkeypatch):
+    """A gap in one chunk only makes that chunk's column float and the others' int: the
+    table cannot give those chunks, so the read takes the file's bytes from the files
+    table and pandas makes the very same chunks."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "for c in pd.read_csv('data/trips.csv', chunksize=4):\n    show(c)",
+        files={"data/trips.csv": _trips_csv(10, gap_at=6)})
+    assert set(_tables(pg_dsn, schema)) == {"stork_files"}
+    cells = "\n".join(c.source for c in read_nb(project / "migrated.ipynb").cells)
+    assert "stork_read(" in cells and "chunksize=4" in cells

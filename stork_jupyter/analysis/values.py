@@ -81,7 +81,7 @@ class Migrated:
 
 #: The setup-cell helpers whose results are :class:`Migrated` (see ``rewrite/``).
 SETUP_HELPERS = frozenset({"stork_read", "stork_open", "stork_glob", "stork_from_table",
-                           "stork_excel_writer"})
+                           "stork_excel_writer", "stork_chunks"})
 #: The parameter ``stork_write(url, lambda stork_file: ...)`` hands to the writer.
 SETUP_FILE_PARAMETER = "stork_file"
 

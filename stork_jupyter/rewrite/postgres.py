@@ -139,6 +139,8 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
     ``api(path, **kwargs)`` gave."""
     from ..tabular import TableSchema, read_back
 
+    chunksize = kwargs.get("chunksize")
+    kwargs = {k: v for k, v in kwargs.items() if k != "chunksize"}
     schema = TableSchema.from_json(table_schema)
     names = [c.sql_name for c in schema.columns]
     labels = {c.name: c.sql_name for c in schema.columns}
@@ -181,6 +183,12 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
         # pandas makes a RangeIndex (int64) of an integer column of consecutive values;
         # the read gave an index of the column's own dtype
         post += f".pipe(lambda f: f.set_axis(f.index.astype({py_literal(dtypes[0])})))"
+    if chunksize is not None:  # the same read, a chunk at a time (see stork_chunks)
+        if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+            raise NotTranslatable("chunksize other than a literal positive integer")
+        args.append(f"chunksize={chunksize}")
+        return (f"stork_chunks({pandas_name}.read_sql_query({', '.join(args)}), "
+                f"lambda stork_frame: stork_frame{post})")
     return f"{pandas_name}.read_sql_query({', '.join(args)}){post}"
 
 

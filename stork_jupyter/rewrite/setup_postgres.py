@@ -69,6 +69,42 @@ def stork_excel_writer(key, *args, **kwargs):
     writer.close = close_and_store  # (``with ... as writer`` closes it too)
     return writer
 '''
+_CHUNKS = '''
+class StorkChunks:
+    """The frames of read_csv(..., chunksize=N), read a chunk at a time from the table:
+    each made as the read makes it, the row numbers running on across chunks."""
+
+    def __init__(self, chunks, make):
+        self.chunks, self.make, self.start = chunks, make, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        frame = self.make(next(self.chunks))
+        if isinstance(frame.index, pandas.RangeIndex):
+            frame.index = pandas.RangeIndex(self.start, self.start + len(frame))
+        self.start += len(frame)
+        return frame
+
+    def get_chunk(self, size=None):
+        if size is not None:
+            raise ValueError("this reader gives chunks of the size its read asked for")
+        return next(self)
+
+    def close(self):
+        getattr(self.chunks, "close", lambda: None)()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def stork_chunks(chunks, make):
+    return StorkChunks(iter(chunks), make)
+'''
 _GLOB = '''
 def stork_glob_regex(pattern, hidden=False):
     """A regex of glob.glob's rules (recursive=True): '*' and '?' stay within a folder,
@@ -250,6 +286,7 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_open": (_OPEN, {"stork_read", "stork_put"}),
     "stork_excel_writer": (_EXCEL_WRITER, {"stork_open", "pandas"}),
     "stork_glob": (_GLOB, {"re"}),
+    "stork_chunks": (_CHUNKS, {"pandas"}),
     "stork_to_table": (_TO_TABLE, {"json", "pandas"}),
     "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
     "StorkPath": (_PATH, {"stork_open", "stork_put"}),

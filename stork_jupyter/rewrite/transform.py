@@ -213,6 +213,8 @@ class _EditCalls(cst.CSTTransformer):
                                         api=edit.api)
             except pg.NotTranslatable as e:
                 raise RewriteError(f"{edit.code}: {e}") from None
+            if code.startswith("stork_chunks("):
+                self.needs.add("stork_chunks")
             return cst.parse_expression(code)
         if edit.action == "table_artefact_read":
             self.needs.add("stork_from_table")
