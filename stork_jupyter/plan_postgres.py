@@ -133,8 +133,17 @@ class PostgresPlanner:
                     ) -> list[AccessEdit] | str:
         from .tabular import TabularError, infer_schema, load_options
 
+        sheets = kwargs.get("sheet_name", 0)
+        if a.api == "pandas.read_excel" and (sheets is None or isinstance(sheets, list)):
+            return self._sheets_read(a, edit, kwargs, sheets, moved)
+        load = {k: v for k, v in kwargs.items() if k != "chunksize"}
+        if a.api == "pandas.read_excel" and isinstance(sheets, int) and not isinstance(
+                sheets, bool):  # a sheet by position and by name: one table
+            names = _sheet_names(self.nb_dir / a.path)
+            if names and 0 <= sheets < len(names):
+                load["sheet_name"] = names[sheets]
         try:
-            options = load_options(a.api, {k: v for k, v in kwargs.items() if k != "chunksize"})
+            options = load_options(a.api, load)
         except TabularError as e:
             return str(e)
         signature = (a.path, json.dumps(options, sort_keys=True, default=str))
@@ -156,6 +165,30 @@ class PostgresPlanner:
         move = next(m for m in self.plan.moves if m.table == table)
         return [AccessEdit(**edit, action="table_read", table=table,
                            details={"kwargs": kwargs, "schema": move.schema})]
+
+    def _sheets_read(self, a: DataAccess, edit: dict, kwargs: dict, sheets: list | None,
+                     moved: set[str]) -> list[AccessEdit] | str:
+        """``read_excel(p, sheet_name=None)`` (every sheet) or ``sheet_name=[...]``: one
+        table per sheet, read back as the dict pandas gives (its keys, in its order)."""
+        absolute = self.nb_dir / a.path
+        if not absolute.is_file():
+            return f"source file {a.path} does not exist"
+        if sheets is None:
+            sheets = _sheet_names(absolute)
+            if sheets is None:
+                return f"pandas cannot list the sheets of {a.path}"
+        parts = []
+        for sheet in dict.fromkeys(sheets):  # (a sheet named twice is one key)
+            if isinstance(sheet, bool) or not isinstance(sheet, int | str):
+                return "sheet_name other than a literal list of names or positions"
+            one = self._table_read(a, edit, {**kwargs, "sheet_name": sheet}, moved)
+            if isinstance(one, str):
+                return f"sheet {sheet!r}: {one}"
+            parts.append({"sheet": sheet, "table": one[0].table,
+                          "schema": one[0].details["schema"]})
+        select = {k: v for k, v in kwargs.items() if k != "sheet_name"}
+        return [AccessEdit(**edit, action="table_read_sheets", table=parts[0]["table"],
+                           details={"kwargs": select, "sheets": parts})]
 
     def _sha(self, path: Path) -> str:
         return sha256_once(path.resolve(), self.digests)
@@ -180,6 +213,17 @@ class PostgresPlanner:
                 "source": (self.nb_dir / path).resolve().as_posix()}
         self.taken.add(name)
         return name
+
+
+def _sheet_names(path: Path) -> list[str] | None:
+    """The sheets of a workbook in order, or None when pandas cannot open it."""
+    import pandas as pd
+
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(name) for name in book.sheet_names]
+    except Exception:  # (not a workbook, or no engine for it: the load names why)
+        return None
 
 
 #: Modules whose type attributes a ``dtype=`` names (``np.float32``).

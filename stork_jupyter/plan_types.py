@@ -38,7 +38,8 @@ class AccessEdit(CellNumbered):
     - ``listdir``: the folder listing at this position lists ``target`` instead;
     - ``glob_relative``: the glob at this position, whose matches nothing reads, matches
       ``details["pattern"]`` under ``target`` and gives the notebook's own relative paths;
-    - PostgreSQL (see ``plan_postgres``): ``table_read``, ``table_write``,
+    - PostgreSQL (see ``plan_postgres``): ``table_read``, ``table_read_sheets`` (one
+      table per sheet, read back as a dict), ``table_write``,
       ``table_artefact_read``, ``files``, ``files_prefix``, ``files_wrap``.
     """
 

@@ -170,3 +170,30 @@ def test_chunked_read_whose_chunks_pandas_types_apart_reads_the_bytes(
     assert set(_tables(pg_dsn, schema)) == {"stork_files"}
     cells = "\n".join(c.source for c in read_nb(project / "migrated.ipynb").cells)
     assert "stork_read(" in cells and "chunksize=4" in cells
+
+
+def _budget_workbook(project):
+    import pandas as pd
+
+    (project / "data").mkdir(exist_ok=True)
+    with pd.ExcelWriter(project / "data" / "budget.xlsx") as writer:
+        pd.DataFrame({"dept": ["Ops", "IT", None], "q1": [1.5, 2.0, None], "q2": [3, 4, 5],
+                      "note": ["a", None, "c"]}).to_excel(writer, sheet_name="Sales",
+                                                          index=False)
+        pd.DataFrame({"k": ["x", "y"]}).to_excel(writer, sheet_name="Notes", index=False)
+        pd.DataFrame({"v": [7]}).to_excel(writer, sheet_name="Extra")
+
+
+def test_every_sheet_is_a_table_read_back_as_the_same_dict(tmp_path, pg_dsn, monkeypatch):
+    """``read_excel(p, sheet_name=None)`` (and a list of sheets) becomes one table per
+    sheet, read back as the dict pandas gives: the same keys in the same order; Excel
+    column letters in ``usecols`` select the same columns."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "book = pd.read_excel('data/budget.xlsx', sheet_name=None)\nprint(list(book))\n"
+        "for name, frame in book.items():\n    print(name)\n    show(frame)",
+        "two = pd.read_excel('data/budget.xlsx', sheet_name=['Notes', 0], nrows=2)\n"
+        "print(list(two))\nshow(two[0])\nshow(two['Notes'])",
+        "show(pd.read_excel('data/budget.xlsx', sheet_name='Sales', usecols='A,C:D'))",
+        make=_budget_workbook)
+    assert len(set(_tables(pg_dsn, schema))) == 3  # one per sheet, shared by the reads

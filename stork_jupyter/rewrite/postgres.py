@@ -92,6 +92,27 @@ def index_col(kwargs: dict[str, Any], selected: list[str]) -> Any:
     return names if isinstance(value, list) else names[0]
 
 
+def excel_positions(letters: str, width: int) -> list[int]:
+    """``usecols="A:C,E"`` as read_excel takes it: the positions of those sheet columns
+    (the table keeps the sheet's columns in order, from column A)."""
+    def position(name: str) -> int:
+        name = name.strip().upper()
+        if not name.isalpha() or not name.isascii():
+            raise NotTranslatable(f"usecols={letters!r} is not Excel column letters")
+        n = 0
+        for ch in name:
+            n = n * 26 + ord(ch) - ord("A") + 1
+        return n - 1
+
+    chosen: list[int] = []
+    for item in letters.split(","):
+        first, _, last = item.partition(":")
+        chosen += range(position(first), position(last or first) + 1)
+    if any(p >= width for p in chosen):
+        raise NotTranslatable(f"usecols={letters!r} names columns past the sheet's last one")
+    return sorted(set(chosen))
+
+
 #: pandas reads that become a typed table.
 TABLE_READS = frozenset({
     "pandas.read_csv", "pandas.read_table", "pandas.read_parquet", "pandas.read_json",
@@ -145,6 +166,8 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
     names = [c.sql_name for c in schema.columns]
     labels = {c.name: c.sql_name for c in schema.columns}
     wanted = dict(kwargs)
+    if api == "pandas.read_excel" and isinstance(wanted.get("usecols"), str):
+        wanted["usecols"] = excel_positions(wanted["usecols"], len(names))
     for key in ("usecols", "columns"):  # the user names columns by their pandas labels
         if isinstance(wanted.get(key), list):
             wanted[key] = [labels.get(c, c) if isinstance(c, str) else c for c in wanted[key]]

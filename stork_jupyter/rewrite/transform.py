@@ -203,14 +203,21 @@ class _EditCalls(cst.CSTTransformer):
         """Tables through read_sql_query / stork_to_table; other files through the files
         table (``stork_read``, ``stork_open``, ``stork_write`` from the setup cell)."""
         self.needs.add("engine")
-        if edit.action == "table_read":
+        if edit.action in ("table_read", "table_read_sheets"):
             pandas = _module_of(call) or "pandas"
             if pandas == "pandas":
                 self.needs.add("pandas")
             try:
-                code = pg.read_sql_code(pandas, self.pg_schema, edit.table or "",
-                                        edit.details["schema"], edit.details["kwargs"],
-                                        api=edit.api)
+                if edit.action == "table_read_sheets":  # the dict of frames, one per sheet
+                    code = "{" + ", ".join(
+                        f"{pg.py_literal(part['sheet'])}: " + pg.read_sql_code(
+                            pandas, self.pg_schema, part["table"], part["schema"],
+                            edit.details["kwargs"], api=edit.api)
+                        for part in edit.details["sheets"]) + "}"
+                else:
+                    code = pg.read_sql_code(pandas, self.pg_schema, edit.table or "",
+                                            edit.details["schema"], edit.details["kwargs"],
+                                            api=edit.api)
             except pg.NotTranslatable as e:
                 raise RewriteError(f"{edit.code}: {e}") from None
             if code.startswith("stork_chunks("):
