@@ -73,7 +73,7 @@ CELLS = [
      "    print(p.name, p.suffix, p.read_text().strip())", ALL),
     # a glob or listing nothing reads from lists the destination, under the same names
     ("import glob\nprint(sorted(glob.glob(\"data/imgs/*.txt\")), sorted(os.listdir(\"data/imgs\")))\n"
-     "print(sorted(p.name for p in Path(\"data\").rglob(\"*.csv\")))", ("file", "s3")),
+     "print(sorted(p.name for p in Path(\"data\").rglob(\"*.csv\")))", ALL),
     # item 3: shell lines
     ("!cat data/notes.txt\n!head -n 2 data/train.csv\n!wc -l data/train.csv\n!ls data/imgs",
      ALL),
@@ -85,7 +85,7 @@ CELLS = [
      ALL),
     ("with pd.ExcelWriter(\"out/summary.xlsx\") as writer:\n"
      "    train.to_excel(writer, sheet_name=\"t\")\n    test.to_excel(writer, sheet_name=\"u\")\n"
-     "print(pd.read_excel(\"out/summary.xlsx\", sheet_name=\"u\"))", ("file", "s3")),
+     "print(pd.read_excel(\"out/summary.xlsx\", sheet_name=\"u\"))", ALL),
 ]
 
 
