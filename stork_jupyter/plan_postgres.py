@@ -120,6 +120,8 @@ class PostgresPlanner:
         """Whether a read's chunks (``chunksize=N``) can be the table's: when pandas' own
         chunks are slices of the whole read. If not, the read keeps its iterator of
         frames by reading the file's bytes from the files table."""
+        if "chunksize" in dynamic:  # (any size: pandas makes the chunks of the bytes)
+            return False
         if "chunksize" not in kwargs or dynamic or not (self.nb_dir / a.path).is_file():
             return True
         from .tabular.chunks import chunk_mismatch

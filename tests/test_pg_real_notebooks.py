@@ -197,3 +197,43 @@ def test_every_sheet_is_a_table_read_back_as_the_same_dict(tmp_path, pg_dsn, mon
         "show(pd.read_excel('data/budget.xlsx', sheet_name='Sales', usecols='A,C:D'))",
         make=_budget_workbook)
     assert len(set(_tables(pg_dsn, schema))) == 3  # one per sheet, shared by the reads
+
+
+def test_chunk_size_known_at_run_time_reads_the_bytes(tmp_path, pg_dsn, monkeypatch):
+    """A chunk size computed by the notebook cannot be checked before it runs; pandas
+    makes the chunks of the file's bytes from the files table, whatever the size."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "size = int(os.environ.get('CHUNK_ROWS', '3'))\n"
+        "print([len(c) for c in pd.read_csv('data/trips.csv', chunksize=size)])",
+        files={"data/trips.csv": _trips_csv(8)})
+    assert set(_tables(pg_dsn, schema)) == {"stork_files"}
+
+
+def test_sheets_read_with_an_option_a_table_cannot_honour_is_refused_or_left_local(
+        tmp_path, pg_dsn, monkeypatch):
+    """``converters`` (Python functions) cannot be applied in the database: the refusal
+    names the cell as JupyterLab numbers it, the line, the code and the reason, and
+    ``--partial`` leaves that read local and says so."""
+    project = tmp_path / "project"
+    project.mkdir()
+    _budget_workbook(project)
+    (project / "data" / "t.csv").write_text(INDEXED_CSV)
+    stuck = "book = pd.read_excel('data/budget.xlsx', sheet_name=None, converters={'q2': str})"
+    write_nb(project / "nb.ipynb", PRELUDE, "ok = pd.read_csv('data/t.csv')", stuck)
+    dest, schema = _destination(pg_dsn)
+    monkeypatch.chdir(project)
+
+    refused = stork("migrate", "nb.ipynb", "--to", dest, "-o", "migrated.ipynb")
+    assert refused.exit_code != 0
+    # (cell 1 is the notebook's markdown title, cell 2 the prelude)
+    assert "cell 4, line 1" in refused.output and "converters" in refused.output
+    assert "pd.read_excel('data/budget.xlsx', sheet_name=None" in refused.output
+    assert not (project / "migrated.ipynb").exists()
+
+    result = stork("migrate", "nb.ipynb", "--to", dest, "-o", "migrated.ipynb", "--partial")
+    assert result.exit_code == 0, result.output
+    assert "cell 4, line 1" in result.output
+    cells = [c.source for c in read_nb(project / "migrated.ipynb").cells]
+    assert stuck in cells
+    assert set(_tables(pg_dsn, schema)) == {"t"}
