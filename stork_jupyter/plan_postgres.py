@@ -89,6 +89,11 @@ class PostgresPlanner:
             "write_bytes" if a.api in ARTEFACT_FORMATS and a.path in self.as_files else None)
         if shape is None:
             return f"{a.api} has no form that reads from PostgreSQL"
+        if shape == "excel_writer" and a.open_mode is None:
+            return f"the mode of {a.api}() is only known at run time"
+        if shape == "excel_writer" and "a" in a.open_mode:
+            return (f"{a.api}(..., mode={a.open_mode!r}) updates a workbook in place; the "
+                    "files table keeps whole files, written once")
         if key is None:
             return self.taken_reason
         if a.mode == "read" and a.path not in written and a.path not in moved:

@@ -208,6 +208,8 @@ def test_write_shapes(tmp_path, pg_url, before, after):
     ("df.to_csv('out/r.csv', mode='a')", "mode='a' adds to the file"),
     ("df.to_csv('out/r.csv', ';')", "by keyword"),
     ("df.to_parquet('out/r.parquet', partition_cols=['a'])", "partition_cols"),
+    ("with pd.ExcelWriter('out/r.xlsx', mode='a') as w:\n    df.to_excel(w)",
+     "updates a workbook in place"),
 ])
 def test_writes_that_cannot_be_a_table_are_refused(tmp_path, pg_url, call, word):
     nb = small_project(tmp_path, IMPORTS, f"df = pd.DataFrame({{'a': [1]}})\n{call}", files={})

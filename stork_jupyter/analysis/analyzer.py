@@ -942,7 +942,8 @@ class NotebookAnalyzer:
                     open_mode = None
                 else:
                     open_mode = found[1].value
-            mode = "read" if open_mode is None or set(open_mode) <= set("rbt") else "write"
+            # (a mode known only at run time: the call's default decides)
+            mode = "read" if set(open_mode or spec.default_mode) <= set("rbt") else "write"
             binary = open_mode is not None and "b" in open_mode
             fmt = spec.format or ("binary" if binary else "text")
             spec = catalog.ApiSpec(spec.name, spec.api, mode, fmt, spec.path_arg,

@@ -78,7 +78,7 @@ CATALOG: tuple[ApiSpec, ...] = (
     _f("pandas.HDFStore", "read", "hdf", 0, "path"),
     # an ExcelWriter is a handle: ``df.to_excel(writer, ...)`` writes through it
     ApiSpec("pandas.ExcelWriter", "pandas.ExcelWriter", "write", "excel", 0, "path", "open",
-            None, "wb"),
+            4, "wb"),
     # databases named by URL (``postgresql://...``): reported as remote, never migrated
     ApiSpec("pandas.read_sql", "pandas.read_sql", "read", "sql", 1, "con", literal_only=True),
     ApiSpec("pandas.read_sql_query", "pandas.read_sql_query", "read", "sql", 1, "con",
