@@ -210,8 +210,8 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
         if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
             raise NotTranslatable("chunksize other than a literal positive integer")
         args.append(f"chunksize={chunksize}")
-        return (f"stork_chunks({pandas_name}.read_sql_query({', '.join(args)}), "
-                f"lambda stork_frame: stork_frame{post})")
+        make = f", lambda stork_frame: stork_frame{post}" if post else ""
+        return f"stork_chunks({pandas_name}.read_sql_query({', '.join(args)}){make})"
     return f"{pandas_name}.read_sql_query({', '.join(args)}){post}"
 
 

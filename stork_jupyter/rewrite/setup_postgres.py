@@ -102,7 +102,7 @@ class StorkChunks:
         self.close()
 
 
-def stork_chunks(chunks, make):
+def stork_chunks(chunks, make=lambda frame: frame):
     return StorkChunks(iter(chunks), make)
 '''
 _GLOB = '''
