@@ -3,6 +3,7 @@ no secret. It says where the data lives and defines only the helpers the cells u
 
 from __future__ import annotations
 
+from .path_io import PATH_IO_METHODS
 from .shell import SHELL_HELPERS
 
 SETUP_KEY = "stork"  #: cell metadata key marking the setup cell
@@ -36,23 +37,7 @@ class StorkPath:
 
     def open(self, mode="r", **kwargs):
         return fsspec.open(self.url, mode, **kwargs).open()
-
-    def read_bytes(self):
-        with self.open("rb") as f:
-            return f.read()
-
-    def read_text(self, encoding=None, errors=None):
-        with self.open("r", encoding=encoding, errors=errors) as f:
-            return f.read()
-
-    def write_bytes(self, data):
-        with self.open("wb") as f:
-            return f.write(data)
-
-    def write_text(self, data, encoding=None, errors=None, newline=None):
-        with self.open("w", encoding=encoding, errors=errors, newline=newline) as f:
-            return f.write(data)
-
+''' + PATH_IO_METHODS + '''
     def exists(self):
         self.fs.invalidate_cache()
         return self.fs.exists(self.path)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .path_io import PATH_IO_METHODS
 from .postgres import quote_ident
 from .shell import SHELL_HELPERS
 
@@ -231,23 +232,7 @@ class StorkPath:
         if "r" in mode and not self.is_file():
             raise FileNotFoundError(self.key)
         return stork_open(self.key, mode, **kwargs)
-
-    def read_bytes(self):
-        with self.open("rb") as f:
-            return f.read()
-
-    def read_text(self, encoding=None, errors=None):
-        with self.open("r", encoding=encoding, errors=errors) as f:
-            return f.read()
-
-    def write_bytes(self, data):
-        with self.open("wb") as f:
-            return f.write(data)
-
-    def write_text(self, data, encoding=None, errors=None, newline=None):
-        with self.open("w", encoding=encoding, errors=errors, newline=newline) as f:
-            return f.write(data)
-
+''' + PATH_IO_METHODS + '''
     def is_file(self):
         return bool(self._query("SELECT 1 FROM {files} WHERE path = :key"))
 
