@@ -446,9 +446,7 @@ class PostgresBackend(Backend):
                 sent.undo()
                 return str(e)
             except psycopg.Error as e:
-                raise DestinationError(f"{source}: PostgreSQL refused the load: "
-                                       f"{first_line(e)}; nothing was loaded into "
-                                       f"{self.schema}.{table}") from None
+                raise self._load_refused(source, table, e) from None
             finally:
                 conn.close()
         else:
@@ -527,9 +525,7 @@ class PostgresBackend(Backend):
             sent.undo()
             return str(e)
         except psycopg.Error as e:
-            raise DestinationError(f"{source}: PostgreSQL refused the load: "
-                                   f"{first_line(e)}; nothing was loaded into "
-                                   f"{self.schema}.{table}") from None
+            raise self._load_refused(source, table, e) from None
         finally:
             for c in conns:
                 c.close()
@@ -596,6 +592,12 @@ class PostgresBackend(Backend):
                 f"than {source}; it was left alone and nothing was loaded (migrate again: "
                 "another table name is chosen)")
         cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(self.schema, table)))
+
+    def _load_refused(self, source: Path, table: str, e: Exception) -> DestinationError:
+        """A raw load PostgreSQL refused (not a row the file's bytes broke: that one
+        falls back to converted chunks), as one line; nothing was loaded."""
+        return DestinationError(f"{source}: PostgreSQL refused the load: {first_line(e)}; "
+                                f"nothing was loaded into {self.schema}.{table}")
 
     def _copy_failure(self, e: Exception, source: Path, schema: TableSchema, table: str,
                       encoder: _ChunkEncoder) -> str:
