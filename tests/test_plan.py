@@ -36,6 +36,27 @@ def test_moves_carry_size_checksum_and_target(tmp_path):
     json.dumps(plan.to_json())  # printable, serialisable
 
 
+def test_a_source_is_hashed_once_per_plan(tmp_path, monkeypatch):
+    """Naming its key and recording its move both need a source's sha256: one read of
+    the file (a big file's hash is most of a plan's time)."""
+    import stork_jupyter.plan as plan_module
+
+    nb = small_project(tmp_path, "import pandas as pd",
+                       "a = pd.read_csv('data/a.csv')\nb = pd.read_csv('./data/a.csv')")
+    hashed: list[Path] = []
+    real = plan_module.sha256_file
+
+    def counting(path):
+        hashed.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(plan_module, "sha256_file", counting)
+    plan = _plan(nb, str(tmp_path / "dest"))
+    data = (tmp_path / "data" / "a.csv").read_bytes()
+    assert [m.sha256 for m in plan.moves] == [hashlib.sha256(data).hexdigest()]
+    assert hashed == [(tmp_path / "data" / "a.csv").resolve()]
+
+
 def test_a_file_read_twice_moves_once(tmp_path):
     nb = small_project(tmp_path, "import pandas as pd",
                        "a = pd.read_csv('data/a.csv')", "b = pd.read_csv('./data/a.csv')")

@@ -100,11 +100,45 @@ class _Cell:
     positions: Any = None
 
 
+#: a cell the analysis skips (``%%bash``...)
+_SKIP = object()
+
+
+def _parse_cell(index: int, cell_id: str | None, source: str) -> _Cell | CellProblem | object:
+    """A code cell parsed for analysis (its IPython syntax masked), why it cannot be, or
+    ``_SKIP``. The parsed tree is never changed, so the passes of ``analyze_cells`` share
+    it (and its positions, resolved once)."""
+    masked = mask_ipython(source)
+    if masked.skip_reason:
+        return _SKIP
+    # CPython's parser first: it refuses deeply nested code cleanly (its own limits),
+    # where libcst's native parser can overflow the stack and kill the process
+    try:
+        ast.parse(masked.code)
+    except SyntaxError as e:
+        return CellProblem(index, cell_id, e.lineno or 1, f"not valid Python: {e.msg}")
+    except (RecursionError, MemoryError, ValueError) as e:
+        why = str(e) or "nested too deeply"
+        return CellProblem(index, cell_id, 1, f"cannot be parsed: {why}")
+    try:
+        module = cst.parse_module(masked.code)
+    except cst.ParserSyntaxError as e:
+        line, message = _syntax_error(masked.code, e)
+        return CellProblem(index, cell_id, line, f"not valid Python: {message}")
+    except (RecursionError, MemoryError, ValueError) as e:
+        return CellProblem(index, cell_id, 1, f"cannot be parsed: {e}")
+    return _Cell(index, cell_id, module, MetadataWrapper(module, unsafe_skip_copy=True),
+                 masked)
+
+
 class NotebookAnalyzer:
     """Walks cells in order; one instance per notebook (the state carries across cells)."""
 
-    def __init__(self, nb_dir: Path, seed: dict[str, Value] | None = None):
+    def __init__(self, nb_dir: Path, seed: dict[str, Value] | None = None,
+                 parsed: dict[tuple[int, str], Any] | None = None):
         self.nb_dir = Path(nb_dir)
+        #: (cell index, source) -> :func:`_parse_cell`'s answer, shared between passes
+        self.parsed: dict[tuple[int, str], Any] = {} if parsed is None else parsed
         self.globals = Scope(dict(seed or {}))  # seed: what a live kernel already knows
         self.star_modules: list[str] = []
         self.accesses: list[DataAccess] = []
@@ -132,35 +166,18 @@ class NotebookAnalyzer:
             self._analyze_cell(index, cell_id, source)
 
     def _analyze_cell(self, index: int, cell_id: str | None, source: str) -> None:
-        masked = mask_ipython(source)
-        if masked.skip_reason:
+        parsed = self.parsed.get((index, source))
+        if parsed is None:
+            parsed = self.parsed[(index, source)] = _parse_cell(index, cell_id, source)
+        if parsed is _SKIP:
             return
-        # CPython's parser first: it refuses deeply nested code cleanly (its own limits),
-        # where libcst's native parser can overflow the stack and kill the process
+        if isinstance(parsed, CellProblem):
+            self.problems.append(parsed)
+            return
+        self.shell_lines(index, cell_id, source, parsed.masked)
         try:
-            ast.parse(masked.code)
-        except SyntaxError as e:
-            self.problems.append(CellProblem(
-                index, cell_id, e.lineno or 1, f"not valid Python: {e.msg}"))
-            return
-        except (RecursionError, MemoryError, ValueError) as e:
-            why = str(e) or "nested too deeply"
-            self.problems.append(CellProblem(index, cell_id, 1, f"cannot be parsed: {why}"))
-            return
-        try:
-            module = cst.parse_module(masked.code)
-        except cst.ParserSyntaxError as e:
-            line, message = _syntax_error(masked.code, e)
-            self.problems.append(CellProblem(index, cell_id, line, f"not valid Python: {message}"))
-            return
-        except (RecursionError, MemoryError, ValueError) as e:
-            self.problems.append(CellProblem(index, cell_id, 1, f"cannot be parsed: {e}"))
-            return
-        self.shell_lines(index, cell_id, source, masked)
-        try:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            self._cell = _Cell(index, cell_id, module, wrapper, masked)
-            self.exec_body(module.body, self.globals)
+            self._cell = parsed
+            self.exec_body(parsed.module.body, self.globals)
         except RecursionError:
             self.problems.append(CellProblem(index, cell_id, 1, "nested too deeply to analyse"))
         except Exception as e:  # the analysis must never take the notebook down with it
@@ -1074,8 +1091,20 @@ class NotebookAnalyzer:
         cell = self._cell
         assert cell is not None
         if cell.positions is None:
-            cell.positions = cell.wrapper.resolve(PositionProvider)
+            cell.positions = _positions(cell)
         return cell.positions[node]
+
+
+def _positions(cell: _Cell) -> Any:
+    """PositionProvider's ranges of the cell's nodes. Resolved as ``MetadataWrapper``
+    does, less its extra walk of the whole tree (for an empty batch of visitors), which
+    took as long as the positions themselves."""
+    provider = PositionProvider()
+    try:
+        provider._gen_impl(cell.module)
+        return provider._computed
+    except AttributeError:  # a libcst without these internals
+        return cell.wrapper.resolve(PositionProvider)
 
 
 def _syntax_error(code: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
@@ -1213,7 +1242,7 @@ def analyze_cells(cells: Iterable[Any], nb_dir: Path, notebook: str = "<notebook
     if analyzer.call_sites:
         # user functions are called with constants: a second pass binds each def's
         # parameters to the values its calls (later in the notebook) give them
-        second = NotebookAnalyzer(nb_dir, seed)
+        second = NotebookAnalyzer(nb_dir, seed, parsed=analyzer.parsed)
         second.known_calls = analyzer.call_sites
         for index, cell_id, source in sources:
             second.analyze_cell(index, cell_id, source)

@@ -79,6 +79,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         # WAL: readers (the sidebar, the CLI) never block the writer (a running transfer).
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # NORMAL is safe with WAL: a crashed process loses nothing; only a power cut can
+        # lose the last commits. FULL syncs every commit (each dataset of an analysis).
+        cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 
