@@ -66,6 +66,8 @@ def test_creates_folder_and_uses_wal(store: MetadataStore, db_path: Path) -> Non
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # NORMAL (1): a commit does not wait for the disk; WAL keeps the file sound
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
 
 
 def test_schema_version_recorded(store: MetadataStore) -> None:
