@@ -28,7 +28,6 @@ own cached block, the blocks reserved in file order.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,12 +139,10 @@ class Scan:
         self.prev = -1 if first else 10  #: the byte before the block (-1: file start)
         self.pending = False  #: a closing quote ended the last block: its next byte?
         self.tail = b""  #: the digit run the last block ended with
-        self.sha = hashlib.sha256()
 
     def feed(self, block: bytes) -> None:
         import numpy as np
 
-        self.sha.update(block)
         if not block:
             return
         if self.pending:
