@@ -164,7 +164,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
                         file = nb_dir / rel
                         plan.moves.append(DatasetMove(
                             rel, key_for(rel), backend.target(key_for(rel)), None,
-                            file.stat().st_size, _sha(file.resolve(), digests)))
+                            file.stat().st_size, sha256_once(file.resolve(), digests)))
             elif not absolute.is_file():
                 if not a.optional:  # (``os.path.exists`` of a file not there: fine)
                     plan.blockers.append(Blocker(*where, f"source file {a.path} does not exist"))
@@ -172,7 +172,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             else:
                 moved.add(a.path)
                 plan.moves.append(DatasetMove(a.path, key, backend.target(key), a.format,
-                                              absolute.stat().st_size, _sha(absolute, digests)))
+                                              absolute.stat().st_size, sha256_once(absolute, digests)))
         if listing == "listdir":  # the listing itself lists the destination's folder
             add_listing_edit(plan, a, globs, backend.target(_listing_key(a, base_key)))
         if glob_fed:

@@ -39,6 +39,7 @@ def test_moves_carry_size_checksum_and_target(tmp_path):
 def test_a_source_is_hashed_once_per_plan(tmp_path, monkeypatch):
     """Naming its key and recording its move both need a source's sha256: one read of
     the file (a big file's hash is most of a plan's time)."""
+    import stork_jupyter.checksum as checksum_module
     import stork_jupyter.plan as plan_module
 
     nb = small_project(tmp_path, "import pandas as pd",
@@ -51,6 +52,7 @@ def test_a_source_is_hashed_once_per_plan(tmp_path, monkeypatch):
         return real(path)
 
     monkeypatch.setattr(plan_module, "sha256_file", counting)
+    monkeypatch.setattr(checksum_module, "sha256_file", counting)
     plan = _plan(nb, str(tmp_path / "dest"))
     data = (tmp_path / "data" / "a.csv").read_bytes()
     assert [m.sha256 for m in plan.moves] == [hashlib.sha256(data).hexdigest()]
