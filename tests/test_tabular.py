@@ -95,12 +95,12 @@ def test_date_format_guessed_from_first_value_of_whole_file(tmp_path: Path) -> N
 
 def test_automatic_chunks_hold_about_8_mib_of_the_file(tmp_path: Path) -> None:
     """Memory: a chunk's frame is several times its bytes, so chunks stay small."""
-    from stork_jupyter.tabular.source import _auto_chunksize
+    from stork_jupyter.tabular.source import auto_chunksize
 
     path = tmp_path / "wide.csv"
     row = "1," + "x" * 200 + ",2.5\n"
     path.write_text("a,b,c\n" + row * 20_000)
-    rows = _auto_chunksize(path)
+    rows = auto_chunksize(path)
     assert 1_000 <= rows * len(row) <= 9 * 1024 * 1024  # about 8 MiB (an estimate)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..quiet import no_warnings
-from .schema import _pd
+from .schema import pandas_module
 
 #: Reads whose ``chunksize=`` gives an iterator of frames that a table can serve.
 CHUNKED_READS = frozenset({"pandas.read_csv", "pandas.read_table"})
@@ -21,7 +21,7 @@ CHUNKED_READS = frozenset({"pandas.read_csv", "pandas.read_table"})
 def chunk_mismatch(path: Path, api: str, kwargs: dict[str, Any]) -> str | None:
     """Why the chunks of ``api(path, **kwargs)`` are not slices of the whole read (a
     short reason), or None when they are."""
-    pd = _pd()
+    pd = pandas_module()
     if api not in CHUNKED_READS:
         return f"{api}(..., chunksize=...) is read in chunks only from the file's bytes"
     size = kwargs.get("chunksize")

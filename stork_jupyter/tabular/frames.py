@@ -12,17 +12,17 @@ from typing import Any
 
 from ..errors import one_line
 from .options import TabularError
-from .schema import TableSchema, _pd, _text_dtype
-from .source import _DROP, _auto_chunksize, _positioned_chunks, _Source
+from .schema import TableSchema, pandas_module, pandas_text_dtype
+from .source import DROP, Source, auto_chunksize, positioned_chunks
 
 
-def _forced(schema: TableSchema, src: _Source) -> dict[str, Any]:
+def _forced(schema: TableSchema, src: Source) -> dict[str, Any]:
     """read_csv overrides making every chunk come out with the schema's dtypes."""
     user = src.options.get("dtype")
     user_map = user if isinstance(user, dict) else {}
     dtype: dict[Any, Any] = dict(user_map)
     parse_dates = src.options.get("parse_dates")
-    text = _text_dtype()
+    text = pandas_text_dtype()
     text_cols = []
     for c in schema.columns:
         if c.name in user_map or (user is not None and not isinstance(user, dict)):
@@ -48,7 +48,7 @@ def _forced(schema: TableSchema, src: _Source) -> dict[str, Any]:
             keep.append(col)
             if col in overrides["dtype"] and col not in user_map:
                 del overrides["dtype"][col]
-        overrides["parse_dates"] = keep or _DROP
+        overrides["parse_dates"] = keep or DROP
     return overrides
 
 
@@ -59,13 +59,13 @@ def iter_frames(path: Path | str, api: str, options: dict[str, Any], schema: Tab
     (text columns read as text: the strings exactly as written). Index levels stored in
     parquet/feather files are columns here. ``progress`` gets the bytes of the file
     consumed since its last call."""
-    src = _Source(Path(path), api, options)
-    chunksize = chunksize or _auto_chunksize(src.path)
+    src = Source(Path(path), api, options)
+    chunksize = chunksize or auto_chunksize(src.path)
     overrides = _forced(schema, src) if src.fmt == "csv" else None
     done = 0
     seen = 0
     columns = [c.name for c in schema.columns]
-    for df, pos in _positioned_chunks(src, chunksize, schema.hints, overrides):
+    for df, pos in positioned_chunks(src, chunksize, schema.hints, overrides):
         df.attrs.pop("arrow_schema", None)
         if list(df.columns) != columns:
             raise TabularError(f"{src.path} changed since it was analysed: its columns are "
@@ -84,9 +84,9 @@ def iter_frames(path: Path | str, api: str, options: dict[str, Any], schema: Tab
         progress(size - done)
 
 
-def _coerce(df, schema: TableSchema, src: _Source, start: int):
+def _coerce(df, schema: TableSchema, src: Source, start: int):
     """``df`` with exactly the schema's dtypes (a chunk may have come out narrower)."""
-    pd = _pd()
+    pd = pandas_module()
     import numpy as np
 
     out = {}
@@ -121,7 +121,7 @@ def _coerce(df, schema: TableSchema, src: _Source, start: int):
 def _first_bad(s, dtype: str) -> int | None:
     for i, v in enumerate(s.tolist()):
         try:
-            _pd().Series([v]).astype(dtype)
+            pandas_module().Series([v]).astype(dtype)
         except (ValueError, TypeError, OverflowError):
             return i
     return None

@@ -16,13 +16,13 @@ from typing import Any
 
 from ..errors import one_line
 from .options import TabularError
-from .schema import Column, TableSchema, _pd, _pg_type_for, _text_dtype, sql_names
+from .schema import Column, TableSchema, pandas_module, pandas_text_dtype, pg_type_for, sql_names
 from .source import (
-    _DROP,
-    _auto_chunksize,
-    _positioned_chunks,
+    DROP,
+    Source,
     _quietly,
-    _Source,
+    auto_chunksize,
+    positioned_chunks,
 )
 
 
@@ -50,7 +50,7 @@ class _Acc:
 def _kind(s, text_dtype: str) -> tuple[str, str | None]:
     """(kind, detail) of one chunk's column: ``int``, ``uint``, ``float``, ``bool``,
     ``text``, ``dt``, ``empty``, ``category``, ``objbool`` or ``mixed``."""
-    pd = _pd()
+    pd = pandas_module()
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return "category", str(dtype.categories.dtype)
@@ -155,7 +155,7 @@ def _decide(name: Any, acc: _Acc, fmt: str, path: Path, text_dtype: str) -> str:
 
 
 
-def _date_formats(src: _Source, chunksize: int) -> dict[Any, str]:
+def _date_formats(src: Source, chunksize: int) -> dict[Any, str]:
     """The format pandas guesses for each ``parse_dates`` column of the whole file: from
     its first non-missing value (pandas guesses per call, so per chunk otherwise)."""
     import numpy as np
@@ -168,7 +168,7 @@ def _date_formats(src: _Source, chunksize: int) -> dict[Any, str]:
     dayfirst = bool(src.options.get("dayfirst", False))
     found: dict[Any, str] = {}
     pending: set[Any] | None = None
-    for df, _ in src.csv_chunks(chunksize, {"parse_dates": _DROP, "date_format": _DROP}):
+    for df, _ in src.csv_chunks(chunksize, {"parse_dates": DROP, "date_format": DROP}):
         if pending is None:
             pending = set()
             for spec in wanted:
@@ -205,9 +205,9 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
     other orients) and Excel are read whole, as pandas itself cannot read them in parts.
     Each column's dtype is what pandas gives for the whole file.
     """
-    src = _Source(Path(path), api, options)
-    chunksize = chunksize or _auto_chunksize(src.path)
-    text_dtype = _text_dtype()
+    src = Source(Path(path), api, options)
+    chunksize = chunksize or auto_chunksize(src.path)
+    text_dtype = pandas_text_dtype()
     hints: dict[str, Any] = {}
     if src.fmt == "csv":
         formats = _date_formats(src, chunksize)
@@ -222,7 +222,7 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
     rows = 0
     index_fields: list[str] = []
     index_names: list[Any] = []
-    for df, _ in _positioned_chunks(src, chunksize, hints):
+    for df, _ in positioned_chunks(src, chunksize, hints):
         arrow_schema = df.attrs.pop("arrow_schema", None)
         if not order:
             order = list(df.columns)
@@ -296,11 +296,11 @@ def infer_schema(path: Path | str, api: str, options: dict[str, Any],
     return schema
 
 
-def _pg_type_from_str(dtype: str, acc: _Acc, name: Any, src: _Source) -> str:
-    pd = _pd()
+def _pg_type_from_str(dtype: str, acc: _Acc, name: Any, src: Source) -> str:
+    pd = pandas_module()
     if dtype == "category":
         cats = next(iter(acc.cats)) if len(acc.cats) == 1 else "object"
-        return _pg_type_for(pd.api.types.pandas_dtype(cats) if cats != "str" else "str",
+        return pg_type_for(pd.api.types.pandas_dtype(cats) if cats != "str" else "str",
                             name, src.path)
     if dtype == "object" and acc.user is None:
         kinds = acc.kinds - {"empty"}
@@ -308,7 +308,7 @@ def _pg_type_from_str(dtype: str, acc: _Acc, name: Any, src: _Source) -> str:
             return "boolean"
         if not kinds:
             return "text"
-    return _pg_type_for(dtype, name, src.path)
+    return pg_type_for(dtype, name, src.path)
 
 
 def _add_categories(acc: _Acc, dtype) -> None:
@@ -326,7 +326,7 @@ def _add_categories(acc: _Acc, dtype) -> None:
             acc.categories.append(value)
 
 
-def _category_fields(dtype: str, acc: _Acc, src: _Source) -> dict[str, Any]:
+def _category_fields(dtype: str, acc: _Acc, src: Source) -> dict[str, Any]:
     """The categories a categorical column of a parquet/feather file keeps (a CSV read
     with dtype="category" sorts them, as astype("category") does on the way back)."""
     if dtype != "category" or src.fmt != "arrow" or acc.categories is None:
@@ -334,7 +334,7 @@ def _category_fields(dtype: str, acc: _Acc, src: _Source) -> dict[str, Any]:
     return {"categories": list(acc.categories), "ordered": acc.ordered}
 
 
-def _user_dtypes(src: _Source) -> Any:
+def _user_dtypes(src: Source) -> Any:
     dtype = src.options.get("dtype")
     if src.fmt == "json" and isinstance(dtype, bool):
         return None
@@ -349,8 +349,8 @@ def _is_user_dtype(col: Any, s, user: Any) -> bool:
     return True  # one dtype for every column
 
 
-def _check_index(df, start: int, src: _Source) -> None:
-    pd = _pd()
+def _check_index(df, start: int, src: Source) -> None:
+    pd = pandas_module()
     if src.fmt == "arrow":
         return
     idx = df.index
@@ -361,9 +361,9 @@ def _check_index(df, start: int, src: _Source) -> None:
                            "implicit index")
 
 
-def _read_empty(src: _Source) -> Any:
+def _read_empty(src: Source) -> Any:
     """The frame of a file without data rows (header only)."""
-    pd = _pd()
+    pd = pandas_module()
     try:
         if src.fmt == "csv":
             kw = src._csv_kwargs(1, {})
@@ -385,9 +385,9 @@ def _read_empty(src: _Source) -> Any:
         raise TabularError(f"{src.path} cannot be read: {one_line(e)}") from None
 
 
-def _schema_of_frame(df, src: _Source, text_dtype: str, hints: dict[str, Any]) -> TableSchema:
+def _schema_of_frame(df, src: Source, text_dtype: str, hints: dict[str, Any]) -> TableSchema:
     """The schema of a frame read whole (JSON records, Excel, empty files)."""
-    pd = _pd()
+    pd = pandas_module()
     index: list[str] = []
     index_names: list[Any] = []
     if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import Column, TableSchema, _pd, _text_dtype
+from .schema import Column, TableSchema, pandas_module, pandas_text_dtype
 
 
 def _natural(c: Column) -> str:
     """The dtype read_sql_query gives a column of this type, when it has no nulls."""
     return {"bigint": "int64", "double precision": "float64", "boolean": "bool",
-            "text": _text_dtype(), "timestamp": "datetime64[us]",
+            "text": pandas_text_dtype(), "timestamp": "datetime64[us]",
             "timestamptz": "datetime64[us, UTC]"}[c.pg_type]
 
 
@@ -57,7 +57,7 @@ class ReadBack:
         if self.astype:
             df = df.astype(self.astype)
         if self.categories:
-            pd = _pd()
+            pd = pandas_module()
             df = df.astype({c: pd.CategoricalDtype(cats, ordered=ordered)
                             for c, (cats, ordered) in self.categories.items()})
         if self.fillna:

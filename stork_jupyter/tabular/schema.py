@@ -117,7 +117,7 @@ def sql_names(names: list[Any]) -> list[str]:
     return out
 
 
-def _pd():
+def pandas_module():
     try:
         import pandas as pd
     except ImportError:
@@ -127,18 +127,18 @@ def _pd():
     return pd
 
 
-def _text_dtype() -> str:
+def pandas_text_dtype() -> str:
     """What pandas gives for a column of strings: ``str`` (pandas 3) or ``object``."""
-    pd = _pd()
+    pd = pandas_module()
     return str(pd.Series(["a"]).dtype)
 
 
-def _pg_type_for(dtype: Any, name: Any, path: Path) -> str:
+def pg_type_for(dtype: Any, name: Any, path: Path) -> str:
     """The PostgreSQL type storing values of pandas ``dtype`` without loss."""
-    pd = _pd()
+    pd = pandas_module()
     s = str(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
-        return _pg_type_for(dtype.categories.dtype, name, path)
+        return pg_type_for(dtype.categories.dtype, name, path)
     if s in ("int64", "int32", "int16", "int8", "uint32", "uint16", "uint8",
              "Int64", "Int32", "Int16", "Int8", "UInt32", "UInt16", "UInt8"):
         return "bigint"

@@ -18,14 +18,14 @@ from typing import Any
 from ..errors import one_line
 from ..quiet import no_warnings
 from .options import TabularError, api_name
-from .schema import _pd
+from .schema import pandas_module
 
 #: the file's bytes per chunk: a chunk's frame takes several times that in memory, and
 #: 8 MiB keeps a load's peak RSS well under 250 MB at no cost in speed (16 MiB: +45 MB)
 CHUNK_BYTES = 8 * 1024 * 1024
 
 
-def _auto_chunksize(path: Path, target_bytes: int = CHUNK_BYTES) -> int:
+def auto_chunksize(path: Path, target_bytes: int = CHUNK_BYTES) -> int:
     """Rows per chunk so that a chunk holds about ``target_bytes`` of the file."""
     try:
         with open(path, "rb") as f:
@@ -102,7 +102,7 @@ def _unnamed_columns(reader) -> set[Any]:
     return {"__by_name__"}
 
 
-class _Source:
+class Source:
     """One file read the way the call reads it: chunks of frames with their byte positions."""
 
     def is_unnamed(self, label: Any) -> bool:
@@ -132,7 +132,7 @@ class _Source:
     def _csv_kwargs(self, chunksize: int, overrides: dict[str, Any]) -> dict[str, Any]:
         kw = dict(self.options)
         kw.update(overrides)
-        for key in [k for k, v in kw.items() if v is _DROP]:
+        for key in [k for k, v in kw.items() if v is DROP]:
             del kw[key]
         kw.pop("low_memory", None)
         kw.pop("memory_map", None)
@@ -154,7 +154,7 @@ class _Source:
     def csv_chunks(self, chunksize: int, overrides: dict[str, Any] | None = None
                    ) -> Iterator[tuple[Any, int]]:
         """(frame, bytes of the file consumed so far) per chunk."""
-        pd = _pd()
+        pd = pandas_module()
         kw = self._csv_kwargs(chunksize, overrides or {})
         footer = kw.pop("skipfooter", 0) or 0
         with open(self.path, "rb") as raw:
@@ -169,7 +169,7 @@ class _Source:
     # -- JSON lines
 
     def json_chunks(self, chunksize: int) -> Iterator[tuple[Any, int]]:
-        pd = _pd()
+        pd = pandas_module()
         kw = dict(self.options)
         kw["chunksize"] = chunksize
         with open(self.path, "rb") as raw, _quietly(pd.read_json, raw, **kw) as reader:
@@ -241,7 +241,7 @@ class _Source:
         import numpy as np
         import pyarrow as pa
 
-        pd = _pd()
+        pd = pandas_module()
         table = pa.Table.from_batches([batch], schema=schema)
         try:
             from pandas.io._util import arrow_table_to_pandas
@@ -278,7 +278,7 @@ class _Source:
     # -- whole files
 
     def whole(self) -> Any:
-        pd = _pd()
+        pd = pandas_module()
         try:
             if self.api == "pandas.read_json":
                 return _quietly(pd.read_json, self.path, **self.options)
@@ -296,10 +296,10 @@ class _Source:
         return self.fmt == "json" and bool(self.options.get("lines"))
 
 
-_DROP = object()  #: an override removing an option
+DROP = object()  #: an override removing an option
 
 
-def _positioned_chunks(src: _Source, chunksize: int, hints: dict[str, Any],
+def positioned_chunks(src: Source, chunksize: int, hints: dict[str, Any],
                        overrides: dict[str, Any] | None = None
                        ) -> Iterator[tuple[Any, int]]:
     rows = 0
@@ -346,10 +346,10 @@ def _positioned_chunks(src: _Source, chunksize: int, hints: dict[str, Any],
                            f"{rows + 1}): {one_line(e)}") from None
 
 
-def _locate_failure_in(values, name: Any, dtype: Any, src: _Source) -> int | None:
+def _locate_failure_in(values, name: Any, dtype: Any, src: Source) -> int | None:
     """The first position in ``values`` (strings) that ``dtype`` refuses, by bisection,
     parsing one-column CSVs with the call's number options."""
-    pd = _pd()
+    pd = pandas_module()
     keys = ("thousands", "decimal", "true_values", "false_values", "na_values",
             "keep_default_na", "na_filter")
     kw = {k: src.options[k] for k in keys if k in src.options}
@@ -378,7 +378,7 @@ def _locate_failure_in(values, name: Any, dtype: Any, src: _Source) -> int | Non
     return hi - 1
 
 
-def _locate_csv_failure(src: _Source, chunksize: int, start: int, error: BaseException,
+def _locate_csv_failure(src: Source, chunksize: int, start: int, error: BaseException,
                         hints: dict[str, Any]) -> TabularError:
     """A TabularError naming the file, data row and column where a forced dtype fails."""
     detail = one_line(error)
@@ -389,7 +389,7 @@ def _locate_csv_failure(src: _Source, chunksize: int, start: int, error: BaseExc
     user = src.options.get("dtype")
     if isinstance(user, dict) and user:
         try:
-            overrides = {"dtype": {k: "str" for k in user}, "parse_dates": _DROP}
+            overrides = {"dtype": {k: "str" for k in user}, "parse_dates": DROP}
             for df, _ in src.csv_chunks(chunksize, overrides):
                 if df.index.start + len(df) <= start:
                     continue
