@@ -128,7 +128,8 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             reason = (f"the path is the {a.expanded_from}; move it out of the function "
                       "signature to migrate it")
         listing = _listing(a)
-        glob_fed = a.expanded_at and listing != "listdir"
+        nested = _nested(a)
+        glob_fed = a.expanded_at and listing != "listdir" and not nested
         if reason is None and glob_fed and a.path_code and not a.path_code.isidentifier():
             reason = "the path is built from a glob result; only the glob's items can be moved"
         edit_action = "literal"
@@ -175,6 +176,11 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
                                               absolute.stat().st_size, sha256_once(absolute, digests)))
         if listing == "listdir":  # the listing itself lists the destination's folder
             add_listing_edit(plan, a, globs, backend.target(_listing_key(a, base_key)))
+        base = None
+        if edit_action == "prefix":  # (a project's root folder: the destination's own)
+            base = backend.target(base_key) if base_key else backend.target("").rstrip("/")
+        if nested:  # the listing inside the loop lists the destination's folders
+            add_nested_edit(plan, a, globs, base)
         if glob_fed:
             at = tuple(a.expanded_at)
             if at not in globs:
@@ -184,9 +190,6 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
                     at[0], None, at[1], at[2], "glob", "read", "glob",
                     target=backend.target(_under(base_key, pattern))))
             continue
-        base = None
-        if edit_action == "prefix":  # (a project's root folder: the destination's own)
-            base = backend.target(base_key) if base_key else backend.target("").rstrip("/")
         plan.edits.append(AccessEdit(
             a.cell_index, a.cell_id, a.line, a.col, a.api, a.mode, edit_action,
             target=backend.target(key), base=base, code=a.code, details=op_details(a)))
@@ -291,20 +294,22 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
                           moved: set[str], globs: set[tuple[int, int, int]]) -> None:
     plan = pg.plan
     loop_base = None
+    nested = _nested(a)
     if a.expanded_from and a.expanded_from.startswith("default of"):
         outcome: list[AccessEdit] | str = (f"the path is the {a.expanded_from}; move it out of "
                                            "the function signature to migrate it")
-    elif a.expanded_from and not a.expanded_at and (a.raw_path != a.path or (
+    elif a.expanded_from and (not a.expanded_at or nested) and (a.raw_path != a.path or (
             a.path or "").startswith("..") or os.path.isabs(a.raw_path or "")):
         outcome = f"the loop builds {a.raw_path!r}, not a plain relative path"
-    elif a.expanded_at and not _listing(a) and a.path_code and not a.path_code.isidentifier():
+    elif a.expanded_at and not (_listing(a) or nested) and a.path_code and (
+            not a.path_code.isidentifier()):
         outcome = "the path is built from a glob result; only the glob's items can be moved"
-    elif a.expanded_from and (not a.expanded_at or _listing(a)) and not base_key:
+    elif a.expanded_from and (not a.expanded_at or _listing(a) or nested) and not base_key:
         # (the files table's keys have no root folder to put a loop's paths under)
         outcome = ("a loop's paths in a notebook at the project's root are migrated to "
                    "postgresql one notebook at a time; migrate this notebook alone")
     else:
-        if a.expanded_from and (not a.expanded_at or _listing(a)):
+        if a.expanded_from and (not a.expanded_at or _listing(a) or nested):
             loop_base = base_key
         outcome = pg.access(a, key, loop_base, written, moved)
     if isinstance(outcome, str):
@@ -313,6 +318,9 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
     if a.mode == "write":
         written.add(a.path)
     plan.edits.extend(outcome)
+    if nested:
+        add_nested_edit(plan, a, globs, base_key)
+        return
     if _listing(a) == "listdir":
         add_listing_edit(plan, a, globs, _listing_key(a, base_key))
         return
@@ -334,6 +342,25 @@ def _listing(a: DataAccess) -> str | None:
     ``Path(d).iterdir()``)."""
     origin = a.expanded_from or ""
     return "listdir" if origin.startswith("listdir '") and a.expanded_at else None
+
+
+def _nested(a: DataAccess) -> str | None:
+    """``glob`` or ``listdir`` when the path comes from a listing whose pattern or folder
+    varies with an outer loop (``for label in [...]: glob(f"data/{label}/*.txt")``)."""
+    origin = a.expanded_from or ""
+    return origin.split(" ", 2)[1] if a.expanded_at and origin.startswith("nested ") else None
+
+
+def add_nested_edit(plan: MigrationPlan, a: DataAccess, seen: set[tuple[int, int, int]],
+                    base: str | None) -> None:
+    """One edit per listing inside a loop: it lists the same relative names under
+    ``base`` (the loop's reads are prefixed with it too)."""
+    at = tuple(a.expanded_at or ())
+    if at not in seen:
+        seen.add(at)
+        op = _nested(a)
+        plan.edits.append(AccessEdit(at[0], None, at[1], at[2], op or "", "read",
+                                     f"{op}_prefix", base=base))
 
 
 def _listing_key(a: DataAccess, base_key: str) -> str:

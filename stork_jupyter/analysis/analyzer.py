@@ -29,6 +29,7 @@ from . import catalog, paths
 from .access import Analysis, CellProblem, DataAccess
 from .shell import parse_shell
 from .values import (
+    MAX_OPTIONS,
     SETUP_FILE_PARAMETER,
     SETUP_HELPERS,
     Buffer,
@@ -157,6 +158,8 @@ class NotebookAnalyzer:
         #: listings of project folders (globs, ``os.listdir``, ``Path.iterdir``) by the
         #: call's (cell, line, col); one that no access expands from is an access itself
         self.listings: dict[tuple[int, int, int], DataAccess] = {}
+        #: an inner loop's key -> the outer loop's names it repeats in step (``_flatten``)
+        self._outer: dict[int, dict[str, Multi]] = {}
 
     # --- driver ----------------------------------------------------------------------
 
@@ -220,7 +223,13 @@ class NotebookAnalyzer:
         # what the project holds: once the data moves it must list the destination
         expanded = {tuple(a.expanded_at) for a in self.accesses if a.expanded_at}
         listed = [a for at, a in self.listings.items() if at not in expanded]
-        ordered = sorted(self.accesses + listed, key=lambda a: (a.cell_index, a.line, a.col))
+        # ``Path("data/missing.json").exists()`` of a file that is not there and that the
+        # notebook never writes reads no data: it gives False before and after migration
+        written = {a.path for a in self.accesses if a.mode == "write" and a.path}
+        kept = [a for a in self.accesses if not (
+            a.op in _PROBES and a.resolved and not a.remote and a.path not in written
+            and not os.path.lexists(self.nb_dir / a.path))]
+        ordered = sorted(kept + listed, key=lambda a: (a.cell_index, a.line, a.col))
         return Analysis(notebook, ordered, self.problems)
 
     # --- statements ------------------------------------------------------------------
@@ -347,12 +356,14 @@ class NotebookAnalyzer:
             node, scope, may_skip=not (isinstance(loop_value, Multi) and loop_value.options))
         if node.orelse:
             self.exec_block(node.orelse.body, scope)
+        outer = self._outer.pop(loop_value.key, {}) if isinstance(loop_value, Multi) else {}
         if isinstance(loop_value, Multi) and loop_value.options:
             # after the loop, the target and what was computed from it hold the last value
             for name, value in scope.vars.items():
                 if isinstance(value, Multi) and value.key == loop_value.key:
                     scope.vars[name] = value.options[-1]
             self.bind(node.target, loop_value.options[-1], scope)
+        scope.vars.update(outer)  # an outer loop's names vary with it again
 
     def exec_loop_body(self, node: cst.For | cst.While, scope: Scope, may_skip: bool) -> None:
         """Run a loop's body once for its accesses, with the names whose value changes from
@@ -400,10 +411,37 @@ class NotebookAnalyzer:
             return value
         iterable = self.ev(iter_node, scope)
         value = iterate(iterable)
+        if isinstance(iterable, Multi):
+            value = self._flatten(iterable, scope)
         if isinstance(value, Unknown) and not isinstance(iterable, Unknown):
             value = Unknown(f"loop over '{self.code(iter_node)}', known only at run time")
         self.bind(target, value, scope)
         return value
+
+    def _flatten(self, iterable: Multi, scope: Scope) -> Value:
+        """An inner loop over a sequence that varies with an outer loop variable: the
+        inner variable takes every item of every sequence, and the names that vary with
+        the outer variable are repeated in step with it (``label`` once per file of its
+        folder), restored after the loop (see ``exec_for``)."""
+        seqs = []
+        for option in iterable.options:
+            seq = option.value
+            if isinstance(seq, dict):
+                seq = tuple(seq)
+            if not isinstance(seq, tuple | list):
+                return Unknown("loop over a value that is not a literal list")
+            seqs.append(seq)
+        items = [Known(x) for seq in seqs for x in seq]
+        if len(items) > MAX_OPTIONS:
+            return Unknown(f"a loop over more than {MAX_OPTIONS} values")
+        flat = Multi(tuple(items), iterable.origin, origin_at=iterable.origin_at)
+        for name, v in list(scope.vars.items()):
+            if isinstance(v, Multi) and v.key == iterable.key and len(v.options) == len(seqs):
+                self._outer.setdefault(flat.key, {})[name] = v
+                scope.vars[name] = Multi(
+                    tuple(o for o, seq in zip(v.options, seqs, strict=True) for _ in seq),
+                    flat.origin, flat.key, flat.origin_at)  # paths built in here come from it
+        return flat
 
     def exec_def(self, node: cst.FunctionDef, scope: Scope) -> None:
         name = node.name.value
@@ -909,7 +947,7 @@ class NotebookAnalyzer:
                 self._listing(node, api, folder, "glob",
                               {"pattern": pattern, "recursive": recursive})
             return Known(result.value, origin=f"glob '{pattern}'", origin_at=at)
-        return result
+        return self._nested(node, result, "glob")
 
     def _listing(self, node: cst.Call, api: str, folder: str, op: str,
                  kwargs: dict[str, Any]) -> None:
@@ -946,7 +984,17 @@ class NotebookAnalyzer:
             return Known(result.value, origin=f"listdir '{where}'", origin_at=at)
         if isinstance(result, Unknown) and result.reason.endswith("(ValueError)"):
             return Unknown(f"{what} is not of a folder that exists now")
-        return result
+        return self._nested(node, result, "iterdir" if as_paths else "listdir")
+
+    def _nested(self, node: cst.Call, result: Value, op: str) -> Value:
+        """A listing whose folder or pattern varies with an outer loop (``for label in
+        [...]: glob(os.path.join("data", label, "*.txt"))``): one listing per iteration,
+        marked with the call so the plan rewrites the call under the destination."""
+        if not isinstance(result, Multi) or self._cell is None:
+            return result
+        start = self.pos(node).start
+        return Multi(result.options, f"nested {op} '{self.code(node)}'", result.key,
+                     (self._cell.index, start.line, start.column))
 
     def call_api(self, node: cst.Call, spec: catalog.ApiSpec,
                  args: list[tuple[cst.Arg, Value]], receiver: Value | None = None) -> Value:
@@ -1164,6 +1212,8 @@ def _iteration_kwargs(args: list[tuple[cst.Arg, Value]], spec: catalog.ApiSpec, 
 
 #: Calls the evaluator handles itself (not in the catalog, not file accesses).
 _HANDLED = frozenset({"os.listdir"})
+#: Calls that only ask whether a path exists.
+_PROBES = frozenset({"exists", "is_file", "is_dir", "isfile", "isdir"})
 #: Names of functions and methods that take strings without touching a file (printing,
 #: logging, labels, containers, string matching): the safety net ignores them.
 _NOT_ACCESSES = frozenset({

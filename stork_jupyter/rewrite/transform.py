@@ -160,6 +160,8 @@ class _EditCalls(cst.CSTTransformer):
         edit = here[0]
         if edit.action == "glob_relative":
             return self._glob_relative(updated, edit)
+        if edit.action in _NESTED:
+            return self._nested_listing(updated, edit)
         if edit.action == "listdir" or is_file_op(edit.api, edit.details.get("op")):
             return self._file_op(updated, here)
         if edit.action == "glob":
@@ -335,12 +337,47 @@ class _EditCalls(cst.CSTTransformer):
         self.needs.add("pathlib")
         return cst.Call(func=cst.parse_expression("pathlib.Path"), args=[cst.Arg(value)])
 
-    def _iterdir(self, call: cst.Call, target: str) -> cst.BaseExpression:
+    def _nested_listing(self, call: cst.Call, edit: AccessEdit) -> cst.BaseExpression:
+        """A listing inside a loop (its folder or pattern built from the outer loop
+        variable): the same expression under the destination's base, giving back the
+        notebook's own relative names, so the loop's prefixed reads find the files."""
+        base = (edit.base or "").rstrip("/")
+        if edit.action == "iterdir_prefix":
+            assert isinstance(call.func, cst.Attribute)
+            return self._iterdir(call, _prefixed(base, call.func.value))
+        spec = (catalog.ApiSpec("glob", "glob", "read", None, 0, "pattern")
+                if edit.action == "glob_prefix" else
+                catalog.ApiSpec("listdir", "listdir", "read", None, 0, "path"))
+        index = _path_arg_index(call, spec)
+        if index is None:
+            raise RewriteError(f"no path argument in {edit.code or edit.api}")
+        where = _prefixed(base, call.args[index].value)
+        if edit.action == "listdir_prefix":
+            if self.kind == "file":
+                return _with_arg(call, index, where)
+            self.needs.add("StorkPath")
+            return _method(_stork_path(where), "listdir", [])
+        func = call.func
+        if isinstance(func, cst.Attribute) and not _is_module_glob(call):
+            raise RewriteError("Path.glob() inside a loop over folders is not rewritten yet")
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if self.kind == "file":
+            matches = _with_arg(call, index, where)
+        else:
+            self.needs.add("stork_glob")
+            matches = cst.Call(func=cst.Name("stork_glob"), args=[cst.Arg(where)])
+        text = cst.Module([]).code_for_node(matches)
+        prefix = json.dumps(base + "/", ensure_ascii=False)
+        comp = f"_stork_f.removeprefix({prefix}) for _stork_f in {text}"
+        listed = name == "glob"  # glob.glob gives a list, iglob an iterator
+        return cst.parse_expression(f"[{comp}]" if listed else f"({comp})")
+
+    def _iterdir(self, call: cst.Call, target: str | cst.BaseExpression) -> cst.BaseExpression:
         """``d.iterdir()`` -> ``(d / name for name in <the destination folder's names>)``:
         the loop still sees the notebook's own relative paths (``.name``, ``.suffix`` and
         the rewritten reads of its items work unchanged), listed where the files now are."""
         assert isinstance(call.func, cst.Attribute)
-        at = _string(target)
+        at = _string(target) if isinstance(target, str) else target
         if self.kind == "file":
             self.needs.add("os")
             names: cst.BaseExpression = cst.Call(func=cst.Name("sorted"), args=[cst.Arg(
@@ -390,13 +427,13 @@ class _EditCalls(cst.CSTTransformer):
         """Calls chained on the access (``pd.read_csv(p).head()``) or inside it
         (``df.assign(...).to_csv(p)``) start where it starts: the call's source text, as
         the analysis gives it, and its path argument tell them apart."""
-        if edit.action in ("listdir", "glob_relative"):
+        if edit.action in ("listdir", "glob_relative", *_NESTED):
             # ``Path("d").iterdir()`` starts where ``Path("d")`` does
             func = call.func
             name = func.attr.value if isinstance(func, cst.Attribute) else (
                 func.value if isinstance(func, cst.Name) else None)
-            return name in (("listdir", "iterdir") if edit.action == "listdir" else
-                            ("glob", "iglob", "rglob"))
+            return name in (("listdir", "iterdir") if "listdir" in edit.action or (
+                edit.action == "iterdir_prefix") else ("glob", "iglob", "rglob"))
         if edit.action == "glob":  # the innermost call there
             return True
         if edit.code:
@@ -424,6 +461,9 @@ class _EditCalls(cst.CSTTransformer):
             raise RewriteError("Path.glob() is not rewritten yet")
         return _with_arg(call, index, _string(pattern, call.args[index].value))
 
+
+#: Listings inside a loop over folders, rewritten under the destination's base.
+_NESTED = ("glob_prefix", "listdir_prefix", "iterdir_prefix")
 
 #: Writer options with no effect on what a later read of the file gives, and that a
 #: writer without a path does not take.
