@@ -63,3 +63,13 @@ def test_a_probe_of_a_missing_path_is_not_an_access_unless_the_notebook_writes_i
     assert [(r[0], r[2], r[5]) for r in rows(a)] == [
         (0, "os.path.exists", "data/r/pos.meta"), (0, "os.path.exists", "data/r"),
         (1, "os.path.exists", "out/x.txt"), (1, "pathlib.Path.write_text", "out/x.txt")]
+
+
+def test_a_listing_of_a_folder_the_notebook_makes_is_reported(tmp_path):
+    a = analyze(tmp_path, [
+        "import os, shutil\nprint(os.listdir('data/later'))\n"
+        "os.makedirs('data/staging')\nshutil.copy('data/r/pos.meta', 'data/staging/p.meta')",
+        "print(os.listdir('data/staging'))"], FILES)
+    # data/later is neither there nor made: not a data access
+    assert [(x.cell_index, x.line, x.api, x.format, x.path) for x in a.accesses
+            if x.format == "listing"] == [(1, 1, "os.listdir", "listing", "data/staging")]

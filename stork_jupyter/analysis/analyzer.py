@@ -950,17 +950,19 @@ class NotebookAnalyzer:
         return self._nested(node, result, "glob")
 
     def _listing(self, node: cst.Call, api: str, folder: str, op: str,
-                 kwargs: dict[str, Any]) -> None:
-        """Note a listing of a folder of the project (see ``self.listings``)."""
+                 kwargs: dict[str, Any], made_here: bool = False) -> None:
+        """Note a listing of a folder of the project (see ``self.listings``); one the
+        notebook itself ``made_here`` need not exist yet."""
         if self._quiet or self._cell is None or paths.is_remote(folder) or (
-                os.path.isabs(folder) or not self._project_file(folder, folder=True)):
+                os.path.isabs(folder) or not (made_here or self._project_file(folder,
+                                                                             folder=True))):
             return
         start = self.pos(node).start
         self.listings[(self._cell.index, start.line, start.column)] = DataAccess(
             cell_index=self._cell.index, cell_id=self._cell.cell_id, line=start.line,
             col=start.column, api=api, mode="read", format="listing",
             path=paths.normalize(folder, self.nb_dir), resolved=True, kwargs=kwargs,
-            exists=True, code=self.code(node), op=op, optional=True)
+            exists=not made_here, code=self.code(node), op=op, optional=True)
 
     def call_listdir(self, node: cst.Call, folder: Value, as_paths: bool) -> Value:
         """``os.listdir(d)`` (names) or ``Path(d).iterdir()`` (paths) of a folder that
@@ -983,8 +985,27 @@ class NotebookAnalyzer:
                               where, "listdir", {})
             return Known(result.value, origin=f"listdir '{where}'", origin_at=at)
         if isinstance(result, Unknown) and result.reason.endswith("(ValueError)"):
+            made = self._made_here(folder)
+            if made is not None:  # it lists the destination's folder once migrated
+                self._listing(node, "pathlib.Path.iterdir" if as_paths else "os.listdir",
+                              made, "listdir", {}, made_here=True)
+                return Unknown(f"{what} lists a folder the notebook fills at run time")
             return Unknown(f"{what} is not of a folder that exists now")
         return self._nested(node, result, "iterdir" if as_paths else "listdir")
+
+    def _made_here(self, folder: Value) -> str | None:
+        """The folder (as given) when the notebook made it or wrote into it before
+        (``os.makedirs("data/staging")``, then ``shutil.copy(..., "data/staging/x")``)."""
+        if not isinstance(folder, Known) or not isinstance(folder.value, str | PurePosixPath):
+            return None
+        given = os.fspath(folder.value)
+        where = paths.normalize(given, self.nb_dir)
+        if where.startswith("..") or os.path.isabs(where) or paths.is_remote(where):
+            return None
+        for a in self.accesses:
+            if a.mode == "write" and a.path and (a.path == where or a.path.startswith(where + "/")):
+                return given
+        return None
 
     def _nested(self, node: cst.Call, result: Value, op: str) -> Value:
         """A listing whose folder or pattern varies with an outer loop (``for label in
