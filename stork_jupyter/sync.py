@@ -10,6 +10,7 @@ not change: its cells already read the destination.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,13 +55,25 @@ class SyncResult:
 
 def last_migration(metadata: MetadataStore, notebook_rel: str) -> Job | None:
     """The newest completed migrate or sync job of a notebook, named either as the
-    migrated notebook (``job.notebook``) or as the source it was migrated from."""
+    migrated notebook (``job.notebook``) or as the source it was migrated from.
+
+    A project job (several notebooks, ``migrate.job_parts``) answers with its view for
+    that notebook: its plan, source and output, ``notebook`` naming the output as a
+    one-notebook job does."""
+    from .migrate import job_parts
+
     for job in metadata.list(Job, kind=("migrate", "sync"), status="completed", limit=None):
-        o = job.options or {}
-        if o.get("cell") or "plan" not in o:
+        if (job.options or {}).get("cell"):
             continue
-        if notebook_rel in (job.notebook, o.get("source_notebook")):
-            return job
+        for part in job_parts(job):
+            o = part.options
+            if "plan" not in o:
+                continue
+            if part is not job:  # a project's notebook: job.notebook is the folder
+                part = dataclasses.replace(part, notebook=relative_to_root(
+                    Path(o["output"]), Path(o["project_root"])))
+            if notebook_rel in (part.notebook, o.get("source_notebook")):
+                return part
     return None
 
 
@@ -113,7 +126,7 @@ def sync(notebook: Path, *, store: str | None = None,
         project = metadata.ensure_project(root)
         datastore = metadata.ensure_datastore(spec.name or spec.safe_url, spec.url, spec.kind)
         keep = {k: v for k, v in o.items() if k not in ("plan", "history", "pid", "host",
-                                                          "pid_start")}
+                                                          "pid_start", "copies")}
         job = metadata.save(Job(
             project_id=project.id, kind="sync", notebook=last.notebook,
             destination=spec.safe_url, status="running", started_at=now_iso(),

@@ -251,3 +251,34 @@ def test_magic_migrates_a_folder_as_a_project(tmp_path, monkeypatch):
     assert "sub/c.ipynb: migrated" in text and "d.ipynb: nothing to migrate" in text
     assert sorted(tree(tmp_path / "lake")) == ["data/shared.csv", "notebooks/sub/own.csv"]
     assert sorted(tree(tmp_path / "out")) == ["a.ipynb", "b.ipynb", "d.ipynb", "sub/c.ipynb"]
+
+
+def test_sync_and_import_work_per_notebook_of_a_project_job(tmp_path, run_nb):
+    """A project job holds several notebooks: ``stork sync`` and ``stork import`` take
+    one of them (its output or its source) and act on that notebook's datasets only."""
+    root = tmp_path / "proj"
+    nbs = make_project(root)
+    lake, out = tmp_path / "lake", root / "out"  # in the project: its store is the same
+    assert stork("migrate", nbs, "--to", lake, "-o", out).exit_code == 0
+    (root / "data" / "shared.csv").write_text(SHARED + "south,100\n")  # same columns
+
+    synced = stork("sync", out / "a.ipynb")
+    assert synced.exit_code == 0, synced.output
+    assert "sent    ../data/shared.csv" in synced.stdout
+    assert "Synced: 1 sent, 0 unchanged (job 2)" in synced.stdout
+    by_source = stork("sync", nbs / "sub" / "c.ipynb")  # named by its source notebook
+    assert by_source.exit_code == 0, by_source.output
+    assert "skipped own.csv (unchanged)" in by_source.stdout
+    with open_store(root) as metadata:
+        syncs = metadata.list(Job, kind="sync", limit=None, order="oldest")
+    assert [j.status for j in syncs] == ["completed", "completed"]
+    assert [Path(j.options["output"]).name for j in syncs] == ["a.ipynb", "c.ipynb"]
+
+    # the data is gone locally: import brings back c's file, a's reads the synced content
+    move_data_away(root)
+    imported = stork("import", out / "sub" / "c.ipynb")
+    assert imported.exit_code == 0, imported.output
+    assert (nbs / "sub" / "own.csv").read_text() == OWN
+    assert not (root / "data").exists()  # only c's dataset came back
+    _, outputs = run_nb(out / "a.ipynb", timeout=60)
+    assert any("147" in o.get("text", "") for cell in outputs for o in cell)
