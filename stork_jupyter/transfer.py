@@ -357,6 +357,7 @@ class TransferRunner:
         put = backend.put_resumable(item.source, move.key, move.sha256, ctx)
         found = summary.result() if summary is not None else None
         if found is not None:
+            t.rows = found[1]  # the transfer's rows column, as a table load fills it
             from .inventory import relative_to_root
 
             with self._store_lock:

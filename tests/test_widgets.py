@@ -697,3 +697,26 @@ def test_preview_of_a_postgresql_table(pg_dsn):
     assert "LIMIT 2" in preview.code and '"Sales data"' in preview.code
     missing = preview_location(url, "csv", table_name="no_such_table")
     assert not missing.ok and "no_such_table" in missing.error
+
+
+def test_job_status_filter_has_interrupted(tmp_path):
+    """As in the panel and ``stork jobs --status``: a running job whose process is gone
+    is listed under interrupted, and running leaves it out."""
+    import socket
+
+    with MetadataStore(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        gone = {"pid": 2**22 + 12345, "host": socket.gethostname()}  # above pid_max's default
+        dead = store.save(Job(kind="migrate", status="running", notebook="a.ipynb",
+                              options=gone))
+        alive = store.save(Job(kind="migrate", status="running", notebook="b.ipynb",
+                               options={"pid": os.getpid(), "host": socket.gethostname()}))
+        pane = JobsPane(store)
+        table = pane.table
+        assert "interrupted" in [value for _, value in table.status.options]
+        table.status.value = "interrupted"
+        assert [(row[0], row[2]) for row in table.shown()] == [(str(dead.id), "interrupted")]
+        table.status.value = "running"
+        assert [row[0] for row in table.shown()] == [str(alive.id)]
+        table.status.value = ""
+        assert sorted(row[2] for row in table.shown()) == ["interrupted", "running"]
+        pane.close()

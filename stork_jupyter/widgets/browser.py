@@ -25,6 +25,7 @@ from ..errors import NotFoundError
 from ..preview import Preview
 from ..report import JOB_COLUMNS, html_table, job_row, output_label, text_table
 from ..store import (
+    JOB_STATES,
     LISTED_KINDS,
     RECORD_STATUSES,
     STATUSES,
@@ -57,7 +58,7 @@ from ._base import (
     show_error,
     show_message,
 )
-from .table import Column, DataTable, StoreSource
+from .table import Column, DataTable, Page, Query, StoreSource, sort_rows
 
 RESUMABLE = ("paused", "failed")  #: and "interrupted": running, its process gone
 #: The job options worth a reader's eye (the rest: the stored plan, digests, pid...).
@@ -107,7 +108,8 @@ DATASET_COLUMNS = [
 JOB_TABLE_COLUMNS = [
     Column("id", "id", "4em"),
     Column("kind", "kind", "6em"),
-    Column("status", "status", "7em"),
+    # "interrupted" (running, its process gone) as the panel and the CLI show it
+    Column("status", "status", "7em", get=lambda j: _job_state(j)),
     Column("progress", "progress", "6em", fmt=fmt_percent),
     Column("notebook", "notebook", "minmax(10em, 2fr)", get=lambda j: j.notebooks()[0]),
     Column("output", "output", "minmax(10em, 2fr)",
@@ -141,6 +143,33 @@ RECORD_COLUMNS = [
 ]
 
 
+def _job_state(job: Job) -> str:
+    from ..jobs import job_state
+
+    return job_state(job)
+
+
+class JobSource(StoreSource):
+    """Jobs as every door lists them (``jobs.list_jobs``): the status filter also takes
+    ``interrupted``, a running job whose process is gone, which ``running`` leaves out."""
+
+    def fetch(self, query: Query) -> Page:
+        if query.status not in ("running", "interrupted"):
+            return super().fetch(query)
+        from ..jobs import list_jobs
+
+        # the pane's kind filter is list_jobs' default (analyses left out); without it, all
+        filters = {k: v for k, v in self.filters.items() if k != "kind"}
+        listed = list_jobs(self.store, limit=query.limit, offset=query.offset,
+                           state=query.status, all_kinds="kind" not in self.filters,
+                           search=query.text or None,
+                           search_in=[k for k in self.search if k in self.fields] or None,
+                           **filters)
+        rows = sort_rows(listed.items, next((c for c in self.columns if c.key == query.sort),
+                                            None), query.descending)
+        return Page(rows, listed.total, query.offset + query.limit < listed.total)
+
+
 class _Pane(Composite):
     """A table of one entity and the detail of its selected row."""
 
@@ -150,14 +179,15 @@ class _Pane(Composite):
     statuses: Sequence[str] | None = None
     #: filters the table starts with (the jobs pane leaves analyze jobs out)
     filters: dict[str, Any] = {}
+    source_class: type[StoreSource] = StoreSource
 
     def __init__(self, store: MetadataStore, *, page_size: int = 20,
                  on_undo: UndoHandler | None = None, owns_store: bool = False):
         self.store = store
         self.owns_store = owns_store
         self.on_undo = on_undo
-        self.source = StoreSource(store, self.entity, self.columns, search=self.search,
-                                  filters=self.filters)
+        self.source = self.source_class(store, self.entity, self.columns, search=self.search,
+                                         filters=self.filters)
         self.table = DataTable(self.source, self.columns, page_size=page_size,
                                statuses=self.statuses,
                                placeholder=f"filter {self.entity.entity}s")
@@ -397,8 +427,9 @@ class JobsPane(_Pane):
     entity = Job
     columns = JOB_TABLE_COLUMNS
     search = ("kind", "notebook", "destination", "error")
-    statuses = STATUSES
+    statuses = JOB_STATES
     filters = {"kind": list(LISTED_KINDS)}
+    source_class = JobSource
 
     def __init__(self, store: MetadataStore, *, transfers_page_size: int = 10,
                  root: Path | None = None, **kwargs: Any):
