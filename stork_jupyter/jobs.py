@@ -40,7 +40,7 @@ from .transfer import (
     job_interrupted,
     process_gone,
 )
-from .undo import written_notebook_reads
+from .undo import job_parts, undo, written_notebook_reads
 
 CANCEL_WAIT_SECONDS = 30  #: how long cancel waits for a live job's process to stop
 RESUMABLE_KINDS = ("migrate", "sync")
@@ -161,6 +161,20 @@ class CancelResult:
         lines = [f"  removed {item}" for item in self.removed]
         lines += [f"  kept    {item} (another job uses it)" for item in self.kept]
         return "\n".join([*lines, f"job {self.job_id} cancelled"])
+
+
+def undo_job(job_id: int, *, root: Path | None = None, store: str | None = None
+             ) -> list[tuple[Path, int]]:
+    """``stork undo`` of every notebook a completed migration wrote (a project job: each
+    of its notebooks, ``undo.job_parts``): each reads its local files again. Returns
+    each notebook with the number of cells restored."""
+    with open_job_store(root, store, job_id) as metadata:
+        job = metadata.get(Job, job_id)
+    if job.kind != "migrate" or job.status != "completed":
+        raise StorkError(f"job {job.id} is a {job.status} {job.kind} job; only a completed "
+                         "migration can be undone")
+    outputs = [Path(p.options["output"]) for p in job_parts(job) if p.options.get("output")]
+    return [(nb, undo(nb, store)) for nb in outputs]
 
 
 def cancel_job(job_id: int, *, root: Path | None = None, store: str | None = None,
@@ -355,4 +369,4 @@ def watch_job(job_id: int | None = None, *, root: Path | None = None,
 
 
 __all__ = ["CancelResult", "cancel_job", "job_json", "job_state", "request_pause",
-           "watch_job"]
+           "undo_job", "watch_job"]

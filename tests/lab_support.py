@@ -80,6 +80,14 @@ def start_lab(tmp_path: Path) -> Iterator[Lab]:
            "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    built = REPO / "stork_jupyter" / "labextension"
+    extensions: list[str] = []
+    if (built / "package.json").is_file():
+        # this checkout's build of the panel, whichever checkout the virtualenv's editable
+        # install links: the extra path comes before the installed ones in the page config
+        (tmp_path / "labextensions").mkdir()
+        (tmp_path / "labextensions" / "stork-jupyter").symlink_to(built)
+        extensions.append(f"--LabApp.extra_labextensions_path={tmp_path / 'labextensions'}")
     env.pop("STORK_STORE", None)
     env.pop("JPY_SESSION_NAME", None)
     port = _free_port()
@@ -90,7 +98,8 @@ def start_lab(tmp_path: Path) -> Iterator[Lab]:
             [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
              "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
              "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}"],
+             f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
+             *extensions],
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"

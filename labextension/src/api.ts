@@ -214,6 +214,39 @@ export interface IMigrateRequest {
   content?: PartialJSONObject;
 }
 
+/** One notebook of a project migration (a folder): what happens to it. */
+export interface IProjectNotebook {
+  notebook: string;
+  status: 'migrated' | 'refused' | 'nothing to migrate';
+  output: string | null;
+  cells: number;
+  diff: string;
+  blockers: (IBlocker & { notebook?: string })[];
+}
+
+export interface IProjectResult {
+  job_id: number | null;
+  destination: string;
+  layout: string;
+  dry_run: boolean;
+  datasets: { source: string; target: string; size: number; table: string | null }[];
+  notebooks: IProjectNotebook[];
+}
+
+/** A folder migrated as one project: copies under `output`, or `in_place`. */
+export interface IProjectRequest {
+  path: string;
+  to: string;
+  output?: string;
+  in_place?: boolean;
+  partial?: boolean;
+}
+
+export interface IUndone {
+  job_id: number;
+  notebooks: { notebook: string; cells: number }[];
+}
+
 export type ListKind = 'datasets' | 'jobs' | 'records';
 
 export interface IListQuery {
@@ -305,6 +338,19 @@ export class StorkApi {
 
   migrate(request: IMigrateRequest): Promise<IMigrationStarted> {
     return this.request('migrate', {}, { ...request, dry_run: false });
+  }
+
+  previewProject(request: IProjectRequest): Promise<IProjectResult> {
+    return this.request('migrate', {}, { ...request, dry_run: true });
+  }
+
+  migrateProject(request: IProjectRequest): Promise<IMigrationStarted> {
+    return this.request('migrate', {}, { ...request, dry_run: false });
+  }
+
+  /** Undo a completed migration in every notebook it wrote. */
+  undoJob(id: number, project: string): Promise<IUndone> {
+    return this.request(`jobs/${id}/undo`, { path: project }, {});
   }
 
   jobAction(

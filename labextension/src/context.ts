@@ -9,7 +9,9 @@ export class StorkContext {
 
   constructor(
     readonly api: StorkApi,
-    private readonly currentNotebook: () => NotebookPanel | null
+    private readonly currentNotebook: () => NotebookPanel | null,
+    /** The folder open in the file browser ('' for the server root). */
+    readonly folder: () => string = () => ''
   ) {}
 
   /** The active notebook panel, if the current widget is one. */
@@ -18,8 +20,11 @@ export class StorkContext {
     return panel && !panel.isDisposed ? panel : null;
   }
 
-  /** The `path` that picks the project (nearest stork.toml): the notebook, else the root. */
+  /**
+   * The `path` that picks the project (nearest stork.toml): the notebook, else the
+   * folder open in the file browser (a folder migrated from there lists its jobs).
+   */
   project(): string {
-    return this.notebook()?.context.localPath ?? '';
+    return this.notebook()?.context.localPath ?? this.folder();
   }
 }

@@ -24,7 +24,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // The notebook the actions apply to: the tracker's current one, which stays set
     // while the sidebar has the focus (it is the last focused notebook).
     const current = (): NotebookPanel | null => tracker.currentWidget;
-    const ctx = new StorkContext(new StorkApi(), current);
+    // the default file browser's folder, read off its widget (id "filebrowser") so
+    // that the panel needs no @jupyterlab/filebrowser dependency of its own
+    const folder = (): string => {
+      for (const widget of shell.widgets('left')) {
+        if (widget.id === 'filebrowser') {
+          return (widget as unknown as { model?: { path?: string } }).model?.path ?? '';
+        }
+      }
+      return '';
+    };
+    const ctx = new StorkContext(new StorkApi(), current, folder);
     const panel = new StorkPanel(ctx, nb => shell.activateById(nb.id));
     shell.add(panel, 'left', { rank: 600 });
     tracker.currentChanged.connect(() => panel.updateNotebook());

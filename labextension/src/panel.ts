@@ -14,6 +14,7 @@ import { button, h } from './dom';
 import { storkIcon } from './icon';
 import type { ListView } from './lists';
 import { datasetsList, jobsList, recordsList } from './lists';
+import { FolderMigrateDialog } from './folderDialog';
 import { MigrateDialog } from './migrateDialog';
 import { Poller } from './poll';
 
@@ -28,6 +29,7 @@ const TABS: [ListKind, string][] = [
 export class StorkPanel extends Panel {
   private readonly analyzeButton: HTMLButtonElement;
   private readonly migrateButton: HTMLButtonElement;
+  private readonly folderButton: HTMLButtonElement;
   private readonly hint: HTMLElement;
   private readonly analysis: AnalysisView;
   private readonly tabButtons = new Map<ListKind, HTMLButtonElement>();
@@ -58,13 +60,25 @@ export class StorkPanel extends Panel {
       'Move the current notebook\'s data to a destination and rewrite its cells',
       () => this.openMigrate()
     );
+    this.folderButton = button(
+      'Migrate folder…',
+      'Migrate every notebook of the folder open in the file browser as one project',
+      () => FolderMigrateDialog.open(this.ctx, this.ctx.folder())
+    );
+    this.folderButton.classList.add('jp-Stork-migrateFolder');
     this.hint = h('div', { class: 'jp-Stork-hint' });
     const toolbar = new Widget({
       node: h(
         'div',
         { class: 'jp-Stork-toolbar' },
         h('div', { class: 'jp-Stork-title' }, 'Stork'),
-        h('div', { class: 'jp-Stork-toolbarButtons' }, this.analyzeButton, this.migrateButton),
+        h(
+          'div',
+          { class: 'jp-Stork-toolbarButtons' },
+          this.analyzeButton,
+          this.migrateButton,
+          this.folderButton
+        ),
         this.hint
       )
     });

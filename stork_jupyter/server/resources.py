@@ -23,7 +23,7 @@ from ..config import CONFIG_FILE, LAYOUTS, destination_kind, find_project_root, 
 from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, job_setup_cell, record_edits
 from ..inventory import analyze_and_record, relative_to_root
-from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause
+from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause, undo_job
 from ..notebook import notebook_from_dict
 from ..project import ProjectResult, migrate_project
 from ..resume import resume_job
@@ -168,6 +168,16 @@ class JobCancelHandler(_JobActionHandler):
         result = await self.blocking(functools.partial(cancel_job, job_id, root=root))
         self.write_json({"job_id": result.job_id, "removed": result.removed,
                          "kept": result.kept})
+
+
+class JobUndoHandler(_JobActionHandler):
+    """``stork undo`` of every notebook a completed migration wrote (each notebook of a
+    project job): their rewritten cells read the local files again."""
+
+    async def act(self, job_id, root):
+        undone = await self.blocking(functools.partial(undo_job, job_id, root=root))
+        self.write_json({"job_id": job_id, "notebooks": [
+            {"notebook": relative_to_root(nb, self.root_dir), "cells": n} for nb, n in undone]})
 
 
 # --------------------------------------------------------------------------- the rest
