@@ -691,3 +691,33 @@ def test_long_paths_elide_in_the_middle_and_keep_the_tabs(lab: Lab, browser_page
     panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
     options = panel.locator(".jp-Stork-listView:visible .jp-Stork-status option")
     assert "interrupted" in options.all_text_contents()
+
+
+def test_a_very_long_file_name_elides_in_its_middle(lab: Lab, browser_page: Any):
+    """A file name longer than the row: its start gives way behind an ellipsis, its end
+    (what tells it from its neighbours) stays in view, the whole path on hover."""
+    from playwright.sync_api import expect
+
+    project = lab.root / "project"
+    project.mkdir()
+    name = "customer_transactions_export_all_regions_including_returns_2026_q3_part_07.csv"
+    (project / "data").mkdir()
+    (project / "data" / name).write_text("a,b\n1,2\n")
+    (project / "stork.toml").write_text("")
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(f"import pandas as pd\ndf = pd.read_csv('data/{name}')")]
+    nbformat.write(nb, project / "long.ipynb")
+    _api_post(lab, "analyze", {"path": "project/long.ipynb"})
+
+    page = browser_page
+    panel = _open_notebook(page, lab, "project/long.ipynb")
+    title = panel.locator(".jp-Stork-listView:visible .jp-Stork-row .jp-Stork-path").first
+    expect(title).to_have_attribute("title", f"data/{name}")
+    expect(title).to_have_text(f"data/{name}")  # every character is there, some hidden
+    end = title.locator(".jp-Stork-pathEnd")
+    expect(end).to_have_text("_part_07.csv")
+    box, end_box = panel.bounding_box(), end.bounding_box()
+    assert end_box["x"] + end_box["width"] <= box["x"] + box["width"] + 1, (end_box, box)
+    assert title.locator(".jp-Stork-pathTail").evaluate("el => el.scrollWidth > el.clientWidth")
+    _shot(page, "long-file-name")

@@ -720,3 +720,23 @@ def test_job_status_filter_has_interrupted(tmp_path):
         table.status.value = ""
         assert sorted(row[2] for row in table.shown()) == ["interrupted", "running"]
         pane.close()
+
+
+def test_a_long_path_elides_in_the_middle_with_the_whole_path_on_hover(tmp_path):
+    """The widgets' cells cut a long path in its middle: the file name's end stays."""
+    from stork_jupyter.widgets import DatasetsPane
+    from stork_jupyter.widgets.browser import PATH_CHARS
+
+    path = "data/" + "/".join(f"level-{i}-folder" for i in range(4)) + (
+        "/customer_transactions_2026_q3_part_07.csv")
+    with MetadataStore(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        project = store.ensure_project(tmp_path)
+        store.upsert_dataset(project.id, path)
+        pane = DatasetsPane(store)
+        cell = pane.table._cells[0][1]  # the dataset column of the first row
+        assert len(cell.description) == PATH_CHARS
+        assert cell.description.startswith("data/level-0") and "…" in cell.description
+        assert cell.description.endswith("_part_07.csv")
+        assert cell.tooltip == path
+        assert pane.table.shown()[0][1] == path  # the text itself is whole
+        pane.close()

@@ -178,10 +178,16 @@ export function renderJob(
           h(
             'div',
             { class: 'jp-Stork-rowHead' },
-            h('span', { class: 'jp-Stork-rowTitle', title: tr.source }, tr.source),
+            pathLabel(tr.source, 'jp-Stork-rowTitle'),
             h('span', { class: `jp-Stork-badge jp-mod-${tr.status}` }, tr.status)
           ),
-          h('div', { class: 'jp-Stork-rowMeta' }, '→ ', pathLabel(tr.target, '', j.project_root)),
+          h(
+            'div',
+            { class: 'jp-Stork-rowMeta' },
+            '→ ',
+            pathLabel(tr.target, '', j.project_root),
+            tr.rows != null ? h('span', { class: 'jp-Stork-rows' }, ` · ${tr.rows.toLocaleString('en')} rows`) : null
+          ),
           progressBar(
             tr.bytes_total ? tr.bytes_done / tr.bytes_total : tr.status === 'completed' ? 1 : 0,
             `${formatBytes(tr.bytes_done)} / ${formatBytes(tr.bytes_total)}`

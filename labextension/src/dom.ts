@@ -79,6 +79,10 @@ export function relativeTo(path: string, root?: string | null): string {
     : path;
 }
 
+/** A file name longer than this is elided in its middle, its last NAME_END characters kept. */
+const LONG_NAME = 32;
+const NAME_END = 12;
+
 /**
  * A path elided in the middle: the folders shrink behind an ellipsis, the file name
  * stays whole, the full path is the tooltip (a long absolute path must neither wrap
@@ -87,11 +91,16 @@ export function relativeTo(path: string, root?: string | null): string {
 export function pathLabel(full: string, extraClass = '', root?: string | null): HTMLElement {
   const path = relativeTo(full, root);
   const cut = path.replace(/\/+$/, '').lastIndexOf('/') + 1;
+  const name = path.slice(cut);
+  // a very long file name is elided in its middle too: its end (the date, the part
+  // number, the extension) stays, after the folders have given way
+  const keep = name.length > LONG_NAME ? NAME_END : 0;
   return h(
     'span',
     { class: `jp-Stork-path ${extraClass}`.trim(), title: full },
     cut > 0 ? h('span', { class: 'jp-Stork-pathHead' }, path.slice(0, cut)) : null,
-    h('span', { class: 'jp-Stork-pathTail' }, path.slice(cut))
+    h('span', { class: 'jp-Stork-pathTail' }, name.slice(0, name.length - keep)),
+    keep ? h('span', { class: 'jp-Stork-pathEnd' }, name.slice(-keep)) : null
   );
 }
 

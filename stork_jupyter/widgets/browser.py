@@ -65,6 +65,8 @@ RESUMABLE = ("paused", "failed")  #: and "interrupted": running, its process gon
 _OPTIONS_SHOWN = ("layout", "partial", "allow_outside_root", "in_place", "output", "parallel",
                   "cell")
 PREVIEW_ROWS = 10
+#: a path column shows at most this many characters, elided in the middle
+PATH_CHARS = 40
 DETAIL_LIMIT = 50  #: locations / jobs listed in a dataset's detail at most
 
 DIFF_CSS = """<style>
@@ -98,7 +100,7 @@ def _transfer_progress(t: Transfer) -> float | None:
 
 DATASET_COLUMNS = [
     Column("id", "id", "4em"),
-    Column("source_path", "dataset", "minmax(14em, 3fr)"),
+    Column("source_path", "dataset", "minmax(14em, 3fr)", elide=PATH_CHARS),
     Column("format", "format", "6em"),
     Column("size", "size", "7em", fmt=fmt_size),
     Column("row_count", "rows", "6em", fmt=fmt_count),
@@ -111,17 +113,18 @@ JOB_TABLE_COLUMNS = [
     # "interrupted" (running, its process gone) as the panel and the CLI show it
     Column("status", "status", "7em", get=lambda j: _job_state(j)),
     Column("progress", "progress", "6em", fmt=fmt_percent),
-    Column("notebook", "notebook", "minmax(10em, 2fr)", get=lambda j: j.notebooks()[0]),
+    Column("notebook", "notebook", "minmax(10em, 2fr)", get=lambda j: j.notebooks()[0],
+           elide=PATH_CHARS),
     Column("output", "output", "minmax(10em, 2fr)",
-           get=lambda j: output_label(*j.notebooks())),
-    Column("destination", "destination", "minmax(10em, 2fr)"),
+           get=lambda j: output_label(*j.notebooks()), elide=PATH_CHARS),
+    Column("destination", "destination", "minmax(10em, 2fr)", elide=PATH_CHARS),
     Column("started_at", "started", "9.5em", fmt=fmt_time),
     Column("finished_at", "finished", "9.5em", fmt=fmt_time),
 ]
 TRANSFER_COLUMNS = [
     Column("id", "id", "4em"),
-    Column("source", "source", "minmax(10em, 2fr)"),
-    Column("target", "target", "minmax(12em, 3fr)"),
+    Column("source", "source", "minmax(10em, 2fr)", elide=PATH_CHARS),
+    Column("target", "target", "minmax(12em, 3fr)", elide=PATH_CHARS),
     Column("status", "status", "7em"),
     Column("progress", "progress", "10em", get=_transfer_progress,
            fmt=fmt_percent),
@@ -133,7 +136,7 @@ TRANSFER_COLUMNS = [
 ]
 RECORD_COLUMNS = [
     Column("id", "id", "4em"),
-    Column("notebook", "notebook", "minmax(12em, 2fr)"),
+    Column("notebook", "notebook", "minmax(12em, 2fr)", elide=PATH_CHARS),
     Column("cell_index", "cell", "8em", render=lambda r: _cell_label(r.cell_index, r.cell_id)),
     Column("line", "line", "4em"),
     Column("api", "api", "minmax(10em, 1fr)"),

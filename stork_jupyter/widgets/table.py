@@ -58,6 +58,9 @@ class Column:
     fmt: Callable[[Any], str] | None = None  #: raw value -> text (default ``str``, None -> —)
     get: Callable[[Any], Any] | None = None  #: row -> raw value (default: the attribute)
     render: Callable[[Any], str] | None = None  #: row -> text, when it takes more than the value
+    #: at most this many characters shown, elided in the middle (a path's file name and
+    #: extension stay; the whole text is the tooltip)
+    elide: int | None = None
 
     def value(self, row: Any) -> Any:
         if self.get is not None:
@@ -73,6 +76,19 @@ class Column:
         if self.fmt is not None:
             return self.fmt(value)
         return EMPTY if value is None or value == "" else str(value)
+
+    def shown(self, row: Any) -> str:
+        """``text`` as the cell shows it (elided in the middle past ``elide``)."""
+        return elide_middle(self.text(row), self.elide)
+
+
+def elide_middle(text: str, limit: int | None) -> str:
+    """``text`` cut to ``limit`` characters in its middle, keeping more of the end (a
+    long file name's end tells it from its neighbours)."""
+    if limit is None or len(text) <= limit:
+        return text
+    tail = (limit - 1) * 3 // 5
+    return text[:limit - 1 - tail] + "…" + text[-tail:]
 
 
 @dataclass(frozen=True)
@@ -334,7 +350,7 @@ class DataTable(Composite):
             for column, cell in zip(self.columns, self._cells[r], strict=True):
                 text = column.text(row)
                 with cell.hold_sync():
-                    cell.description = text
+                    cell.description = elide_middle(text, column.elide)
                     cell.tooltip = text if len(text) > 12 else None
                     cell.style.button_color = color
                 children.append(cell)
