@@ -89,6 +89,10 @@ def test_migrate_folder_previews_reports_per_notebook_and_undoes(tmp_path: Path,
         panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
         row = panel.locator(".jp-Stork-listView:visible .jp-Stork-row").first
         expect(row).to_contain_text("notebooks → out")
+        row.click()  # its transfers: each file once, with the rows read while it was copied
+        transfers = panel.locator(".jp-Stork-detail .jp-Stork-transfer")
+        expect(transfers).to_have_count(2)
+        expect(transfers.filter(has_text="shared.csv")).to_contain_text("3 rows")
         _shot(page, "jobs")
         nb = nbformat.read(out / "a.ipynb", as_version=4)
         assert any("../data/shared.csv" in c.source for c in nb.cells)  # local reads again
