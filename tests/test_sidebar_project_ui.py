@@ -92,7 +92,16 @@ def test_migrate_folder_previews_reports_per_notebook_and_undoes(tmp_path: Path,
         row.click()  # its transfers: each file once, with the rows read while it was copied
         transfers = panel.locator(".jp-Stork-detail .jp-Stork-transfer")
         expect(transfers).to_have_count(2)
-        expect(transfers.filter(has_text="shared.csv")).to_contain_text("3 rows")
+        expect(transfers.filter(has_text="shared.csv").locator(".jp-Stork-progressText")
+               ).to_have_text("40 B / 40 B · 3 rows")
+        # where each went: the folders elided, the file name whole in view
+        target = transfers.filter(has_text="shared.csv").locator(".jp-Stork-pathMeta "
+                                                                 ".jp-Stork-pathTail")
+        expect(target).to_have_text("shared.csv")
+        assert target.evaluate("el => el.clientWidth > 0 && el.scrollWidth <= el.clientWidth")
+        meta, tail = target.locator("xpath=../.."), target.bounding_box()
+        assert tail["x"] + tail["width"] <= meta.bounding_box()["x"] + meta.bounding_box()[
+            "width"] + 0.5, "the file name runs past its line"
         _shot(page, "jobs")
         nb = nbformat.read(out / "a.ipynb", as_version=4)
         assert any("../data/shared.csv" in c.source for c in nb.cells)  # local reads again

@@ -181,16 +181,11 @@ export function renderJob(
             pathLabel(tr.source, 'jp-Stork-rowTitle'),
             h('span', { class: `jp-Stork-badge jp-mod-${tr.status}` }, tr.status)
           ),
-          h(
-            'div',
-            { class: 'jp-Stork-rowMeta' },
-            '→ ',
-            pathLabel(tr.target, '', j.project_root),
-            tr.rows != null ? h('span', { class: 'jp-Stork-rows' }, ` · ${tr.rows.toLocaleString('en')} rows`) : null
-          ),
+          h('div', { class: 'jp-Stork-rowMeta jp-Stork-pathMeta' }, '→', pathLabel(tr.target, '', j.project_root)),
           progressBar(
             tr.bytes_total ? tr.bytes_done / tr.bytes_total : tr.status === 'completed' ? 1 : 0,
-            `${formatBytes(tr.bytes_done)} / ${formatBytes(tr.bytes_total)}`
+            `${formatBytes(tr.bytes_done)} / ${formatBytes(tr.bytes_total)}` +
+              (tr.rows != null ? ` · ${tr.rows.toLocaleString('en')} rows` : '')
           ),
           tr.error ? h('div', { class: 'jp-Stork-error' }, tr.error) : null
         )

@@ -309,7 +309,7 @@ export class FolderMigrateDialog extends Widget {
             h('span', { class: `jp-Stork-badge jp-mod-${n.status.replace(/ /g, '-')}` }, what)
           ),
           n.output && n.output !== n.notebook
-            ? h('div', { class: 'jp-Stork-rowMeta' }, '→ ', pathLabel(n.output))
+            ? h('div', { class: 'jp-Stork-rowMeta jp-Stork-pathMeta' }, '→', pathLabel(n.output))
             : null,
           n.blockers.length
             ? h(
