@@ -60,7 +60,7 @@ def last_migration(metadata: MetadataStore, notebook_rel: str) -> Job | None:
     A project job (several notebooks, ``migrate.job_parts``) answers with its view for
     that notebook: its plan, source and output, ``notebook`` naming the output as a
     one-notebook job does."""
-    from .migrate import job_parts
+    from .undo import job_parts
 
     for job in metadata.list(Job, kind=("migrate", "sync"), status="completed", limit=None):
         if (job.options or {}).get("cell"):
