@@ -140,3 +140,14 @@ export function cellLabel(index: number | null | undefined, line?: number | null
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** Escape closes `widget` (a dialog), and goes no further: the notebook under it keeps
+ * its mode. */
+export function closeOnEscape(widget: { node: HTMLElement; dispose(): void }): void {
+  widget.node.addEventListener('keydown', event => {
+    if (event.key === 'Escape') {
+      event.stopPropagation();
+      widget.dispose();
+    }
+  });
+}

@@ -11,7 +11,7 @@ import { Widget } from '@lumino/widgets';
 import type { IJobDetail, IProjectNotebook, IProjectRequest } from './api';
 import { StorkApiError } from './api';
 import type { StorkContext } from './context';
-import { button, cellNumber, formatBytes, h, pathLabel, plural, progressBar } from './dom';
+import { button, cellNumber, closeOnEscape, formatBytes, h, pathLabel, plural, progressBar } from './dom';
 import { followJob } from './migration';
 
 export class FolderMigrateDialog extends Widget {
@@ -114,12 +114,7 @@ export class FolderMigrateDialog extends Widget {
         )
       )
     );
-    this.node.addEventListener('keydown', event => {
-      if (event.key === 'Escape') {
-        event.stopPropagation();
-        this.dispose();
-      }
-    });
+    closeOnEscape(this);
   }
 
   static open(ctx: StorkContext, folder: string): FolderMigrateDialog {

@@ -13,7 +13,7 @@ import type { IBlocker, IDestination, IJobDetail, IMigrateRequest, IMigrationPre
 import { StorkApiError } from './api';
 import type { StorkContext } from './context';
 import { renderDiff } from './diff';
-import { button, cellLabel, cellNumber, formatBytes, h, plural, progressBar } from './dom';
+import { button, cellLabel, cellNumber, closeOnEscape, formatBytes, h, plural, progressBar } from './dom';
 import { applyJob, followJob } from './migration';
 
 export class MigrateDialog extends Widget {
@@ -103,12 +103,7 @@ export class MigrateDialog extends Widget {
       h('div', { class: 'jp-Stork-dialogFooter' }, close, this.previewButton, this.migrateButton)
     );
     this.node.append(content);
-    this.node.addEventListener('keydown', event => {
-      if (event.key === 'Escape') {
-        event.stopPropagation();
-        this.dispose();
-      }
-    });
+    closeOnEscape(this);
     // a click on the backdrop closes it, as JupyterLab's dialogs do
     this.node.addEventListener('mousedown', event => {
       if (event.target === this.node) {

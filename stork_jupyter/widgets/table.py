@@ -77,10 +77,6 @@ class Column:
             return self.fmt(value)
         return EMPTY if value is None or value == "" else str(value)
 
-    def shown(self, row: Any) -> str:
-        """``text`` as the cell shows it (elided in the middle past ``elide``)."""
-        return elide_middle(self.text(row), self.elide)
-
 
 def elide_middle(text: str, limit: int | None) -> str:
     """``text`` cut to ``limit`` characters in its middle, keeping more of the end (a
