@@ -99,6 +99,8 @@ class _Cell:
     masked: MaskedCell
     #: resolved on first use: most cells need no position, and it is half the time
     positions: Any = None
+    #: the masked source's lines, for a node's text from its position
+    lines: list[str] | None = None
 
 
 #: a cell the analysis skips (``%%bash``...)
@@ -1066,7 +1068,7 @@ class NotebookAnalyzer:
                args: list[tuple[cst.Arg, Value]], path_arg: int | None,
                open_mode: str | None = None, role: str | None = None) -> list[int] | None:
         """Add the access(es) of one call: one per path the argument can take."""
-        path_code = None
+        found = None
         if receiver is not None:
             path_value: Value = receiver
         else:
@@ -1074,7 +1076,6 @@ class NotebookAnalyzer:
             if found is None:
                 return None  # e.g. df.to_csv() with no path returns a string
             path_value = found[1]
-            path_code = self.code(found[0].value)
         if isinstance(path_value, Buffer | Migrated) or _is_stream(path_value):
             return None
         if isinstance(path_value, Handle):
@@ -1085,7 +1086,8 @@ class NotebookAnalyzer:
         if self._quiet or self._cell is None:
             return []
         cell = self._cell
-        start = self.pos(node).start
+        start = self.pos(node).start  # first: the code texts below are sliced by position
+        path_code = self.code(found[0].value) if found is not None else None
         col = start.column + cell.masked.col_offsets.get(start.line, 0)
         kwargs = {a.keyword.value: to_json(v, self.code(a.value)) for a, v in args
                   if a.keyword is not None and a.keyword.value != spec.path_kw
@@ -1151,9 +1153,18 @@ class NotebookAnalyzer:
             self._quiet -= 1
 
     def code(self, node: cst.CSTNode) -> str:
-        if self._cell is None:
+        cell = self._cell
+        if cell is None:
             return "?"
-        text = self._cell.module.code_for_node(node)
+        where = cell.positions.get(node) if cell.positions is not None else None
+        # a slice of the source once the cell's positions are known (generating the
+        # code again took a sixth of the analysis); parentheses lie outside the range
+        if where is not None and not getattr(node, "lpar", None):
+            if cell.lines is None:
+                cell.lines = cell.masked.code.splitlines(keepends=True)
+            text = _source_slice(cell.lines, where)
+        else:
+            text = cell.module.code_for_node(node)
         return text if len(text) <= 200 else text[:197] + "..."
 
     def pos(self, node: cst.CSTNode) -> CodeRange:
@@ -1162,6 +1173,15 @@ class NotebookAnalyzer:
         if cell.positions is None:
             cell.positions = _positions(cell)
         return cell.positions[node]
+
+
+def _source_slice(lines: list[str], where: CodeRange) -> str:
+    """The text of ``lines`` (1-based lines, 0-based columns) in ``where``."""
+    (l1, c1), (l2, c2) = (where.start.line, where.start.column), (where.end.line,
+                                                                  where.end.column)
+    if l1 == l2:
+        return lines[l1 - 1][c1:c2]
+    return "".join([lines[l1 - 1][c1:], *lines[l1:l2 - 1], lines[l2 - 1][:c2]])
 
 
 def _positions(cell: _Cell) -> Any:
