@@ -550,7 +550,7 @@ class NotebookAnalyzer:
 
     def ev(self, node: cst.CSTNode, scope: Scope) -> Value:
         if isinstance(node, cst.SimpleString):
-            return Known(node.evaluated_value)
+            return Known(_string_value(node.value))
         if isinstance(node, cst.Integer | cst.Float | cst.Imaginary):
             return Known(node.evaluated_value)
         if isinstance(node, cst.FormattedString):
@@ -1173,6 +1173,15 @@ class NotebookAnalyzer:
         if cell.positions is None:
             cell.positions = _positions(cell)
         return cell.positions[node]
+
+
+def _string_value(literal: str) -> str | bytes:
+    """A string literal's value: a plain one (no prefix, no escape) without a parse,
+    which ``ast.literal_eval`` costs for each of the notebook's many paths."""
+    if "\\" not in literal and "\r" not in literal and literal[0] in "'\"":
+        quotes = 3 if literal[:3] in ('"""', "'''") and len(literal) >= 6 else 1
+        return literal[quotes:-quotes]
+    return ast.literal_eval(literal)
 
 
 def _source_slice(lines: list[str], where: CodeRange) -> str:
