@@ -167,7 +167,8 @@ def _ensure_setup_cell(nb: nbformat.NotebookNode, kind: str, destination: str,
 def unified_diff(changes: list[CellChange], notebook: str) -> str:
     out = []
     for ch in changes:
-        label = f"{notebook} {cell_label(ch.cell_index, ch.cell_id)}"
+        # git's form: an absolute path reads a/tmp/nb.ipynb, not a//tmp/nb.ipynb
+        label = f"{notebook.lstrip('/')} {cell_label(ch.cell_index, ch.cell_id)}"
         out += difflib.unified_diff(ch.old.splitlines(), ch.new.splitlines(), f"a/{label}",
                                     f"b/{label}", lineterm="")
     return "\n".join(out)

@@ -132,6 +132,15 @@ def test_dry_run_prints_the_diff_and_changes_nothing(project, tmp_path):
     assert not dest.exists()
 
 
+def test_diff_headers_of_an_absolute_notebook_path_read_as_git_writes_them(project,
+                                                                          tmp_path):
+    nb = project / "nb.ipynb"
+    result = stork("migrate", nb, "--to", tmp_path / "dest", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"--- a{nb} cell " in result.stdout and f"+++ b{nb} cell " in result.stdout
+    assert "a//" not in result.stdout and "b//" not in result.stdout
+
+
 def test_dry_run_with_output_writes_no_output(project, tmp_path):
     result = stork("migrate", "nb.ipynb", "--to", tmp_path / "dest", "--dry-run", "-o",
                    "x.ipynb")
