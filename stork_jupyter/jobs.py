@@ -163,6 +163,11 @@ class CancelResult:
         return "\n".join([*lines, f"job {self.job_id} cancelled"])
 
 
+#: what an unfinished migration can do instead of an undo, by its status
+_UNDO_INSTEAD = {"resume": {"paused", "interrupted", "failed"},
+                 "cancel": {"paused", "interrupted", "failed", "running"}}
+
+
 def undo_job(job_id: int, *, root: Path | None = None, store: str | None = None
              ) -> list[tuple[Path, int]]:
     """``stork undo`` of every notebook a completed migration wrote (a project job: each
@@ -171,8 +176,12 @@ def undo_job(job_id: int, *, root: Path | None = None, store: str | None = None
     with open_job_store(root, store, job_id) as metadata:
         job = metadata.get(Job, job_id)
     if job.kind != "migrate" or job.status != "completed":
+        # an unfinished migration rewrote no notebook of the user's: finish it or take
+        # back what it sent
+        steps = [NextStep(action, str(job.id)) for action in ("resume", "cancel")
+                 if job.kind in RESUMABLE_KINDS and job.status in _UNDO_INSTEAD[action]]
         raise StorkError(f"job {job.id} is a {job.status} {job.kind} job; only a completed "
-                         "migration can be undone")
+                         "migration can be undone", next_steps=steps)
     outputs = [Path(p.options["output"]) for p in job_parts(job) if p.options.get("output")]
     return [(nb, undo(nb, store)) for nb in outputs]
 

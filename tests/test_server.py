@@ -667,3 +667,27 @@ async def test_migrate_a_folder_as_a_project(api, project):
     dest = (project / "migrated" / "data" / "a.csv").as_posix()
     assert dest in read_nb(project / "out" / "more" / "two.ipynb").cells[3].source
     assert dest in read_nb(project / "out" / "nb.ipynb").cells[3].source
+
+    # the panel's Undo: every notebook the job wrote reads its local files again
+    undone = await api("jobs", str(job["id"]), "undo", method="POST")
+    assert undone == {"job_id": job["id"], "notebooks": [
+        {"notebook": "out/more/two.ipynb", "cells": 1}, {"notebook": "out/nb.ipynb", "cells": 2}]}
+    assert read_nb(project / "out" / "more" / "two.ipynb").cells[2].source == (
+        "pd.read_csv('../data/a.csv').shape")
+    assert "data/a.csv')" in read_nb(project / "out" / "nb.ipynb").cells[2].source
+    assert not any(dest in c.source for c in read_nb(project / "out" / "nb.ipynb").cells)
+
+
+async def test_undo_of_an_unfinished_or_other_job_says_what_to_do_instead(api, project):
+    (paused,) = add_jobs(project, 1, kind="migrate", status="paused")
+    reply = await api("jobs", str(paused), "undo", method="POST", expect=400)
+    assert reply["message"] == (f"job {paused} is a paused migrate job; only a completed "
+                                "migration can be undone")
+    assert reply["next_steps"] == [
+        {"action": "resume", "target": str(paused), "options": []},
+        {"action": "cancel", "target": str(paused), "options": []}]
+    (analyze_job,) = add_jobs(project, 1, kind="analyze")
+    reply = await api("jobs", str(analyze_job), "undo", method="POST", expect=400)
+    assert "only a completed migration can be undone" in reply["message"]
+    assert "next_steps" not in reply or reply["next_steps"] == []
+    await api("jobs", "999", "undo", method="POST", expect=404)
