@@ -32,8 +32,8 @@ def _build() -> _Parser:
     _notebook_arg(migrate)
     migrate.add_argument("--to", required=True, help="a folder, s3://bucket/prefix or a name")
     migrate.add_argument("-o", "--output", default=None,
-                         help="a folder migrated as a project: where its copies go "
-                              "(default: the notebooks are rewritten in place)")
+                         help="where the rewritten copy goes (a folder migrated as a "
+                              "project: where its copies go); default: rewritten in place")
     migrate.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     migrate.add_argument("--partial", action="store_true", help="migrate what can be")
     migrate.add_argument("--allow-outside-root", action="store_true")

@@ -78,17 +78,17 @@ class StorkMagics(Magics):
 
         if args.notebook and Path(args.notebook).is_dir():
             return self._migrate_project(args)
-        if args.output:
-            raise UsageError("%stork migrate: -o goes with a folder of notebooks; one "
-                             "notebook is rewritten where it is")
         notebook = self._notebook(args)
-        # With the JupyterLab panel listening, the open document takes the edits (unsaved,
-        # Ctrl+Z undoes them); otherwise the saved file is rewritten.
-        to_document = LINK.ready and not args.dry_run
+        # -o writes a rewritten copy, as the CLI does; else with the JupyterLab panel
+        # listening the open document takes the edits (unsaved, Ctrl+Z undoes them),
+        # otherwise the saved file is rewritten.
+        output = Path(args.output) if args.output else None
+        to_document = LINK.ready and not args.dry_run and output is None
         try:
             if to_document:
                 return self._migrate_document(args, notebook, LINK)
-            result = migrate(notebook, args.to, in_place=True, dry_run=args.dry_run,
+            result = migrate(notebook, args.to, output=output, in_place=output is None,
+                             dry_run=args.dry_run,
                              partial=args.partial, allow_outside_root=args.allow_outside_root,
                              layout=args.layout, store=args.store,
                              progress=self._progress("migrate"))
@@ -100,7 +100,9 @@ class StorkMagics(Magics):
             return
         text, html_text = migration_display(result, args.dry_run)
         note = ""
-        if not args.dry_run and result.changes:
+        if output is not None and not args.dry_run and result.changes:
+            note = f"{notebook} is unchanged; the rewritten copy is {output}."
+        elif not args.dry_run and result.changes:
             note = (f"{notebook} was rewritten on disk: reload it (File > Reload Notebook "
                     "from Disk) before saving, or your open copy will overwrite it.")
             if LINK.opened_in == self.shell.execution_count:

@@ -113,6 +113,26 @@ def test_line_magic_rewrites_the_saved_notebook(kernel, tmp_path: Path):
     assert sources[3] == "%load_ext stork_jupyter\n%stork migrate --to out"  # left as is
 
 
+def test_line_magic_with_output_writes_a_copy_and_leaves_the_notebook(kernel,
+                                                                      tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "y.csv").write_text("a\n1\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import pandas as pd"),
+                nbformat.v4.new_code_cell("df = pd.read_csv('data/y.csv')")]
+    path = tmp_path / "copyme.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    run(kernel, "%load_ext stork_jupyter")
+    reply, outputs = run(kernel, f"%stork migrate {path.name} --to {tmp_path / 'moved2'} "
+                                 f"-o {tmp_path / 'copy.ipynb'}")
+    assert reply["status"] == "ok", text_of(outputs)
+    assert f"the rewritten copy is {tmp_path / 'copy.ipynb'}" in text_of(outputs)
+    assert path.read_bytes() == before
+    copy = nbformat.read(tmp_path / "copy.ipynb", as_version=4)
+    assert copy.cells[2].source == f"df = pd.read_csv('{tmp_path}/moved2/copyme/data/y.csv')"
+
+
 def send_comm(kc, comm_id: str, data: dict) -> None:
     """What the JupyterLab panel sends on its comm (a frontend's comm_msg)."""
     kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data}))
