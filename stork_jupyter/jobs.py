@@ -72,6 +72,9 @@ def job_json(job: Job) -> dict[str, Any]:
     ``Job.notebooks``). The plan inside the options is left out (it can be large)."""
     data = job.to_json()
     data["options"] = {k: v for k, v in (job.options or {}).items() if k != "plan"}
+    if "notebooks" in data["options"]:  # a project job: each notebook's plan, left out too
+        data["options"]["notebooks"] = [{k: v for k, v in entry.items() if k != "plan"}
+                                        for entry in data["options"]["notebooks"]]
     data["state"] = job_state(job)
     data["source_notebook"], data["output_notebook"] = job.notebooks()
     return data

@@ -668,6 +668,15 @@ async def test_migrate_a_folder_as_a_project(api, project):
     assert dest in read_nb(project / "out" / "more" / "two.ipynb").cells[3].source
     assert dest in read_nb(project / "out" / "nb.ipynb").cells[3].source
 
+    # the report comes from the job: what each notebook's copy got, no plan in the options
+    assert job["notebooks"] == [
+        {"notebook": "more/two.ipynb", "output": "out/more/two.ipynb", "status": "migrated",
+         "cells": 1},
+        {"notebook": "nb.ipynb", "output": "out/nb.ipynb", "status": "migrated", "cells": 2}]
+    assert all("plan" not in entry for entry in job["options"]["notebooks"])
+    single = await api("jobs", str(add_jobs(project, 1, kind="migrate")[0]))
+    assert single.get("notebooks") is None
+
     # the panel's Undo: every notebook the job wrote reads its local files again
     undone = await api("jobs", str(job["id"]), "undo", method="POST")
     assert undone == {"job_id": job["id"], "notebooks": [

@@ -35,8 +35,6 @@ def test_migrate_folder_previews_reports_per_notebook_and_undoes(tmp_path: Path,
         nbs = make_project(root)
         lake = lab.root / "lake"
         (root / "stork.toml").write_text(f'[destinations.lake]\nurl = "{lake}"\n')
-        expected = originals(nbs, run_nb)
-        before = {p: p.read_bytes() for p in nbs.rglob("*.ipynb")}
 
         page.goto(f"{lab.base}/lab/tree/proj/notebooks?reset&token={lab.token}")
         page.wait_for_selector("#jp-main-dock-panel")
@@ -61,11 +59,20 @@ def test_migrate_folder_previews_reports_per_notebook_and_undoes(tmp_path: Path,
         expect(rows.filter(has_text="c.ipynb")).to_contain_text("would migrate, 1 cell rewritten")
         assert not (root / "out").exists()  # a preview writes nothing
         _shot(page, "preview")
+        # c.ipynb gains a read after the preview: the report says what the job did
+        c = nbformat.read(nbs / "sub" / "c.ipynb", as_version=4)
+        c.cells.append(nbformat.v4.new_code_cell('again = pd.read_csv("own.csv")\n'
+                                                 'print(len(again))'))
+        nbformat.write(c, nbs / "sub" / "c.ipynb")
+        expected = originals(nbs, run_nb)
+        before = {p: p.read_bytes() for p in nbs.rglob("*.ipynb")}
 
         dialog.get_by_role("button", name="Migrate", exact=True).click()
-        expect(status).to_contain_text("Done (job #1): 2 files copied, 3 cells rewritten in "
+        expect(status).to_contain_text("Done (job #1): 2 files copied, 4 cells rewritten in "
                                        "3 notebooks.")
         expect(rows.filter(has_text="a.ipynb")).to_contain_text("migrated, 1 cell rewritten")
+        expect(rows.filter(has_text="c.ipynb")).to_contain_text("migrated, 2 cells rewritten")
+        expect(rows.filter(has_text="d.ipynb")).to_contain_text("nothing to migrate")
         expect(rows.filter(has_text="a.ipynb")).to_contain_text("proj/out/a.ipynb")
         _shot(page, "migrated")
         out = root / "out"
@@ -77,7 +84,7 @@ def test_migrate_folder_previews_reports_per_notebook_and_undoes(tmp_path: Path,
         assert_same_outputs(out, expected, run_nb)
 
         dialog.get_by_role("button", name="Undo").click()
-        expect(status).to_have_text("Undone: 3 cells restored in 3 notebooks; they read the "
+        expect(status).to_have_text("Undone: 4 cells restored in 3 notebooks; they read the "
                                     "local files again (the copied data stays at the "
                                     "destination).")
         expect(dialog.locator(".jp-Stork-projectNotebook[data-status=undone]")).to_have_count(3)

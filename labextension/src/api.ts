@@ -131,6 +131,15 @@ export interface IJobDetail extends IJob {
   };
   edits: ICellEdit[];
   setup_cell: ISetupCell | null;
+  /** A completed migration of a folder: what each notebook got, from the job itself. */
+  notebooks?: IJobNotebook[] | null;
+}
+
+export interface IJobNotebook {
+  notebook: string | null;
+  output: string | null;
+  status: 'migrated';
+  cells: number;
 }
 
 export interface IRecord {

@@ -237,6 +237,21 @@ export class FolderMigrateDialog extends Widget {
       );
       return;
     }
+    // what the job did, not what its preview said; the notebooks it left alone as previewed
+    if (job.notebooks) {
+      const done: IProjectNotebook[] = job.notebooks.map(n => ({
+        notebook: n.notebook ?? '',
+        status: n.status,
+        output: n.output,
+        cells: n.cells,
+        diff: '',
+        blockers: []
+      }));
+      const left = this.outcomes.filter(
+        n => n.status !== 'migrated' && !done.some(d => d.notebook === n.notebook)
+      );
+      this.outcomes = [...done, ...left];
+    }
     const migrated = this.outcomes.filter(n => n.status === 'migrated');
     const cells = migrated.reduce((sum, n) => sum + n.cells, 0);
     this.setStatus(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -98,10 +99,30 @@ class JobsHandler(EntityHandler):
         if obj.status == "completed":
             records = store.list(Record, job_id=obj.id, limit=None, order="oldest")
             data["edits"] = record_edits(records)
+            data["notebooks"] = self.notebooks(obj, records, roots)
             project = roots.get(obj.project_id)
             allowed = [self.root_dir] + ([project.joinpath(*OUTPUTS)] if project else [])
             data["setup_cell"] = job_setup_cell(obj, allowed) if data["edits"] else None
         return data
+
+
+    def notebooks(self, job, records, roots) -> list[dict] | None:
+        """A project job's report, from what it did (not from its preview): each
+        notebook it migrated, the copy it wrote and the cells rewritten there."""
+        entries = (job.options or {}).get("notebooks")
+        if entries is None:
+            return None
+        root = roots.get(job.project_id)
+        cells = Counter(r.notebook for r in records)
+        report = []
+        for entry in entries:
+            output = Path(entry["output"])
+            rel = relative_to_root(output, root) if root is not None else None
+            report.append({
+                "notebook": self.server_path(roots, job.project_id, entry["source_notebook"]),
+                "output": self.relative(output), "status": "migrated",
+                "cells": cells.get(rel, 0)})
+        return report
 
 
 class RecordsHandler(EntityHandler):
