@@ -76,12 +76,23 @@ class PostgresPlanner:
                         " is not supported; only usecols, nrows, index_col and columns")
             return [AccessEdit(**edit, action="table_artefact_read", table=table,
                                details={"kwargs": literal})]
+        as_bytes = None  # why no table reproduces this pandas read
         if a.api in TABLE_READS and a.mode == "read" and not in_loop and a.path not in written \
                 and self._chunks_from_table(a, literal, dynamic):
             # (a file the notebook wrote itself is read back from where it wrote it)
             if dynamic:
-                return f"the option(s) {', '.join(dynamic)} are only known at run time"
-            return self._table_read(a, edit, literal, moved)
+                as_bytes = f"the option(s) {', '.join(dynamic)} are only known at run time"
+            else:
+                from .tabular import TabularError, UnreadableFile
+
+                try:
+                    return self._table_read(a, edit, literal, moved)
+                except UnreadableFile as e:  # the notebook's own read fails there too
+                    return str(e)
+                except TabularError as e:
+                    as_bytes = str(e)
+            # the notebook's own call, on the file's bytes from the files table, gives
+            # exactly what it gave (converters, iterator=True, a file no table holds...)
         # file-system operations, pathlib methods and shell lines act on the files table
         # through the setup cell's StorkPath
         is_op = bool(a.op) or a.api.startswith(("pathlib.Path.", "shell."))
@@ -111,7 +122,7 @@ class PostgresPlanner:
                 moved.add(a.path)
                 self.plan.moves.append(DatasetMove(a.path, key, self.backend.target(key),
                                                    a.format, absolute.stat().st_size,
-                                                   sha256_file(absolute)))
+                                                   sha256_file(absolute), note=as_bytes))
             elif not a.optional:
                 return f"source file {a.path} does not exist"
         if a.expanded_at is not None and loop_base is None:
@@ -138,7 +149,9 @@ class PostgresPlanner:
 
     def _table_read(self, a: DataAccess, edit: dict, kwargs: dict, moved: set[str]
                     ) -> list[AccessEdit] | str:
-        from .tabular import TabularError, infer_schema, load_options
+        """The typed table of a pandas read, or why not (a missing file); a TabularError
+        when no table can give what the call gives."""
+        from .tabular import infer_schema, load_options
 
         sheets = kwargs.get("sheet_name", 0)
         if a.api == "pandas.read_excel" and (sheets is None or isinstance(sheets, list)):
@@ -149,20 +162,14 @@ class PostgresPlanner:
             names = _sheet_names(self.nb_dir / a.path)
             if names and 0 <= sheets < len(names):
                 load["sheet_name"] = names[sheets]
-        try:
-            options = load_options(a.api, load)
-        except TabularError as e:
-            return str(e)
+        options = load_options(a.api, load)
         signature = (a.path, json.dumps(options, sort_keys=True, default=str))
         table = self.tables.get(signature)
         absolute = self.nb_dir / a.path
         if table is None:
             if not absolute.is_file():
                 return f"source file {a.path} does not exist"
-            try:
-                schema = infer_schema(absolute, a.api, options)
-            except TabularError as e:
-                return str(e)
+            schema = infer_schema(absolute, a.api, options)
             table = self._name(a.path, dataset_owner(absolute, options), self._sha(absolute))
             self.tables[signature] = table
             self.plan.moves.append(DatasetMove(
@@ -177,6 +184,8 @@ class PostgresPlanner:
                      moved: set[str]) -> list[AccessEdit] | str:
         """``read_excel(p, sheet_name=None)`` (every sheet) or ``sheet_name=[...]``: one
         table per sheet, read back as the dict pandas gives (its keys, in its order)."""
+        from .tabular import TabularError
+
         absolute = self.nb_dir / a.path
         if not absolute.is_file():
             return f"source file {a.path} does not exist"
@@ -188,7 +197,10 @@ class PostgresPlanner:
         for sheet in dict.fromkeys(sheets):  # (a sheet named twice is one key)
             if isinstance(sheet, bool) or not isinstance(sheet, int | str):
                 return "sheet_name other than a literal list of names or positions"
-            one = self._table_read(a, edit, {**kwargs, "sheet_name": sheet}, moved)
+            try:
+                one = self._table_read(a, edit, {**kwargs, "sheet_name": sheet}, moved)
+            except TabularError as e:
+                raise type(e)(f"sheet {sheet!r}: {e}") from None
             if isinstance(one, str):
                 return f"sheet {sheet!r}: {one}"
             parts.append({"sheet": sheet, "table": one[0].table,

@@ -26,6 +26,8 @@ class DatasetMove:
     api: str | None = None  #: the read call whose parsing the table reproduces
     options: dict[str, Any] | None = None  #: that call's parsing options
     schema: dict[str, Any] | None = None  #: the table's schema (TableSchema.to_json())
+    #: why a pandas read's file went as its bytes, not as a table (PostgreSQL)
+    note: str | None = None
 
 
 @dataclass

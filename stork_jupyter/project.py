@@ -42,7 +42,7 @@ from .notebook import (
 )
 from .plan import Blocker, MigrationPlan, build_plan, plan_from_store, plan_to_store
 from .recovery import file_sha256, keep_original, sha256_bytes
-from .report import human_size
+from .report import move_line
 from .rewriting import (
     CellChange,
     MigrationRefused,
@@ -114,8 +114,7 @@ class ProjectResult:
     def text(self) -> str:
         out = [f"{self.folder} -> {self.destination} (layout {self.layout}, "
                f"{len(self.notebooks)} notebook(s))"]
-        for m in self.plan.moves:
-            out.append(f"  copy   {m.source} -> {m.target} ({human_size(m.size)})")
+        out += [move_line(m) for m in self.plan.moves]
         for o in self.notebooks:
             if o.status == MIGRATED:
                 out.append(f"  {o.notebook}: migrated, {len(o.changes)} cell(s) rewritten"

@@ -111,14 +111,19 @@ def analysis_html(analysis: Analysis) -> str:
     return out
 
 
+def move_line(m) -> str:
+    """A plan's line for one file it sends; "copy": the originals stay where they are
+    (undo and the -o source need them)."""
+    text = f"  copy   {m.source} -> {m.target} ({human_size(m.size)})"
+    return f"{text}\n         as the file's bytes: {m.note}" if m.note else text
+
+
 def migration_text(result, dry_run: bool = False, with_diff: bool = True) -> str:
     """What a migration did (or, for a dry run, would do), for a terminal; its last line
     is the one-line summary."""
     plan = result.plan
     out = [f"{plan.notebook} -> {plan.destination} (layout {plan.layout})"]
-    for m in plan.moves:
-        # "copy": the originals stay where they are (undo and the -o source need them)
-        out.append(f"  copy   {m.source} -> {m.target} ({human_size(m.size)})")
+    out += [move_line(m) for m in plan.moves]
     for e in plan.edits:
         if e.mode == "write" and e.action == "literal":
             out.append(f"  write  {where(None, e.cell_index, e.line)}: {e.target}")

@@ -186,18 +186,6 @@ def test_every_unresolved_path_is_listed(tmp_path, monkeypatch, dest):
     assert {k: v for k, v in tree(project).items() if not k.startswith(".stork/")} == before
 
 
-def test_a_nested_parquet_column_is_refused_by_name(tmp_path, monkeypatch, pg_dsn, dest):
-    url, schema = dest
-    project = _project(tmp_path, monkeypatch, "a = pd.read_csv('data/a.csv')",
-                       "n = pd.read_parquet('data/nested.parquet')",
-                       files={"data/a.csv": "x\n1\n"})
-    pd.DataFrame({"id": [1, 2], "tags": [["a", "b"], []], "v": [1.0, 2.0]}).to_parquet(
-        project / "data" / "nested.parquet")
-    _migrate_fails(project, url, "cell 4, line 1", "data/nested.parquet", "column 'tags'",
-                   "nested", "nothing was changed")
-    assert _relations(pg_dsn, schema) == []
-
-
 def test_a_missing_source_file(tmp_path, monkeypatch, pg_dsn, dest):
     url, schema = dest
     project = _project(tmp_path, monkeypatch, "a = pd.read_csv('data/a.csv')",

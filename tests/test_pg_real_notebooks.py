@@ -210,30 +210,52 @@ def test_chunk_size_known_at_run_time_reads_the_bytes(tmp_path, pg_dsn, monkeypa
     assert set(_tables(pg_dsn, schema)) == {"stork_files"}
 
 
-def test_sheets_read_with_an_option_a_table_cannot_honour_is_refused_or_left_local(
+def test_reads_no_table_reproduces_read_the_files_bytes_with_the_same_call(
         tmp_path, pg_dsn, monkeypatch):
-    """``converters`` (Python functions) cannot be applied in the database: the refusal
-    names the cell as JupyterLab numbers it, the line, the code and the reason, and
-    ``--partial`` leaves that read local and says so."""
-    project = tmp_path / "project"
-    project.mkdir()
-    _budget_workbook(project)
-    (project / "data" / "t.csv").write_text(INDEXED_CSV)
-    stuck = "book = pd.read_excel('data/budget.xlsx', sheet_name=None, converters={'q2': str})"
-    write_nb(project / "nb.ipynb", PRELUDE, "ok = pd.read_csv('data/t.csv')", stuck)
-    dest, schema = _destination(pg_dsn)
-    monkeypatch.chdir(project)
+    """``converters`` (Python functions), ``iterator=True`` (a reader), pyarrow-backed
+    dtypes: no table gives what these calls give, so each reads the file's bytes from the
+    files table with the notebook's own call (they were refused); the plan says why.
+    A plain read of the same file still gets its typed table."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "ok = pd.read_csv('data/t.csv')\nshow(ok)",
+        "book = pd.read_excel('data/budget.xlsx', sheet_name=None, converters={'q2': str})\n"
+        "for name, sheet in book.items():\n    print(name)\n    show(sheet)",
+        "conv = pd.read_csv('data/t.csv', index_col=0, converters={'city': str.upper})\n"
+        "show(conv)",
+        "reader = pd.read_csv('data/t.csv', iterator=True)\nshow(reader.get_chunk(2))",
+        "arrow = pd.read_csv('data/t.csv', dtype_backend='pyarrow')\nprint(arrow.dtypes)",
+        files={"data/t.csv": INDEXED_CSV}, make=_budget_workbook)
+    assert set(_tables(pg_dsn, schema)) == {"t", "stork_files"}
+    from stork_jupyter.store import Job, open_store
 
-    refused = stork("migrate", "nb.ipynb", "--to", dest, "-o", "migrated.ipynb")
-    assert refused.exit_code != 0
-    # (cell 1 is the notebook's markdown title, cell 2 the prelude)
-    assert "cell 4, line 1" in refused.output and "converters" in refused.output
-    assert "pd.read_excel('data/budget.xlsx', sheet_name=None" in refused.output
-    assert not (project / "migrated.ipynb").exists()
+    with open_store(project) as store:
+        (job,) = store.list(Job, kind="migrate", limit=None)
+    notes = {m["source"]: m["note"] for m in job.options["plan"]["moves"]}
+    assert notes["data/budget.xlsx"] == notes["data/t.csv"] == (
+        "the option(s) converters are only known at run time")
 
-    result = stork("migrate", "nb.ipynb", "--to", dest, "-o", "migrated.ipynb", "--partial")
-    assert result.exit_code == 0, result.output
-    assert "cell 4, line 1" in result.output
-    cells = [c.source for c in read_nb(project / "migrated.ipynb").cells]
-    assert stuck in cells
-    assert set(_tables(pg_dsn, schema)) == {"t"}
+
+def _nested_parquet(project):
+    import pandas as pd
+
+    (project / "data").mkdir(exist_ok=True)
+    pd.DataFrame({"id": [1, 2], "tags": [["a", "b"], []], "v": [1.0, 2.0]}).to_parquet(
+        project / "data" / "nested.parquet")
+
+
+def test_a_file_no_table_can_hold_is_read_from_its_bytes(tmp_path, pg_dsn, monkeypatch):
+    """A parquet column of lists has no PostgreSQL type stork maps: the file goes to the
+    files table and the notebook's own read_parquet reads it (it was refused); the plan
+    names the column."""
+    project, schema = _roundtrip(
+        tmp_path, pg_dsn, monkeypatch,
+        "n = pd.read_parquet('data/nested.parquet')\nprint(n)\nprint(n.tags.map(len).sum())",
+        make=_nested_parquet)
+    assert set(_tables(pg_dsn, schema)) == {"stork_files"}
+    from stork_jupyter.store import Job, open_store
+
+    with open_store(project) as store:
+        (job,) = store.list(Job, kind="migrate", limit=None)
+    (move,) = job.options["plan"]["moves"]
+    assert "column 'tags'" in move["note"] and move["table"] is None

@@ -36,10 +36,18 @@ from __future__ import annotations
 
 from .frames import iter_frames
 from .inference import infer_schema
-from .options import LOAD_OPTIONS, SELECT_OPTIONS, TabularError, api_name, load_options
+from .options import (
+    LOAD_OPTIONS,
+    SELECT_OPTIONS,
+    TabularError,
+    UnreadableFile,
+    api_name,
+    load_options,
+)
 from .readback import ReadBack, read_back, read_back_kwargs
 from .schema import MAX_IDENT, PG_TYPES, ROW_COLUMN, Column, TableSchema, sql_names
 
 __all__ = ["Column", "LOAD_OPTIONS", "MAX_IDENT", "PG_TYPES", "ROW_COLUMN", "ReadBack",
-           "SELECT_OPTIONS", "TableSchema", "TabularError", "api_name", "infer_schema",
+           "SELECT_OPTIONS", "TableSchema", "TabularError", "UnreadableFile", "api_name",
+           "infer_schema",
            "iter_frames", "load_options", "read_back", "read_back_kwargs", "sql_names"]

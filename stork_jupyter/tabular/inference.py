@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import one_line
-from .options import TabularError
+from .options import TabularError, UnreadableFile
 from .schema import Column, TableSchema, pandas_module, pandas_text_dtype, pg_type_for, sql_names
 from .source import (
     DROP,
@@ -374,7 +374,7 @@ def _read_empty(src: Source) -> Any:
             try:
                 return _quietly(pd.read_csv, src.path, **kw)
             except pd.errors.EmptyDataError:
-                raise TabularError(f"{src.path} is empty: no columns to load") from None
+                raise UnreadableFile(f"{src.path} is empty: no columns to load") from None
         if src.fmt == "json":
             return _quietly(pd.read_json, src.path, **src.options)
         if src.fmt == "arrow":
@@ -382,7 +382,7 @@ def _read_empty(src: Source) -> Any:
                     else pd.read_feather(src.path))
         return src.whole()
     except (ValueError, OSError) as e:
-        raise TabularError(f"{src.path} cannot be read: {one_line(e)}") from None
+        raise UnreadableFile(f"{src.path} cannot be read: {one_line(e)}") from None
 
 
 def _schema_of_frame(df, src: Source, text_dtype: str, hints: dict[str, Any]) -> TableSchema:

@@ -16,6 +16,11 @@ class TabularError(StorkError):
     """A file cannot be read as the call reads it, or not faithfully stored as a table."""
 
 
+class UnreadableFile(TabularError):
+    """pandas itself cannot read the file as the call reads it: the notebook fails there
+    too, so no other form of the read helps."""
+
+
 
 _CSV_PARSE = frozenset({
     "sep", "delimiter", "header", "names", "dtype", "parse_dates", "date_format", "dayfirst",

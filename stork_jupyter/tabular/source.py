@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import one_line
 from ..quiet import no_warnings
-from .options import TabularError, api_name
+from .options import TabularError, UnreadableFile, api_name
 from .schema import pandas_module
 
 #: the file's bytes per chunk: a chunk's frame takes several times that in memory, and
@@ -125,7 +125,7 @@ class Source:
         else:
             self.fmt = "excel"
         if not self.path.is_file():
-            raise TabularError(f"{self.path} does not exist or is not a file")
+            raise UnreadableFile(f"{self.path} does not exist or is not a file")
 
     # -- CSV
 
@@ -192,7 +192,7 @@ class Source:
             try:
                 pf = pq.ParquetFile(self.path)
             except (pa.ArrowException, OSError) as e:
-                raise TabularError(f"{self.path} is not a readable parquet file: {e}") from None
+                raise UnreadableFile(f"{self.path} is not a readable parquet file: {e}") from None
             total = max(pf.metadata.num_rows, 1)
             done = 0
             for batch in pf.iter_batches(batch_size=chunksize):
@@ -202,7 +202,7 @@ class Source:
         try:
             reader = pa.ipc.open_file(pa.memory_map(str(self.path), "r"))
         except (pa.ArrowException, OSError) as e:
-            raise TabularError(f"{self.path} is not a readable feather (Arrow IPC) file: "
+            raise UnreadableFile(f"{self.path} is not a readable feather (Arrow IPC) file: "
                                f"{e}") from None
         n = reader.num_record_batches
         for i in range(n):
@@ -286,7 +286,7 @@ class Source:
         except ImportError as e:
             raise TabularError(f"{self.path}: {e}") from None
         except Exception as e:  # each reader (xlrd, openpyxl, ujson) has its own errors
-            raise TabularError(f"{self.path} cannot be read as {self.api} reads it: "
+            raise UnreadableFile(f"{self.path} cannot be read as {self.api} reads it: "
                                f"{one_line(e)}") from None
 
     @property
@@ -338,11 +338,11 @@ def positioned_chunks(src: Source, chunksize: int, hints: dict[str, Any],
     except TabularError:
         raise
     except UnicodeDecodeError as e:
-        raise TabularError(f"{src.path} cannot be decoded as "
+        raise UnreadableFile(f"{src.path} cannot be decoded as "
                            f"{src.options.get('encoding', 'utf-8')} near data row "
                            f"{rows + 1}: {e.reason}") from None
     except (ValueError, TypeError, OSError, EOFError) as e:
-        raise TabularError(f"{src.path} cannot be read as {src.api} reads it (near data row "
+        raise UnreadableFile(f"{src.path} cannot be read as {src.api} reads it (near data row "
                            f"{rows + 1}): {one_line(e)}") from None
 
 
@@ -385,7 +385,7 @@ def _locate_csv_failure(src: Source, chunksize: int, start: int, error: BaseExce
     m = re.search(r"line (\d+)", detail)
     if "tokenizing" in detail or "Expected" in detail:
         where = f" (file line {m.group(1)})" if m else ""
-        return TabularError(f"{src.path} does not parse as CSV{where}: {detail}")
+        return UnreadableFile(f"{src.path} does not parse as CSV{where}: {detail}")
     user = src.options.get("dtype")
     if isinstance(user, dict) and user:
         try:
@@ -400,16 +400,16 @@ def _locate_csv_failure(src: Source, chunksize: int, start: int, error: BaseExce
                     pos = _locate_failure_in(values, col, dtype, src)
                     if pos is not None:
                         row = int(df.index.start) + pos + 1
-                        return TabularError(
+                        return UnreadableFile(
                             f"{src.path}: data row {row}, column {col!r}: value "
                             f"{values[pos]!r} is not a valid {dtype} ({detail})")
                 break
         except (ValueError, TypeError, OSError):
             pass
     if isinstance(error, UnicodeDecodeError):
-        return TabularError(f"{src.path} cannot be decoded as "
+        return UnreadableFile(f"{src.path} cannot be decoded as "
                             f"{src.options.get('encoding') or 'utf-8'} (after data row {start}; "
                             f"pass the file's encoding= to the read): {detail}")
-    return TabularError(f"{src.path} cannot be read as {src.api} reads it (after data row "
+    return UnreadableFile(f"{src.path} cannot be read as {src.api} reads it (after data row "
                         f"{start}): {detail}")
 
