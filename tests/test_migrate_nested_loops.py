@@ -42,6 +42,28 @@ CELLS = [
      "    for name in sorted(os.listdir(os.path.join(\"data/img\", d))):\n"
      "        with open(os.path.join(\"data/img\", d, name)) as f:\n"
      "            print(d, name, f.read().strip())", ("file", "s3")),
+    # a folder filter on the entries of a listing: the inner listing is of folders only
+    ("for name in sorted(os.listdir(\"data/rev\")):\n"
+     "    p = os.path.join(\"data/rev\", name)\n"
+     "    if os.path.isdir(p):\n"
+     "        for n in sorted(os.listdir(p)):\n"
+     "            with open(os.path.join(p, n)) as f:\n"
+     "                print(name, n, f.read().strip())\n"
+     "    else:\n        print('file', name)", ("file", "s3")),
+    # pathlib: iterdir, ``if not d.is_dir(): continue``, then the folder's own glob
+    ("from pathlib import Path\n"
+     "for d in sorted(Path(\"data/rev\").iterdir()):\n"
+     "    if not d.is_dir():\n        continue\n"
+     "    for f in sorted(d.glob(\"*.txt\")):\n"
+     "        print(d.name, f.name, f.read_text().strip())", ("file", "s3")),
+    ("from pathlib import Path\n"
+     "for label in [\"pos\", \"neg\", \"pos.meta\"]:\n"
+     "    d = Path(\"data/rev\") / label\n"
+     "    if d.is_dir():\n"
+     "        print(label, [f.read_text().strip() for f in sorted(d.glob(\"*.txt\"))])\n"
+     "    if os.path.isdir(d):\n"
+     "        for f in sorted(d.rglob(\"*.txt\")):\n"
+     "            print(f.as_posix(), f.read_text().strip())", ALL),
     # a listing of a folder the notebook makes and fills lists the destination's folder
     ("import shutil\nos.makedirs(\"data/made\", exist_ok=True)\n"
      "shutil.copy(\"data/rev/pos.meta\", \"data/made/copy.meta\")\n"

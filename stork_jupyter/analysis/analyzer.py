@@ -147,6 +147,8 @@ class NotebookAnalyzer:
         self.accesses: list[DataAccess] = []
         self.problems: list[CellProblem] = []
         self._quiet = 0
+        #: an existence probe answers from the disk (while ``_narrowing`` tries a test)
+        self._probing = False
         #: (cell, node, ...) already recorded: a node id is unique only within its cell
         self._seen: set[tuple[int, int, int, str | None]] = set()
         #: user function name -> the argument values at each call site (see ``analyze_cells``)
@@ -237,7 +239,14 @@ class NotebookAnalyzer:
     # --- statements ------------------------------------------------------------------
 
     def exec_body(self, body: Sequence[cst.CSTNode], scope: Scope) -> None:
-        for stmt in body:
+        for i, stmt in enumerate(body):
+            narrowed = self._narrowing(stmt.test, scope) if _skips_rest(stmt) else None
+            if narrowed is not None:
+                # ``if not os.path.isdir(p): continue``: the rest runs for the other entries
+                self.ev(stmt.test, scope)
+                self._with_values(narrowed[1], scope,
+                                  lambda inner, rest=body[i + 1:]: self.exec_body(rest, inner))
+                return
             self.exec_stmt(stmt, scope)
 
     def exec_stmt(self, node: cst.CSTNode, scope: Scope) -> None:
@@ -323,6 +332,20 @@ class NotebookAnalyzer:
 
     def exec_if(self, node: cst.If, scope: Scope) -> None:
         self.ev(node.test, scope)
+        narrowed = None if isinstance(node.orelse, cst.If) else self._narrowing(
+            node.test, scope)
+        if narrowed is not None:
+            results = []
+            for body, values in ((node.body, narrowed[0]),
+                                 (node.orelse.body if node.orelse else None, narrowed[1])):
+                if any(v.options for v in values.values()):  # (else no entry goes this way)
+                    branch = scope.branch()
+                    if body is not None:
+                        self._with_values(values, branch, lambda b, body=body:
+                                          self.exec_block(body, b))
+                    results.append(branch.vars)
+            self._merge(node, scope, results)
+            return
         bodies: list[cst.BaseSuite] = [node.body]
         orelse = node.orelse
         while isinstance(orelse, cst.If):
@@ -343,6 +366,10 @@ class NotebookAnalyzer:
             results.append(branch.vars)
         if with_fallthrough:
             results.append(dict(scope.vars))
+        self._merge(node, scope, results)
+
+    def _merge(self, node: cst.CSTNode, scope: Scope, results: list[dict[str, Value]]
+               ) -> None:
         for name in set().union(*results) if results else ():
             values = [r.get(name) for r in results]
             first = values[0]
@@ -351,6 +378,81 @@ class NotebookAnalyzer:
             else:
                 line = self.pos(node).start.line
                 scope.vars[name] = Unknown(f"'{name}' depends on the condition at line {line}")
+
+    def _narrowing(self, test: cst.BaseExpression, scope: Scope
+                   ) -> tuple[dict[str, Multi], dict[str, Multi]] | None:
+        """For a test known for each entry of the loop the names vary with (an existence
+        probe, ``os.path.isdir(os.path.join(d, name))``, on a listing's entries): those
+        names' values where it holds, and where it does not. None: not such a test."""
+        groups: dict[int, dict[str, Multi]] = {}
+        for name, value in scope.vars.items():
+            if isinstance(value, Multi) and value.options:
+                groups.setdefault(value.key, {})[name] = value
+        for group in groups.values():
+            counts = {len(v.options) for v in group.values()}
+            if len(counts) != 1:
+                continue
+            verdicts = self._verdicts(test, group, counts.pop(), scope)
+            if verdicts is None:
+                continue
+            return tuple({n: Multi(tuple(o for o, t in zip(v.options, verdicts, strict=True)
+                                         if t is want), v.origin, key, v.origin_at)
+                          for n, v in group.items()}
+                         for want, key in ((True, new_key()), (False, new_key())))
+        return None
+
+    def _verdicts(self, test: cst.BaseExpression, group: dict[str, Multi], count: int,
+                  scope: Scope) -> list[bool] | None:
+        """The test's value for each entry, quietly, probes answered from the disk."""
+        verdicts = []
+        with self.quiet():
+            self._probing = True
+            try:
+                for i in range(count):
+                    probe = Scope({n: v.options[i] for n, v in group.items()}, scope)
+                    verdict = self.ev(test, probe)
+                    if not isinstance(verdict, Known):
+                        return None
+                    verdicts.append(bool(verdict.value))
+            finally:
+                self._probing = False
+        return verdicts
+
+    def _probe_now(self, node: cst.Call, scope: Scope) -> Known | None:
+        """An existence probe's answer on disk now (``os.path.isdir(p)``, ``p.is_dir()``),
+        for a path the notebook has not written so far; None: not such a probe."""
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _PROBE_METHODS and (
+                not node.args):
+            kind, path = func.attr.value, self.ev(func.value, scope)
+        else:
+            ref = self.ev(func, scope)
+            kind = _PROBE_FUNCTIONS.get(catalog.canonical(ref.qualname)) if isinstance(
+                ref, Ref) else None
+            if kind is None or len(node.args) != 1 or node.args[0].keyword:
+                return None
+            path = self.ev(node.args[0].value, scope)
+        raw = as_path_strings(path) if isinstance(path, Known) else None
+        if not raw or paths.is_remote(raw[0]):
+            return None
+        rel = paths.normalize(raw[0], self.nb_dir)
+        if any(a.mode == "write" and a.path and (a.path == rel or a.path.startswith(
+                rel.rstrip("/") + "/")) for a in self.accesses):
+            return None  # written here: what it holds then is not what it holds now
+        where = Path(os.path.expanduser(raw[0]))
+        return Known(getattr(self.nb_dir / where if not where.is_absolute() else where,
+                             kind)())
+
+    @staticmethod
+    def _with_values(values: dict[str, Multi], scope: Scope, run) -> None:
+        """``run(scope)`` with ``values`` bound; the names it did not rebind take their
+        loop's values again afterwards."""
+        before = {n: scope.vars.get(n) for n in values}
+        scope.vars.update(values)
+        run(scope)
+        for name, value in values.items():
+            if scope.vars.get(name) is value and before[name] is not None:
+                scope.vars[name] = before[name]
 
     def exec_for(self, node: cst.For, scope: Scope) -> None:
         loop_value = self.loop_value(node.target, node.iter, scope)
@@ -758,6 +860,10 @@ class NotebookAnalyzer:
     # --- calls -----------------------------------------------------------------------
 
     def ev_call(self, node: cst.Call, scope: Scope) -> Value:
+        if self._probing:
+            verdict = self._probe_now(node, scope)
+            if verdict is not None:
+                return verdict
         receiver: Value | None = None
         attr = ""
         if isinstance(node.func, cst.Attribute):
@@ -1175,6 +1281,24 @@ class NotebookAnalyzer:
         return cell.positions[node]
 
 
+#: existence probes whose answer on disk a loop's branch may follow (see ``_narrowing``)
+_PROBE_FUNCTIONS = {"os.path.isdir": "is_dir", "os.path.isfile": "is_file",
+                    "os.path.exists": "exists"}
+_PROBE_METHODS = frozenset({"is_dir", "is_file", "exists"})
+
+
+def _skips_rest(stmt: cst.CSTNode) -> bool:
+    """``if TEST: continue``, with no else."""
+    if not isinstance(stmt, cst.If) or stmt.orelse is not None:
+        return False
+    body = stmt.body.body
+    if isinstance(stmt.body, cst.IndentedBlock):
+        if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine):
+            return False
+        body = body[0].body
+    return len(body) == 1 and isinstance(body[0], cst.Continue)
+
+
 def _string_value(literal: str) -> str | bytes:
     """A string literal's value: a plain one (no prefix, no escape) without a parse,
     which ``ast.literal_eval`` costs for each of the notebook's many paths."""
@@ -1277,7 +1401,7 @@ _NOT_ACCESSES = frozenset({
     "strip", "join", "encode", "decode", "match", "search", "fullmatch", "sub", "findall",
     "compile", "fnmatch", "abspath", "realpath", "relpath", "isabs", "expanduser",
     "normpath", "basename", "dirname", "splitext", "Path", "PurePath", "PosixPath",
-    "isdir", "assertEqual", "assertTrue", "assertIn", "write", "writelines",
+    "assertEqual", "assertTrue", "assertIn", "write", "writelines",
 })
 
 #: Standard streams: writing a frame to ``sys.stdout`` prints it, it stores nothing.

@@ -156,6 +156,7 @@ CATALOG: tuple[ApiSpec, ...] = (
     _op("os.unlink", "unlink", "write"),
     _op("os.path.exists", "exists", "read", missing=True),
     _op("os.path.isfile", "is_file", "read", missing=True),
+    _op("os.path.isdir", "is_dir", "read", missing=True),
     _op("os.makedirs", "mkdir", "write", kw="name"),
     _op("os.mkdir", "mkdir", "write"),
     _op("os.rename", "rename", "read", "src", 1, "dst"),
@@ -209,6 +210,9 @@ ALIASES: dict[str, str] = {
     "genericpath.exists": "os.path.exists",
     "posixpath.exists": "os.path.exists",
     "posixpath.isfile": "os.path.isfile",
+    "genericpath.isfile": "os.path.isfile",
+    "posixpath.isdir": "os.path.isdir",
+    "genericpath.isdir": "os.path.isdir",
     "cv.imread": "cv2.imread",
 }
 
@@ -220,11 +224,12 @@ PATH_METHODS: dict[str, tuple[str, str | None]] = {
     "write_bytes": ("write", "binary"),
     "exists": ("read", None),
     "is_file": ("read", None),
+    "is_dir": ("read", None),
     "unlink": ("write", None),
     "mkdir": ("write", None),
 }
 #: Of those, the ones that work on a file that need not exist.
-PATH_MAY_BE_MISSING = frozenset({"exists", "is_file", "unlink", "mkdir"})
+PATH_MAY_BE_MISSING = frozenset({"exists", "is_file", "is_dir", "unlink", "mkdir"})
 
 FUNCTIONS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind != "method"}
 METHODS: dict[str, ApiSpec] = {s.name: s for s in CATALOG if s.kind == "method"}

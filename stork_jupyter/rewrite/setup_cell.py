@@ -46,6 +46,10 @@ class StorkPath:
         self.fs.invalidate_cache()
         return self.fs.isfile(self.path)
 
+    def is_dir(self):
+        self.fs.invalidate_cache()
+        return self.fs.isdir(self.path)
+
     def unlink(self, missing_ok=False):
         if not self.is_file():
             if missing_ok:

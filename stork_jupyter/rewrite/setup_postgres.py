@@ -240,6 +240,10 @@ class StorkPath:
         return bool(self._query("SELECT 1 FROM {files} WHERE path = :key OR "
                                 "starts_with(path, :folder) LIMIT 1", folder=self.key + "/"))
 
+    def is_dir(self):
+        return bool(self._query("SELECT 1 FROM {files} WHERE starts_with(path, :folder) "
+                                "LIMIT 1", folder=self.key.rstrip("/") + "/"))
+
     def unlink(self, missing_ok=False):
         gone = self._query("DELETE FROM {files} WHERE path = :key RETURNING path")
         if not gone and not missing_ok:

@@ -359,7 +359,7 @@ class _EditCalls(cst.CSTTransformer):
             return _method(_stork_path(where), "listdir", [])
         func = call.func
         if isinstance(func, cst.Attribute) and not _is_module_glob(call):
-            raise RewriteError("Path.glob() inside a loop over folders is not rewritten yet")
+            return self._nested_path_glob(call, index, base)
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
         if self.kind == "file":
             matches = _with_arg(call, index, where)
@@ -371,6 +371,32 @@ class _EditCalls(cst.CSTTransformer):
         comp = f"_stork_f.removeprefix({prefix}) for _stork_f in {text}"
         listed = name == "glob"  # glob.glob gives a list, iglob an iterator
         return cst.parse_expression(f"[{comp}]" if listed else f"({comp})")
+
+    def _nested_path_glob(self, call: cst.Call, index: int, base: str) -> cst.BaseExpression:
+        """``d.glob(pattern)`` in a loop over folders: the destination's matches under
+        ``base``, given back as the Paths the notebook's own glob gives (pathlib's glob
+        matches hidden names; ``rglob`` is ``glob("**/" + pattern)``)."""
+        assert isinstance(call.func, cst.Attribute)
+        folder = cst.Module([]).code_for_node(call.func.value)
+        pattern = cst.Module([]).code_for_node(call.args[index].value)
+        deep = '"**/" + ' if call.func.attr.value == "rglob" else ""
+        where = _prefixed(base, cst.parse_expression(
+            f"pathlib.PurePosixPath({folder}) / ({deep}{pattern})"))
+        self.needs.add("pathlib")
+        if self.kind == "file":
+            self.needs.add("glob")
+            matches = cst.Call(func=cst.parse_expression("glob.glob"), args=[
+                cst.Arg(where), cst.Arg(cst.Name("True"), keyword=cst.Name("recursive")),
+                cst.Arg(cst.Name("True"), keyword=cst.Name("include_hidden"))])
+        else:
+            self.needs.add("stork_glob")
+            hidden = [cst.Arg(cst.Name("True"), keyword=cst.Name("hidden"))] if (
+                self.kind == "postgresql") else []
+            matches = cst.Call(func=cst.Name("stork_glob"), args=[cst.Arg(where), *hidden])
+        text = cst.Module([]).code_for_node(matches)
+        prefix = json.dumps(base + "/", ensure_ascii=False)
+        return cst.parse_expression(
+            f"(pathlib.Path(_stork_f.removeprefix({prefix})) for _stork_f in {text})")
 
     def _iterdir(self, call: cst.Call, target: str | cst.BaseExpression) -> cst.BaseExpression:
         """``d.iterdir()`` -> ``(d / name for name in <the destination folder's names>)``:
