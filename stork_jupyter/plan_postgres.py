@@ -96,7 +96,7 @@ class PostgresPlanner:
         # file-system operations, pathlib methods and shell lines act on the files table
         # through the setup cell's StorkPath
         is_op = bool(a.op) or a.api.startswith(("pathlib.Path.", "shell."))
-        shape = "op" if is_op else file_shape(a.api) or (
+        shape = "op" if is_op else file_shape(a.api, a.mode == "write") or (
             "write_bytes" if a.api in ARTEFACT_FORMATS and a.path in self.as_files else None)
         if shape is None:
             return f"{a.api} has no form that reads from PostgreSQL"

@@ -16,7 +16,7 @@ import os
 import posixpath
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -978,6 +978,8 @@ class NotebookAnalyzer:
     def call_method(self, node: cst.Call, receiver: Value, attr: str,
                     args: list[tuple[cst.Arg, Value]]) -> Value:
         if isinstance(receiver, Handle):
+            if attr in catalog.ARCHIVE_MEMBERS.get(receiver.api, ()):
+                return Buffer()  # a member of the archive: reading it reads no other file
             self.consume_handle(receiver, f".{attr}()", None)
             return Unknown("data read from a file")
         literal = isinstance(receiver, Known | Multi)
@@ -1128,6 +1130,8 @@ class NotebookAnalyzer:
     def call_api(self, node: cst.Call, spec: catalog.ApiSpec,
                  args: list[tuple[cst.Arg, Value]], receiver: Value | None = None) -> Value:
         open_mode = None
+        if spec.file_modes:
+            return self.call_with_file_mode(node, spec, args, receiver)
         if spec.kind == "open":
             open_mode = spec.default_mode
             found = _arg(args, spec.mode_arg, "mode") if spec.mode_arg is not None else None
@@ -1144,7 +1148,7 @@ class NotebookAnalyzer:
                                    spec.path_kw, spec.kind)
             ids = self.record(node, spec, receiver, args, open_mode=open_mode,
                               path_arg=None if receiver is not None else spec.path_arg)
-            return Handle(tuple(ids), binary)
+            return Handle(tuple(ids or ()), binary)
         ids = self.record(node, spec, receiver, args,
                           path_arg=None if receiver is not None else spec.path_arg,
                           role="source" if spec.path2_arg is not None else None)
@@ -1155,6 +1159,30 @@ class NotebookAnalyzer:
         if ids is None:  # the "path" was a handle or buffer: no new access
             return Unknown("data read from a file")
         return Unknown(f"data {'read by' if spec.mode == 'read' else 'written by'} {spec.api}")
+
+    def call_with_file_mode(self, node: cst.Call, spec: catalog.ApiSpec,
+                            args: list[tuple[cst.Arg, Value]], receiver: Value | None
+                            ) -> Value:
+        """An HDF5 file or a zip archive opened in a mode (``catalog.FILE_MODES``): a read
+        of the file, a write, or both ("a": a read of what is there, if anything, then a
+        write). A mode known only at run time may do both."""
+        found = _arg(args, spec.mode_arg, "mode")
+        open_mode: str | None = spec.default_mode
+        if found is not None:
+            value = found[1]
+            open_mode = value.value if isinstance(value, Known) and isinstance(
+                value.value, str) else None
+        modes = catalog.FILE_MODES.get(open_mode or "", ("read", "write"))
+        ids: list[int] = []
+        for mode in modes:
+            one = replace(spec, mode=mode, may_be_missing=mode == "read" and "write" in modes
+                          and open_mode != "r+")
+            got = self.record(node, one, receiver, args, open_mode=open_mode,
+                              path_arg=None if receiver is not None else spec.path_arg)
+            ids += got or []
+        if spec.kind == "open":
+            return Handle(tuple(ids), True, spec.api)
+        return Unknown(f"data {'read by' if modes == ('read',) else 'written by'} {spec.api}")
 
     def consume(self, spec: catalog.ApiSpec, args: list[tuple[cst.Arg, Value]]) -> Value:
         found = _arg(args, spec.path_arg, spec.path_kw)
@@ -1217,7 +1245,7 @@ class NotebookAnalyzer:
         at = path_value.origin_at if isinstance(path_value, Multi | Known) else None
         base.expanded_at = list(at) if at else None
         for i, raw in enumerate(found_paths):
-            key = (cell.index, id(node), 1, f"{role}:{raw}")
+            key = (cell.index, id(node), 1, f"{role}:{spec.mode}:{raw}")
             if key in self._seen:
                 continue
             self._seen.add(key)

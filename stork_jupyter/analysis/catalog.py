@@ -37,6 +37,9 @@ class ApiSpec:
     path2_kw: str | None = None
     #: whether the call works on a file that need not exist (``os.path.exists``)
     may_be_missing: bool = False
+    #: the ``mode`` argument (at ``mode_arg`` or by keyword, else ``default_mode``) says
+    #: whether the call reads the file, writes it or both (``FILE_MODES``)
+    file_modes: bool = False
 
 
 def _f(name, mode, fmt, arg=0, kw=None, api=None):
@@ -67,7 +70,8 @@ CATALOG: tuple[ApiSpec, ...] = (
     _f("pandas.read_excel", "read", "excel", 0, "io"),
     _f("pandas.read_feather", "read", "feather", 0, "path"),
     _f("pandas.read_pickle", "read", "pickle", 0, "filepath_or_buffer"),
-    _f("pandas.read_hdf", "read", "hdf", 0, "path_or_buf"),
+    ApiSpec("pandas.read_hdf", "pandas.read_hdf", "read", "hdf", 0, "path_or_buf",
+            mode_arg=2, default_mode="r", file_modes=True),
     _f("pandas.read_orc", "read", "orc", 0, "path"),
     _f("pandas.read_xml", "read", "xml", 0, "path_or_buffer"),
     _f("pandas.read_stata", "read", "stata", 0, "filepath_or_buffer"),
@@ -75,7 +79,9 @@ CATALOG: tuple[ApiSpec, ...] = (
     _f("pandas.read_spss", "read", "spss", 0, "path"),
     _f("pandas.read_html", "read", "html", 0, "io"),
     _f("pandas.ExcelFile", "read", "excel", 0, "path_or_buffer"),
-    _f("pandas.HDFStore", "read", "hdf", 0, "path"),
+    # an HDFStore is a handle: ``store.put(k, df)`` and ``store[k]`` go through it
+    ApiSpec("pandas.HDFStore", "pandas.HDFStore", "read", "hdf", 0, "path", "open", 1, "a",
+            file_modes=True),
     # an ExcelWriter is a handle: ``df.to_excel(writer, ...)`` writes through it
     ApiSpec("pandas.ExcelWriter", "pandas.ExcelWriter", "write", "excel", 0, "path", "open",
             4, "wb"),
@@ -92,7 +98,8 @@ CATALOG: tuple[ApiSpec, ...] = (
     _m("to_excel", "pandas.DataFrame.to_excel", "write", "excel", 0, "excel_writer"),
     _m("to_feather", "pandas.DataFrame.to_feather", "write", "feather", 0, "path"),
     _m("to_pickle", "pandas.DataFrame.to_pickle", "write", "pickle", 0, "path"),
-    _m("to_hdf", "pandas.DataFrame.to_hdf", "write", "hdf", 0, "path_or_buf"),
+    ApiSpec("to_hdf", "pandas.DataFrame.to_hdf", "write", "hdf", 0, "path_or_buf", "method",
+            default_mode="a", file_modes=True),
     _m("to_orc", "pandas.DataFrame.to_orc", "write", "orc", 0, "path"),
     _m("to_xml", "pandas.DataFrame.to_xml", "write", "xml", 0, "path_or_buffer"),
     ApiSpec("to_sql", "pandas.DataFrame.to_sql", "write", "sql", 1, "con", kind="method",
@@ -103,6 +110,9 @@ CATALOG: tuple[ApiSpec, ...] = (
     ApiSpec("codecs.open", "open", "read", None, 0, "filename", "open", 1),
     ApiSpec("gzip.open", "gzip.open", "read", None, 0, "filename", "open", 1, "rb"),
     ApiSpec("h5py.File", "h5py.File", "read", "hdf5", 0, "name", "open", 1),
+    # an archive is a handle: its members (``z.open(name)``, ``z.read(name)``) are its data
+    ApiSpec("zipfile.ZipFile", "zipfile.ZipFile", "read", "zip", 0, "file", "open", 1,
+            file_modes=True),
     # handle consumers: they set the format of the access that opened the handle
     _c("json.load", "read", "json", 0, "fp"),
     _c("json.dump", "write", "json", 1, "fp"),
@@ -214,6 +224,19 @@ ALIASES: dict[str, str] = {
     "posixpath.isdir": "os.path.isdir",
     "genericpath.isdir": "os.path.isdir",
     "cv.imread": "cv2.imread",
+}
+
+#: What a ``file_modes`` call does to its file in each mode (HDF5 files, as PyTables opens
+#: them, and zip archives): "a" and "r+" read what is there and write it back.
+FILE_MODES: dict[str, tuple[str, ...]] = {
+    "r": ("read",), "r+": ("read", "write"), "a": ("read", "write"), "w": ("write",),
+    "w-": ("write",), "x": ("write",),
+}
+
+#: Methods of an archive handle that give one of its members (a file object or its
+#: bytes): what reads them reads the archive, no file of its own.
+ARCHIVE_MEMBERS: dict[str, frozenset[str]] = {
+    "zipfile.ZipFile": frozenset({"open", "read"}),
 }
 
 #: Methods of a path object that read or write the file it names: (mode, format).

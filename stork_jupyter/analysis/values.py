@@ -66,6 +66,7 @@ class Func:
 class Handle:
     access_ids: tuple[int, ...]  #: indexes of the accesses that opened it
     binary: bool
+    api: str = "open"  #: what opened it (``zipfile.ZipFile``: an archive of members)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Migrated:
 
 #: The setup-cell helpers whose results are :class:`Migrated` (see ``rewrite/``).
 SETUP_HELPERS = frozenset({"stork_read", "stork_open", "stork_glob", "stork_from_table",
-                           "stork_excel_writer", "stork_chunks"})
+                           "stork_excel_writer", "stork_chunks", "stork_local"})
 #: The parameter ``stork_write(url, lambda stork_file: ...)`` hands to the writer.
 SETUP_FILE_PARAMETER = "stork_file"
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from psycopg import sql
 
+from .support import local_copy
+
 
 class NotTranslatable(Exception):
     """An argument has no PostgreSQL equivalent; the access is left alone."""
@@ -129,6 +131,7 @@ BUFFER_READS = frozenset({
     "imageio.imread", "pyarrow.parquet.read_table", "pyarrow.parquet.ParquetFile",
     "pyarrow.feather.read_feather", "pyarrow.feather.read_table", "pyarrow.csv.read_csv",
     "scipy.io.loadmat", "pandas.read_pickle", "pandas.read_html", "pandas.ExcelFile",
+    "zipfile.ZipFile",
     "pandas.read_xml", "pandas.read_fwf", "pandas.read_stata", "pandas.read_orc",
     *TABLE_READS})
 #: Writers whose path argument may be a file object: what they write becomes a row.
@@ -148,10 +151,10 @@ _FILE_SHAPES = {
 }
 
 
-def file_shape(api: str) -> str | None:
-    """How a files-table access is rewritten: ``open``, ``read_bytes``, ``write_bytes``
-    or ``excel_writer``."""
-    return _FILE_SHAPES.get(api)
+def file_shape(api: str, writes: bool = False) -> str | None:
+    """How a files-table access is rewritten: ``open``, ``read_bytes``, ``write_bytes``,
+    ``excel_writer`` or ``local`` (on a local copy: ``support.local_copy``)."""
+    return "local" if local_copy(api, writes) else _FILE_SHAPES.get(api)
 
 
 def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: dict,

@@ -3,6 +3,7 @@ no secret. It says where the data lives and defines only the helpers the cells u
 
 from __future__ import annotations
 
+from .local_copy import LOCAL_IMPORTS, STORK_LOCAL
 from .path_io import PATH_IO_METHODS
 from .shell import SHELL_HELPERS
 
@@ -27,6 +28,23 @@ def stork_glob(pattern):
     fs = fsspec.core.url_to_fs(pattern)[0]
     return sorted(fs.unstrip_protocol(p) for p in fs.glob(pattern))
 ''',
+    "stork_fetch": '''
+def stork_fetch(url, path):
+    """Copy the migrated file at url to the local path; False when there is none yet."""
+    try:
+        with fsspec.open(url, "rb") as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target)
+    except FileNotFoundError:
+        return False
+    return True
+''',
+    "stork_store": '''
+def stork_store(path, url):
+    """Store the local file at path as the migrated file at url."""
+    with open(path, "rb") as source, fsspec.open(url, "wb") as target:
+        shutil.copyfileobj(source, target)
+''',
+    "stork_local": STORK_LOCAL,
     "StorkPath": '''
 class StorkPath:
     """A migrated file or folder by URL, with the pathlib methods this notebook uses."""
@@ -75,7 +93,8 @@ class StorkPath:
 ''',
 }
 #: helpers that use fsspec
-_FSSPEC = frozenset({"fsspec", "stork_read", "stork_write", "stork_glob", "StorkPath"})
+_FSSPEC = frozenset({"fsspec", "stork_read", "stork_write", "stork_glob", "StorkPath",
+                     "stork_fetch", "stork_store"})
 
 
 def setup_source(kind: str, destination: str, needs: set[str],
@@ -93,11 +112,14 @@ def setup_source(kind: str, destination: str, needs: set[str],
         ]
     else:
         lines = [f"# Added by stork: this notebook's data lives in {destination}."]
+    if "stork_local" in needs:  # (it fetches and stores through the two others)
+        needs = needs | {"stork_fetch", "stork_store"} | LOCAL_IMPORTS
     helpers = [name for name in _HELPERS if name in needs]
     imports = []
     if "stork_read" in needs:
         imports.append("import io")
-    imports += [f"import {m}" for m in ("glob", "os", "pathlib") if m in needs]
+    imports += [f"import {m}" for m in ("glob", "os", "pathlib", "shutil", "tempfile")
+                if m in needs]
     if needs & _FSSPEC:
         imports.append("import fsspec")
     lines += imports

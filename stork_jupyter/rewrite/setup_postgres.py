@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .local_copy import LOCAL_IMPORTS, STORK_LOCAL
 from .path_io import PATH_IO_METHODS
 from .postgres import quote_ident
 from .shell import SHELL_HELPERS
@@ -55,6 +56,27 @@ def stork_open(key, mode="r", **kwargs):
     """open() for a file in the files table: read it, or store it when closed."""
     raw = stork_read(key) if "r" in mode else StorkUpload(key)
     return raw if "b" in mode else io.TextIOWrapper(raw, **kwargs)
+'''
+_FETCH = '''
+def stork_fetch(key, path):
+    """Copy a file of the files table to the local path; False when there is none yet."""
+    with STORK_PG.begin() as conn:
+        conn.execute(sqlalchemy.text(
+            f"CREATE TABLE IF NOT EXISTS {STORK_FILES} (path text PRIMARY KEY, "
+            "bytes bytea NOT NULL, sha256 text NOT NULL, size bigint NOT NULL)"))
+        data = conn.execute(sqlalchemy.text(
+            f"SELECT bytes FROM {STORK_FILES} WHERE path = :key"), {"key": key}).scalar()
+    if data is None:
+        return False
+    with open(path, "wb") as f:
+        f.write(data)
+    return True
+
+
+def stork_store(path, key):
+    """Keep the local file at path in the files table."""
+    with open(path, "rb") as f:
+        stork_put(key, f.read())
 '''
 _EXCEL_WRITER = '''
 def stork_excel_writer(key, *args, **kwargs):
@@ -274,13 +296,15 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_write": (_WRITE, {"stork_put"}),
     "stork_open": (_OPEN, {"stork_read", "stork_put"}),
     "stork_excel_writer": (_EXCEL_WRITER, {"stork_open", "pandas"}),
+    "stork_fetch": (_FETCH, {"stork_put"}),
+    "stork_local": (STORK_LOCAL, {"stork_fetch", *LOCAL_IMPORTS}),
     "stork_glob": (_GLOB, {"re"}),
     "stork_chunks": (_CHUNKS, {"pandas"}),
     "stork_to_table": (_TO_TABLE, {"json", "pandas"}),
     "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
     "StorkPath": (_PATH, {"stork_open", "stork_put"}),
 }
-_IMPORTS = ("hashlib", "io", "json", "os", "pathlib", "re")
+_IMPORTS = ("hashlib", "io", "json", "os", "pathlib", "re", "shutil", "tempfile")
 
 
 def postgres_setup_source(engine_url: str, schema: str, needs: set[str]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -17,7 +17,7 @@ from ..notebook import mask_ipython
 from ..plan_types import AccessEdit
 from . import postgres as pg
 from .shell import shell_code
-from .support import is_file_op, s3_shape
+from .support import KEEPS_OPEN, is_file_op, local_copy, s3_shape
 
 
 class RewriteError(StorkError):
@@ -166,8 +166,9 @@ class _EditCalls(cst.CSTTransformer):
             return self._file_op(updated, here)
         if edit.action == "glob":
             return self._glob(updated, edit)
+        writes = any(e.mode == "write" for e in here)  # ("a": a read and a write here)
         if self.kind == "postgresql":
-            return self._postgres(original, updated, edit)
+            return self._postgres(original, updated, edit, writes)
         spec = _spec(edit.api)
         index = _path_arg_index(updated, spec)
         if index is None:
@@ -179,7 +180,9 @@ class _EditCalls(cst.CSTTransformer):
             new_value = _string(edit.target or "", old_value)
         if self.kind != "s3":
             return _with_arg(updated, index, new_value)
-        shape = s3_shape(edit.api)
+        shape = s3_shape(edit.api, writes)
+        if shape == "local":
+            return self._on_local_copy(updated, index, new_value, edit)
         if shape == "url":
             return _with_arg(updated, index, new_value)
         if shape == "open":
@@ -200,7 +203,7 @@ class _EditCalls(cst.CSTTransformer):
             return self._through_helper(updated, index, new_value, shape)
         raise RewriteError(f"{edit.api} has no S3 form")
 
-    def _postgres(self, original: cst.Call, call: cst.Call, edit: AccessEdit
+    def _postgres(self, original: cst.Call, call: cst.Call, edit: AccessEdit, writes: bool
                   ) -> cst.BaseExpression:
         """Tables through read_sql_query / stork_to_table; other files through the files
         table (``stork_read``, ``stork_open``, ``stork_write`` from the setup cell)."""
@@ -252,7 +255,9 @@ class _EditCalls(cst.CSTTransformer):
             new_value = _prefixed(edit.base or "", old_value)
         else:
             new_value = _string(edit.target or "", old_value)
-        shape = edit.details.get("shape")
+        shape = "local" if local_copy(edit.api, writes) else edit.details.get("shape")
+        if shape == "local":
+            return self._on_local_copy(call, index, new_value, edit)
         if shape in ("open", "excel_writer"):
             helper = "stork_open" if shape == "open" else "stork_excel_writer"
             self.needs.add(helper)
@@ -260,6 +265,31 @@ class _EditCalls(cst.CSTTransformer):
         if shape in ("read_bytes", "write_bytes"):
             return self._through_helper(call, index, new_value, shape)
         raise RewriteError(f"{edit.api} has no PostgreSQL form")
+
+    def _on_local_copy(self, call: cst.Call, index: int, new_value: cst.BaseExpression,
+                       edit: AccessEdit) -> cst.Call:
+        """``stork_local(where, mode, lambda stork_file: call(stork_file, ...))``: the call
+        on a local copy of the file (``rewrite/local_copy``), in the call's own mode;
+        ``until_closed=True`` for a store or an archive, stored back when closed."""
+        spec = _spec(edit.api)
+        if any(arg.star for arg in call.args):
+            raise RewriteError(f"{edit.code}: arguments passed with * or ** may hold the "
+                               "mode; give the path and the mode by name to migrate it")
+        at = _path_arg_index(call, replace(spec, path_arg=spec.mode_arg, path_kw="mode"))
+        mode = call.args[at].value if at is not None else _string(spec.default_mode, new_value)
+        self.needs.add("stork_local")
+        inner = _with_arg(call, index, cst.Name("stork_file"))
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args = [cst.Arg(new_value, comma=comma), cst.Arg(mode, comma=comma),
+                cst.Arg(cst.Lambda(params=cst.Parameters([cst.Param(cst.Name("stork_file"))]),
+                                   body=inner))]
+        if edit.api in KEEPS_OPEN:
+            args[-1] = args[-1].with_changes(comma=comma)
+            args.append(cst.Arg(cst.Name("True"), keyword=cst.Name("until_closed"),
+                                equal=cst.AssignEqual(
+                                    whitespace_before=cst.SimpleWhitespace(""),
+                                    whitespace_after=cst.SimpleWhitespace(""))))
+        return cst.Call(func=cst.Name("stork_local"), args=args)
 
     def _through_helper(self, call: cst.Call, index: int, new_value: cst.BaseExpression,
                         shape: str) -> cst.Call:

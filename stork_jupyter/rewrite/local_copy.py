@@ -1,0 +1,47 @@
+"""``stork_local``, as generated code: a call that needs a real file (PyTables opens HDF5
+files by name, never from a stream) works on a local copy of the migrated file. Both
+setup cells (S3 by URL, PostgreSQL by files-table key) take it and define only how a
+file is fetched (``stork_fetch(where, path)``, False when there is none yet) and stored
+back (``stork_store(path, where)``)."""
+
+STORK_LOCAL = '''
+def stork_local(where, mode, use, until_closed=False):
+    """use(path) on a local copy of a migrated file, for what needs a real file: fetched
+    first unless mode only writes, stored back when mode writes, once use returns (or,
+    until_closed, once what it returned is closed); the copy is removed then."""
+    folder = tempfile.mkdtemp(prefix="stork-")
+    path = os.path.join(folder, where.rstrip("/").rsplit("/", 1)[-1])
+    done = []
+
+    def finish(store):
+        if not done:
+            done.append(store)
+            try:
+                if store and mode != "r" and os.path.exists(path):
+                    stork_store(path, where)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        if mode not in ("w", "w-", "x"):  # (a new file: nothing to fetch first)
+            stork_fetch(where, path)
+        result = use(path)
+    except BaseException:
+        finish(False)
+        raise
+    if not until_closed:
+        finish(True)
+        return result
+    close = result.close
+
+    def close_and_store(*args, **kwargs):
+        closed = close(*args, **kwargs)
+        finish(True)
+        return closed
+
+    result.close = close_and_store  # (``with ... as store`` closes it too)
+    return result
+'''
+
+#: what ``stork_local`` uses besides the destination's fetch and store
+LOCAL_IMPORTS = frozenset({"os", "shutil", "tempfile"})
