@@ -17,7 +17,7 @@ def stork_local(where, mode, use, until_closed=False):
         if not done:
             done.append(store)
             try:
-                if store and mode != "r" and os.path.exists(path):
+                if store and mode != "r":
                     stork_store(path, where)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)

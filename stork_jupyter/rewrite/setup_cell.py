@@ -31,9 +31,9 @@ def stork_glob(pattern):
     "stork_fetch": '''
 def stork_fetch(url, path):
     """Copy the migrated file at url to the local path; False when there is none yet."""
+    fs, where = fsspec.core.url_to_fs(url)
     try:
-        with fsspec.open(url, "rb") as source, open(path, "wb") as target:
-            shutil.copyfileobj(source, target)
+        fs.get_file(where, path)
     except FileNotFoundError:
         return False
     return True
@@ -41,8 +41,8 @@ def stork_fetch(url, path):
     "stork_store": '''
 def stork_store(path, url):
     """Store the local file at path as the migrated file at url."""
-    with open(path, "rb") as source, fsspec.open(url, "wb") as target:
-        shutil.copyfileobj(source, target)
+    fs, where = fsspec.core.url_to_fs(url)
+    fs.put_file(path, where)
 ''',
     "stork_local": STORK_LOCAL,
     "StorkPath": '''

@@ -68,15 +68,13 @@ def stork_fetch(key, path):
             f"SELECT bytes FROM {STORK_FILES} WHERE path = :key"), {"key": key}).scalar()
     if data is None:
         return False
-    with open(path, "wb") as f:
-        f.write(data)
+    pathlib.Path(path).write_bytes(data)
     return True
 
 
 def stork_store(path, key):
     """Keep the local file at path in the files table."""
-    with open(path, "rb") as f:
-        stork_put(key, f.read())
+    stork_put(key, pathlib.Path(path).read_bytes())
 '''
 _EXCEL_WRITER = '''
 def stork_excel_writer(key, *args, **kwargs):
@@ -296,7 +294,7 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_write": (_WRITE, {"stork_put"}),
     "stork_open": (_OPEN, {"stork_read", "stork_put"}),
     "stork_excel_writer": (_EXCEL_WRITER, {"stork_open", "pandas"}),
-    "stork_fetch": (_FETCH, {"stork_put"}),
+    "stork_fetch": (_FETCH, {"stork_put", "pathlib"}),
     "stork_local": (STORK_LOCAL, {"stork_fetch", *LOCAL_IMPORTS}),
     "stork_glob": (_GLOB, {"re"}),
     "stork_chunks": (_CHUNKS, {"pandas"}),
