@@ -8,7 +8,7 @@ import posixpath
 from pathlib import Path
 from types import SimpleNamespace
 
-from .analysis import Analysis, DataAccess
+from .analysis import Analysis, DataAccess, catalog
 from .analysis.paths import expand_glob
 from .cells import where as cell_where
 from .checksum import sha256_file, sha256_once
@@ -334,7 +334,8 @@ def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: s
 
 #: Accesses that are only ever reported: a call the catalog does not know, a shell line
 #: that cannot be rewritten (their reason says why).
-_NEVER_MIGRATED = frozenset({"unknown", "shell"})
+_NEVER_MIGRATED = frozenset({"unknown", "shell", *(
+    s.api for s in catalog.ARCHIVE_FILES.values())})
 
 
 def _listing(a: DataAccess) -> str | None:

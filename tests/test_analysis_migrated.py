@@ -53,3 +53,18 @@ def test_a_user_function_of_another_name_is_still_a_run_time_value():
     found = _accesses("def load(p):\n    return p\n", "import pandas as pd\npd.read_csv(load('x'))")
     assert len(found) == 1 and not found[0].resolved
     assert found[0].reason == "the result of load() is only known at run time"
+
+
+
+def test_the_local_copies_of_the_setup_cells_are_not_accesses():
+    """``stork_local`` and what it uses (S3 by URL, PostgreSQL by files-table key) act at
+    the destination and on a temporary copy: analysed, they touch no file of the project."""
+    from stork_jupyter.rewrite.setup_cell import setup_source
+    from stork_jupyter.rewrite.setup_postgres import postgres_setup_source
+
+    s3 = setup_source("s3", "s3://bkt/lake", {"stork_local"})
+    pg = postgres_setup_source("postgresql://u@h/db", "lake", {"stork_local"})
+    for source in (s3, pg):
+        assert "def stork_local(" in source and "def stork_fetch(" in source
+        assert "def stork_store(" in source
+        assert _accesses(source) == []

@@ -110,6 +110,32 @@ def test_a_zip_archive_is_an_access_and_its_members_are_not(tmp_path):
     ]
 
 
+def test_extracting_or_adding_files_is_refused_with_where_and_why(tmp_path, monkeypatch):
+    """Members extracted as local files (or a local file added to an archive) would stay
+    local once the archive moved: the migration refuses, naming the call."""
+    _data(tmp_path)
+    write_nb(tmp_path / "nb.ipynb", "import zipfile",
+             "with zipfile.ZipFile('data/bundle.zip') as z:\n    z.extractall('data/raw')\n"
+             "    z.extract('a.csv')\nwith zipfile.ZipFile('out/p.zip', 'w') as w:\n"
+             "    w.write('data/prices.h5')")
+    a = analyze_cells(read_nb(tmp_path / "nb.ipynb").cells, tmp_path)
+    assert [(x.line, x.api, x.mode, x.path) for x in a.accesses] == [
+        (1, "zipfile.ZipFile", "read", "data/bundle.zip"),
+        (2, "zipfile.ZipFile.extractall", "write", "data/raw"),
+        (3, "zipfile.ZipFile.extract", "write", "."),  # (the notebook's folder)
+        (4, "zipfile.ZipFile", "write", "out/p.zip"),
+        (5, "zipfile.ZipFile.write", "read", "data/prices.h5"),
+    ]
+    monkeypatch.chdir(tmp_path)
+    for to in (str(tmp_path / "lake"), "s3://bkt/lake"):
+        result = stork("migrate", "nb.ipynb", "--to", to, "--dry-run")
+        assert result.exit_code != 0
+        for line, code in ((2, "z.extractall('data/raw')"), (3, "z.extract('a.csv')"),
+                           (5, "w.write('data/prices.h5')")):
+            assert f"nb.ipynb: cell 3, line {line}: {code}: zipfile.ZipFile." in result.output
+        assert "writes the archive's members as local files" in result.output
+
+
 def test_a_migrated_notebook_has_nothing_left_to_move(tmp_path):
     """Analysed again, the S3 and PostgreSQL forms (``stork_local``, ``stork_read``)
     are no accesses: the data already moved."""

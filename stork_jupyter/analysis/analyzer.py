@@ -980,6 +980,10 @@ class NotebookAnalyzer:
         if isinstance(receiver, Handle):
             if attr in catalog.ARCHIVE_MEMBERS.get(receiver.api, ()):
                 return Buffer()  # a member of the archive: reading it reads no other file
+            spec = catalog.ARCHIVE_FILES.get((receiver.api, attr))
+            if spec is not None:
+                self.archive_file(node, spec, args)
+                return Unknown(f"the result of '.{attr}()' is only known at run time")
             self.consume_handle(receiver, f".{attr}()", None)
             return Unknown("data read from a file")
         literal = isinstance(receiver, Known | Multi)
@@ -1183,6 +1187,18 @@ class NotebookAnalyzer:
         if spec.kind == "open":
             return Handle(tuple(ids), True, spec.api)
         return Unknown(f"data {'read by' if modes == ('read',) else 'written by'} {spec.api}")
+
+    def archive_file(self, node: cst.Call, spec: catalog.ApiSpec,
+                     args: list[tuple[cst.Arg, Value]]) -> None:
+        """``z.extractall(folder)``, ``z.write(path)``: an access of that folder (the
+        notebook's own when not given) or file, reported with why it stays local."""
+        if _arg(args, spec.path_arg, spec.path_kw) is None:
+            here = cst.SimpleString('"."')
+            args, spec = [(cst.Arg(here), Known("."))], replace(spec, path_arg=0, path_kw=None)
+        for i in self.record(node, spec, None, args, path_arg=spec.path_arg) or []:
+            access = self.accesses[i]
+            access.reason = (f"{spec.api} cannot be migrated: "
+                             f"{catalog.ARCHIVE_FILE_REASONS[spec.api]}")
 
     def consume(self, spec: catalog.ApiSpec, args: list[tuple[cst.Arg, Value]]) -> Value:
         found = _arg(args, spec.path_arg, spec.path_kw)

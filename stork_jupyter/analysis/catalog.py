@@ -239,6 +239,26 @@ ARCHIVE_MEMBERS: dict[str, frozenset[str]] = {
     "zipfile.ZipFile": frozenset({"open", "read"}),
 }
 
+#: Methods of an archive handle that use files of their own, by (handle, method): the
+#: folder members are extracted to (the notebook's own when not given) or the file added.
+#: Reported, never migrated: the reason says why (``ARCHIVE_FILE_REASONS``).
+ARCHIVE_FILES: dict[tuple[str, str], ApiSpec] = {
+    ("zipfile.ZipFile", "extractall"): ApiSpec(
+        "extractall", "zipfile.ZipFile.extractall", "write", None, 0, "path", "method"),
+    ("zipfile.ZipFile", "extract"): ApiSpec(
+        "extract", "zipfile.ZipFile.extract", "write", None, 1, "path", "method"),
+    ("zipfile.ZipFile", "write"): ApiSpec(
+        "write", "zipfile.ZipFile.write", "read", None, 0, "filename", "method"),
+}
+ARCHIVE_FILE_REASONS: dict[str, str] = {
+    "zipfile.ZipFile.extractall": "it writes the archive's members as local files; read "
+    "them from the archive (z.open(name), z.read(name)) to migrate it",
+    "zipfile.ZipFile.extract": "it writes an archive member as a local file; read it "
+    "from the archive (z.open(name), z.read(name)) to migrate it",
+    "zipfile.ZipFile.write": "it adds a local file to the archive; add its data "
+    "(z.writestr(name, data)) to migrate it",
+}
+
 #: Methods of a path object that read or write the file it names: (mode, format).
 PATH_METHODS: dict[str, tuple[str, str | None]] = {
     "read_text": ("read", "text"),
