@@ -175,6 +175,11 @@ def execute_notebook(
     return nb
 
 
+#: The order stream entries take (the kernel buffers and flushes each stream apart: which
+#: of stdout and stderr reaches the notebook first depends on timing, not on the code).
+_STREAM_ORDER = ("stdout", "stderr")
+
+
 def _normalise_cell(outputs: list[Any]) -> list[dict[str, str]]:
     normal: list[dict[str, str]] = []
     streams: dict[str, dict[str, str]] = {}
@@ -191,6 +196,11 @@ def _normalise_cell(outputs: list[Any]) -> list[dict[str, str]]:
                     "text": _text(out.get("text")),
                 }
                 normal.append(streams[name])
+                # the streams stay where the first of them appeared, in one order
+                first = next(i for i, o in enumerate(normal) if o["output_type"] == "stream")
+                group = sorted(streams.values(), key=_stream_rank)
+                normal[first:] = group + [o for o in normal[first:]
+                                          if o["output_type"] != "stream"]
         elif kind in ("execute_result", "display_data"):
             data = out.get("data", {}) or {}
             if "text/plain" in data:
@@ -212,12 +222,18 @@ def _normalise_cell(outputs: list[Any]) -> list[dict[str, str]]:
     return normal
 
 
+def _stream_rank(stream: dict[str, str]) -> tuple[int, str]:
+    name = stream["name"]
+    return (_STREAM_ORDER.index(name) if name in _STREAM_ORDER else len(_STREAM_ORDER), name)
+
+
 def cell_outputs(nb: nbformat.NotebookNode | dict[str, Any]) -> list[list[dict[str, str]]]:
     """Each cell's outputs normalised for comparison, one list per cell (all cells).
 
     Markdown and raw cells give ``[]``, so index ``i`` is cell ``i`` of the notebook.
     A code cell gives, in order of first appearance: one ``stream`` entry per stream
-    name (``stdout``/``stderr``, all its text joined), ``execute_result`` /
+    name (``stdout``/``stderr``, all its text joined; the two where the first of them
+    appeared, stdout first: which one the kernel flushes first is timing), ``execute_result`` /
     ``display_data`` entries with their ``text/plain`` (``text/html`` only when there
     is no plain text), and ``error`` entries with ``ename``/``evalue``. Execution
     counts, metadata and tracebacks are dropped.

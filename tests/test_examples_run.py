@@ -87,6 +87,20 @@ def test_cell_outputs_normalises_like_nbval():
     ]
 
 
+def test_which_stream_the_kernel_flushed_first_makes_no_difference():
+    """stdout and stderr are buffered apart: a slower run can flush its warnings before
+    what it printed after them. Their texts are compared, not their order."""
+    def cell(*streams):
+        return new_notebook(cells=[new_code_cell("x", outputs=[
+            new_output("stream", name=name, text=text) for name, text in streams])])
+
+    printed_first = cell(("stdout", "['/a']\n"), ("stderr", "warn\n"))
+    warned_first = cell(("stderr", "warn\n"), ("stdout", "['/a']\n"))
+    assert compare_outputs(printed_first, warned_first) == []
+    assert cell_outputs(warned_first)[0][0]["name"] == "stdout"
+    assert compare_outputs(printed_first, cell(("stderr", "warn\n"), ("stdout", "['/b']\n")))
+
+
 def test_compare_outputs_names_the_cell():
     nb = new_notebook(
         cells=[
