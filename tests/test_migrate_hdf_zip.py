@@ -165,6 +165,77 @@ def test_a_call_whose_arguments_cannot_be_seen_is_refused_with_where_and_why(tmp
             "passed through *args") in result.output, result.output
 
 
+# ------------------------------------------------------------------ the local copy
+
+
+def _stork_local(held: dict[str, bytes]):
+    """The setup cell's ``stork_local`` over ``held`` (where -> bytes) as the destination;
+    returns it and the list of what was stored."""
+    import os
+    import shutil
+    import tempfile
+
+    from stork_jupyter.rewrite.local_copy import STORK_LOCAL
+
+    stored: list[tuple[str, bytes]] = []
+
+    def stork_fetch(where, path):
+        if where not in held:
+            return False
+        Path(path).write_bytes(held[where])
+        return True
+
+    def stork_store(path, where):
+        stored.append((where, Path(path).read_bytes()))
+        held[where] = Path(path).read_bytes()
+
+    namespace = {"os": os, "shutil": shutil, "tempfile": tempfile,
+                 "stork_fetch": stork_fetch, "stork_store": stork_store}
+    exec(STORK_LOCAL, namespace)
+    return namespace["stork_local"], stored
+
+
+def test_a_local_copy_is_fetched_by_the_mode_and_stored_back_when_changed():
+    held = {"k/a.bin": b"old"}
+    stork_local, stored = _stork_local(held)
+    seen = []
+    assert stork_local("k/a.bin", "r", lambda p: Path(p).read_bytes()) == b"old"
+    stork_local("k/a.bin", "a", lambda p: seen.append(p))  # opened to add to, unchanged
+    assert stored == [] and not Path(seen[0]).parent.exists()  # (the copy is gone)
+
+    def add(p):
+        with open(p, "ab") as f:
+            f.write(b"+new")
+    stork_local("k/a.bin", "a", add)
+    stork_local("k/n.bin", "w", lambda p: Path(p).write_bytes(b"fresh"))
+    stork_local("k/m.bin", "a", lambda p: Path(p).write_bytes(b"made"))  # "a": may be new
+    assert stored == [("k/a.bin", b"old+new"), ("k/n.bin", b"fresh"), ("k/m.bin", b"made")]
+
+    with pytest.raises(ZeroDivisionError):  # a failed call stores nothing
+        stork_local("k/a.bin", "w", lambda p: (Path(p).write_bytes(b"half"), 1 / 0))
+    assert held["k/a.bin"] == b"old+new"
+
+
+def test_a_store_kept_open_is_stored_once_when_closed():
+    stork_local, stored = _stork_local({})
+
+    class Store:
+        def __init__(self, path):
+            self.path, self.closes = path, 0
+
+        def close(self):  # (as HDFStore and ZipFile: a second close does nothing)
+            if not self.closes:
+                Path(self.path).write_bytes(b"closed")
+            self.closes += 1
+
+    store = stork_local("k/s.h5", "w", Store, until_closed=True)
+    Path(store.path).write_bytes(b"open")
+    assert stored == []
+    store.close()
+    store.close()
+    assert stored == [("k/s.h5", b"closed")] and store.closes == 2
+
+
 # ------------------------------------------------------------------ end to end
 
 CELLS = [

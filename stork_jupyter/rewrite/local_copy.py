@@ -7,24 +7,30 @@ back (``stork_store(path, where)``)."""
 STORK_LOCAL = '''
 def stork_local(where, mode, use, until_closed=False):
     """use(path) on a local copy of a migrated file, for what needs a real file: fetched
-    first unless mode only writes, stored back when mode writes, once use returns (or,
-    until_closed, once what it returned is closed); the copy is removed then."""
+    first unless mode only writes, stored back when mode writes and the copy changed,
+    once use returns (or, until_closed, once what it returned is closed); the copy is
+    removed then."""
     folder = tempfile.mkdtemp(prefix="stork-")
     path = os.path.join(folder, where.rstrip("/").rsplit("/", 1)[-1])
-    done = []
+    fetched, done = [], []
+
+    def stamp():
+        info = os.stat(path)
+        return info.st_mtime_ns, info.st_size
 
     def finish(store):
         if not done:
             done.append(store)
             try:
-                if store and mode != "r":
+                if store and mode != "r" and fetched != [stamp()]:
                     stork_store(path, where)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 
     try:
-        if mode not in ("w", "w-", "x"):  # (a new file: nothing to fetch first)
-            stork_fetch(where, path)
+        # (a new file has nothing to fetch; one opened to add to, "a", may be new)
+        if mode not in ("w", "w-", "x") and stork_fetch(where, path):
+            fetched.append(stamp())
         result = use(path)
     except BaseException:
         finish(False)
