@@ -171,6 +171,7 @@ def test_a_call_whose_arguments_cannot_be_seen_is_refused_with_where_and_why(tmp
 def _stork_local(held: dict[str, bytes]):
     """The setup cell's ``stork_local`` over ``held`` (where -> bytes) as the destination;
     returns it and the list of what was stored."""
+    import atexit
     import os
     import shutil
     import tempfile
@@ -189,7 +190,7 @@ def _stork_local(held: dict[str, bytes]):
         stored.append((where, Path(path).read_bytes()))
         held[where] = Path(path).read_bytes()
 
-    namespace = {"os": os, "shutil": shutil, "tempfile": tempfile,
+    namespace = {"atexit": atexit, "os": os, "shutil": shutil, "tempfile": tempfile,
                  "stork_fetch": stork_fetch, "stork_store": stork_store}
     exec(STORK_LOCAL, namespace)
     return namespace["stork_local"], stored
@@ -234,6 +235,29 @@ def test_a_store_kept_open_is_stored_once_when_closed():
     store.close()
     store.close()
     assert stored == [("k/s.h5", b"closed")] and store.closes == 2
+
+
+def test_a_store_never_closed_is_stored_when_python_exits(tmp_path):
+    """As PyTables closes (and so writes) a local file left open at exit, the migrated
+    store is closed and stored then: the data is not lost."""
+    import subprocess
+    import sys
+
+    from stork_jupyter.rewrite.local_copy import STORK_LOCAL
+
+    stored = tmp_path / "stored.bin"
+    script = "\n".join([
+        "import atexit, os, shutil, tempfile",
+        "def stork_fetch(where, path): return False",
+        f"def stork_store(path, where): shutil.copyfile(path, {str(stored)!r})",
+        STORK_LOCAL,
+        "class Store:",
+        "    def __init__(self, path): self.path = path",
+        "    def close(self): open(self.path, 'wb').write(b'closed at exit')",
+        "store = stork_local('k/s.h5', 'w', Store, until_closed=True)",
+    ])
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert stored.read_bytes() == b"closed at exit"
 
 
 # ------------------------------------------------------------------ end to end

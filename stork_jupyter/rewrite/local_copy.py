@@ -46,8 +46,11 @@ def stork_local(where, mode, use, until_closed=False):
         return closed
 
     result.close = close_and_store  # (``with ... as store`` closes it too)
+    # a store the notebook never closes is closed, and stored, when Python exits, as
+    # PyTables closes (and so writes) an open local file then
+    atexit.register(lambda: done or result.close())
     return result
 '''
 
 #: what ``stork_local`` uses besides the destination's fetch and store
-LOCAL_IMPORTS = frozenset({"os", "shutil", "tempfile"})
+LOCAL_IMPORTS = frozenset({"atexit", "os", "shutil", "tempfile"})

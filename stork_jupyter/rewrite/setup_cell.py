@@ -118,7 +118,7 @@ def setup_source(kind: str, destination: str, needs: set[str],
     imports = []
     if "stork_read" in needs:
         imports.append("import io")
-    imports += [f"import {m}" for m in ("glob", "os", "pathlib", "shutil", "tempfile")
+    imports += [f"import {m}" for m in ("atexit", "glob", "os", "pathlib", "shutil", "tempfile")
                 if m in needs]
     if needs & _FSSPEC:
         imports.append("import fsspec")

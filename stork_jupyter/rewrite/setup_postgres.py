@@ -302,7 +302,7 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
     "StorkPath": (_PATH, {"stork_open", "stork_put"}),
 }
-_IMPORTS = ("hashlib", "io", "json", "os", "pathlib", "re", "shutil", "tempfile")
+_IMPORTS = ("atexit", "hashlib", "io", "json", "os", "pathlib", "re", "shutil", "tempfile")
 
 
 def postgres_setup_source(engine_url: str, schema: str, needs: set[str]) -> str:
