@@ -48,7 +48,9 @@ from .store import Job, MetadataStore, Transfer, now_iso
 
 DEFAULT_PARALLEL = 2  #: datasets moved at once (``[transfer] parallel`` in stork.toml)
 FLUSH_SECONDS = 0.5  #: the store learns a transfer's progress at most this often...
-FLUSH_BYTES = 8 * 1024 * 1024  #: ...or after this many bytes
+#: ...or after this many bytes (a store write per S3 part slowed the parts down; what a
+#: resume needs is recorded durably where it must be, or asked of the destination)
+FLUSH_BYTES = 64 * 1024 * 1024
 REPORT_SECONDS = 0.1  #: a reporter hears about one dataset at most this often
 STOP_WAIT_SECONDS = 60  #: how long a pause waits for running transfers to stop
 

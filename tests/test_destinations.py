@@ -243,6 +243,41 @@ def test_s3_multipart_parts_carry_crc32_checksums_and_the_object_verifies(s3_end
                                            Key="big.bin")["Body"].read() == data
 
 
+def test_s3_parts_go_out_as_workers_free_up_with_a_bounded_number_in_flight(tmp_path,
+                                                                          monkeypatch):
+    """A slow part does not hold the others back: the next part is read as soon as any
+    one is done (not only the oldest), and never more than ``PART_WORKERS`` parts are
+    held in memory waiting for S3, whatever the file's size."""
+    import threading
+
+    monkeypatch.setattr(s3_module, "PART_WORKERS", 3)
+    part = 1024
+    data = random.Random(13).randbytes(8 * part + 5)  # 9 parts
+    src = _source(tmp_path, data, "big.bin")
+    last_needed = threading.Event()  # part 1 answers only once part 5 has been read
+    lock = threading.Lock()
+    flying = peak = 0
+
+    def send(number: int, block: bytes):
+        nonlocal flying, peak
+        with lock:
+            flying += 1
+            peak = max(peak, flying)
+        if number == 5:
+            last_needed.set()
+        if number == 1:
+            assert last_needed.wait(10), "part 1 held back the reading of part 5"
+        with lock:
+            flying -= 1
+        return s3_module._Part(number, f"etag-{number}", s3_module.crc32_b64(block), None)
+
+    parts = S3Backend._send_parts(src, _sha(data), send, part)
+    assert [p.number for p in parts] == list(range(1, 10))
+    assert [p.crc for p in parts] == [s3_module.crc32_b64(data[i:i + part])
+                                      for i in range(0, len(data), part)]
+    assert peak <= 3
+
+
 def test_s3_upload_started_without_part_checksums_resumes_verified_by_md5(s3_endpoint,
                                                                           tmp_path):
     """An interrupted upload recorded by a version that sent no part checksums goes on

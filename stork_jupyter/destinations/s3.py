@@ -5,8 +5,9 @@ Endpoint, keys and region come from the standard AWS environment
 Objects carry their sha256 in metadata, so a second migration sends nothing
 already there. The sha256 is computed while the parts are read for sending (one pass
 over the file). Multipart uploads carry S3's own CRC32 checksum on every part
-(``ChecksumAlgorithm=CRC32``): S3 refuses a part whose bytes do not match it, echoes it,
-and the completed object's composite checksum is checked once at the end. A store that
+(``ChecksumAlgorithm=CRC32``, which botocore computes over the bytes it sends, as boto3's
+``upload_file`` does): S3 refuses a part whose bytes do not match it, echoes it, and the
+completed object's composite checksum is checked once at the end. A store that
 echoes no checksum (some S3-compatible servers) is verified with the part's MD5 against
 its ETag instead, as small single-request uploads are.
 """
@@ -18,8 +19,7 @@ import contextlib
 import hashlib
 import os
 import zlib
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -292,20 +292,20 @@ class S3Backend(Backend):
                        checksum=checksum)
 
         def send(number: int, data: bytes) -> _Part:
-            crc = crc32_b64(data) if checksum else None
-            extra = {"ChecksumAlgorithm": checksum, "ChecksumCRC32": crc} if crc else {}
+            # botocore computes the part's CRC32 header from these very bytes (one pass,
+            # as boto3's upload_file does; given a header of ours it would also sign the
+            # payload with sha256 over HTTPS) and S3 refuses the part if they differ
+            extra = {"ChecksumAlgorithm": checksum} if checksum else {}
             reply = self._call(self.client.upload_part, Bucket=self.bucket, Key=self.key(key),
                                UploadId=upload_id, PartNumber=number, Body=data, **extra)
+            crc = reply.get("ChecksumCRC32") if checksum else None
             md5 = None
-            if crc is None or reply.get("ChecksumCRC32") is None:
+            if crc is None:
                 # no part checksum (an S3-compatible store without them): the ETag is the
                 # MD5 of what arrived
-                crc, md5 = None, hashlib.md5(data, usedforsecurity=False)
+                md5 = hashlib.md5(data, usedforsecurity=False)
                 if reply["ETag"].strip('"') != md5.hexdigest():
                     raise DestinationError(f"part {number} of {source} did not verify at S3")
-            elif reply["ChecksumCRC32"] != crc:
-                raise DestinationError(f"part {number} of {source} did not verify at S3 "
-                                       "(CRC32)")
             ctx.add_part({"n": number, "etag": reply["ETag"], "size": len(data),
                           **({"crc32": crc} if crc else {})})
             ctx.progress(len(data))
@@ -392,14 +392,15 @@ class S3Backend(Backend):
                     ctx: TransferContext | None = None, with_crc: bool = True
                     ) -> list[_Part]:
         """Read ``source`` once, in order, hashing (sha256) exactly the bytes sent; parts
-        go out in parallel, at most ``PART_WORKERS`` in flight and one more read. A part
-        in ``have`` (what S3 already holds) whose size and ETag match the MD5 of the
+        go out in parallel, at most ``PART_WORKERS`` in flight and one more read (the
+        next part is read as soon as any one is done, not the oldest). A part in
+        ``have`` (what S3 already holds) whose size and ETag match the MD5 of the
         source's bytes is not sent again."""
         digest = hashlib.sha256()
         parts: list[_Part] = []
         have = have or {}
         with ThreadPoolExecutor(PART_WORKERS) as pool, open(source, "rb") as f:
-            pending: deque = deque()
+            flying: set[Future] = set()
             number = 0
             try:
                 while block := f.read(part_size):
@@ -415,22 +416,21 @@ class S3Backend(Backend):
                                               "size": len(block),
                                               **({"crc32": crc} if crc else {})})
                                 ctx.resumed(len(block))
-                            done = Future()
-                            done.set_result(_Part(number, held["etag"], crc, md5.digest()))
-                            pending.append(done)
+                            parts.append(_Part(number, held["etag"], crc, md5.digest()))
                             continue
-                    pending.append(pool.submit(send, number, block))
+                    flying.add(pool.submit(send, number, block))
                     del block  # the worker holds the only reference: freed once sent
-                    while len(pending) >= PART_WORKERS or (pending and pending[0].done()):
-                        parts.append(pending.popleft().result())
-                parts += [p.result() for p in pending]
+                    if len(flying) >= PART_WORKERS:
+                        done, flying = wait(flying, return_when=FIRST_COMPLETED)
+                        parts += [p.result() for p in done]
+                parts += [p.result() for p in wait(flying).done]
             except BaseException:
-                for p in pending:  # send no more parts of a failed upload
+                for p in flying:  # send no more parts of a failed upload
                     p.cancel()
                 raise
         if digest.hexdigest() != sha256:
             raise SourceChanged(f"{source} changed since it was planned")
-        return parts
+        return sorted(parts, key=lambda p: p.number)
 
     def abandon(self, key: str, state: dict, *, job_id: int | None = None,
                 since: str | None = None) -> list[str]:
