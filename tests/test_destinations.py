@@ -278,6 +278,27 @@ def test_s3_parts_go_out_as_workers_free_up_with_a_bounded_number_in_flight(tmp_
     assert peak <= 3
 
 
+def test_s3_checksums_only_when_required_sends_parts_verified_by_md5(s3_endpoint, tmp_path,
+                                                                     monkeypatch):
+    """``AWS_REQUEST_CHECKSUM_CALCULATION=when_required`` (for stores without flexible
+    checksums) is honoured as boto3 honours it: no part checksums, each part and the
+    object verified by MD5 against their ETags."""
+    monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+    part = s3_module.PART_SIZE
+    data = random.Random(14).randbytes(s3_module.MULTIPART_THRESHOLD + 3)
+    src = _source(tmp_path, data, "big.bin")
+    ctx = s3_module.TransferContext()
+    put = S3Backend(s3_endpoint.url).put_resumable(src, "big.bin", _sha(data), ctx)
+    assert put.parts == 3 and ctx.state["checksum"] is None
+    assert all("crc32" not in p for p in ctx.state["parts"])
+    md5s = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)]
+    obj = s3_endpoint.client().get_object(Bucket=s3_endpoint.bucket, Key="big.bin")
+    assert obj["ETag"].strip('"') == f"{hashlib.md5(b''.join(md5s)).hexdigest()}-3"
+    assert "ChecksumCRC32" not in s3_endpoint.client().head_object(
+        Bucket=s3_endpoint.bucket, Key="big.bin", ChecksumMode="ENABLED")
+    assert obj["Body"].read() == data
+
+
 def test_s3_upload_started_without_part_checksums_resumes_verified_by_md5(s3_endpoint,
                                                                           tmp_path):
     """An interrupted upload recorded by a version that sent no part checksums goes on

@@ -280,11 +280,12 @@ class S3Backend(Backend):
         if have is not None:  # what S3 already holds of an earlier run (checked below)
             ctx.record(listed_parts=sorted(have))
         if have is None:  # a new upload (or the recorded one is gone: aborted or expired)
-            checksum = CHECKSUM
+            checksum = self._part_checksum()
             created_upload = self._call(self.client.create_multipart_upload,
                                         Bucket=self.bucket, Key=self.key(key),
                                         Metadata=self._metadata(sha256, ctx),
-                                        ChecksumAlgorithm=checksum)
+                                        **({"ChecksumAlgorithm": checksum} if checksum
+                                           else {}))
             upload_id, have = created_upload["UploadId"], {}
             # recorded before any part is sent: an interrupted run never orphans an upload
             ctx.record(durable=True, upload_id=upload_id, part_size=part_size, parts=[],
@@ -292,8 +293,8 @@ class S3Backend(Backend):
                        checksum=checksum)
 
         def send(number: int, data: bytes) -> _Part:
-            # botocore computes the part's CRC32 header from these very bytes (one pass,
-            # as boto3's upload_file does; given a header of ours it would also sign the
+            # botocore computes the part's CRC32 from these very bytes (one pass, as
+            # boto3's upload_file does; given a header of ours it would also sign the
             # payload with sha256 over HTTPS) and S3 refuses the part if they differ
             extra = {"ChecksumAlgorithm": checksum} if checksum else {}
             reply = self._call(self.client.upload_part, Bucket=self.bucket, Key=self.key(key),
@@ -333,6 +334,14 @@ class S3Backend(Backend):
         self._verify_multipart(reply, parts, size, key)
         ctx.record(upload_id=None)
         return PutResult(self.target(key), size, sha256, parts=len(parts))
+
+    def _part_checksum(self) -> str | None:
+        """CRC32 part checksums, unless the AWS configuration asks for checksums only
+        where an operation requires them (``request_checksum_calculation =
+        when_required``, the setting for stores without them): then, as boto3's
+        ``upload_file`` does, none, and each part verifies by the MD5 of its ETag."""
+        setting = getattr(self.client.meta.config, "request_checksum_calculation", None)
+        return None if setting == "when_required" else CHECKSUM
 
     def _verify_multipart(self, reply: dict, parts: list[_Part], size: int, key: str) -> None:
         """The completed object is the parts that verified, in order: its composite CRC32
