@@ -7,6 +7,7 @@ verified; a failure leaves it exactly as it was. The run itself is ``job_run``, 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,7 @@ from .config import find_project_root, load_config, resolve_store_url
 from .destinations import (
     DestinationTaken,
     open_backend,
+    pg_early,
     resolve_destination,
 )
 from .errors import StorkError
@@ -97,11 +99,13 @@ def migrate(notebook: Path, to: str, *, output: Path | None = None, in_place: bo
     source = Path(cells_from) if cells_from is not None else notebook
     for attempt in range(PLAN_ATTEMPTS):
         try:
-            return _migrate_once(notebook, to, source, output=output, in_place=in_place,
-                                 dry_run=dry_run, partial=partial,
-                                 allow_outside_root=allow_outside_root, layout=layout,
-                                 store=store, progress=progress, parallel=parallel,
-                                 cells_from=cells_from, record_as=record_as)
+            # a big CSV's COPY may begin while its plan is made (dropped unless loaded)
+            with pg_early.scope() if not dry_run else contextlib.nullcontext():
+                return _migrate_once(notebook, to, source, output=output,
+                                     in_place=in_place, dry_run=dry_run, partial=partial,
+                                     allow_outside_root=allow_outside_root, layout=layout,
+                                     store=store, progress=progress, parallel=parallel,
+                                     cells_from=cells_from, record_as=record_as)
         except (NamesTaken, DestinationTaken):
             # names are chosen when planning and reserved when the job starts: a
             # migration that reserved one of ours in between (or, sharing no store with

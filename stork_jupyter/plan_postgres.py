@@ -151,7 +151,7 @@ class PostgresPlanner:
                     ) -> list[AccessEdit] | str:
         """The typed table of a pandas read, or why not (a missing file); a TabularError
         when no table can give what the call gives."""
-        from .tabular import infer_schema, load_options
+        from .tabular import TabularError, infer_schema, load_options
 
         sheets = kwargs.get("sheet_name", 0)
         if a.api == "pandas.read_excel" and (sheets is None or isinstance(sheets, list)):
@@ -169,8 +169,20 @@ class PostgresPlanner:
         if table is None:
             if not absolute.is_file():
                 return f"source file {a.path} does not exist"
-            schema = infer_schema(absolute, a.api, options)
-            table = self._name(a.path, dataset_owner(absolute, options), self._sha(absolute))
+            early = self._begin_early(a, absolute, options)
+            try:
+                schema = infer_schema(absolute, a.api, options)
+            except TabularError:
+                if early is not None:
+                    early.discard()
+                    self._forget(early.table)
+                raise
+            if early is not None:
+                table = early.table
+                early.confirm(schema)  # (else dropped: the transfer loads it as usual)
+            else:
+                table = self._name(a.path, dataset_owner(absolute, options),
+                                   self._sha(absolute))
             self.tables[signature] = table
             self.plan.moves.append(DatasetMove(
                 a.path, table, self.backend.table_target(table), a.format,
@@ -208,6 +220,24 @@ class PostgresPlanner:
         select = {k: v for k, v in kwargs.items() if k != "sheet_name"}
         return [AccessEdit(**edit, action="table_read_sheets", table=parts[0]["table"],
                            details={"kwargs": select, "sheets": parts})]
+
+    def _begin_early(self, a: DataAccess, absolute: Path, options: dict):
+        """The file's raw COPY, begun before its exact schema is known so that the two
+        overlap (:mod:`.destinations.pg_early`; only inside its scope), or None."""
+        from .destinations import pg_early
+
+        if not pg_early.may_begin(absolute, a.api):
+            return None
+        table = self._name(a.path, dataset_owner(absolute, options), self._sha(absolute))
+        early = pg_early.begin(self.backend, absolute, a.api, options, table)
+        if early is None:
+            self._forget(table)  # (the same name is chosen again after the inference)
+        return early
+
+    def _forget(self, table: str) -> None:
+        """Give back a name :meth:`_name` took."""
+        self.taken.discard(table)
+        self.plan.owners.pop(f"table:{table}", None)
 
     def _sha(self, path: Path) -> str:
         return sha256_once(path.resolve(), self.digests)

@@ -342,7 +342,7 @@ class TransferRunner:
             t.rows = loaded.rows
             # which path the rows took (the file's own bytes, or converted chunks) and why
             ctx.record(copy=loaded.copy, copy_reason=loaded.copy_reason,
-                       copy_streams=loaded.streams)
+                       copy_streams=loaded.streams, copy_early=loaded.early)
             if self.project_id is not None and self.root is not None:
                 from .inventory import relative_to_root
 
