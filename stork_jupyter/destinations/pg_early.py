@@ -161,8 +161,6 @@ def begin(backend, source: Path, api: str, options: dict[str, Any], table: str,
           streams: int | None = None) -> EarlyLoad | None:
     """Start the raw COPY of ``source`` for ``table`` on the schema of its head, or None
     (not in a :func:`scope`, a small file, not a raw CSV, the server refused...)."""
-    from .postgres import _Counter
-
     source = Path(source)
     started = _scope.get()
     if started is None or not may_begin(source, api, streams):
@@ -180,8 +178,7 @@ def begin(backend, source: Path, api: str, options: dict[str, Any], table: str,
                                                             streams)
         if len(parts) < 2:
             return None
-        run = backend._start_streams(source, table, plan, parts, stage, create, copy_sql,
-                                     _Counter(None))
+        run = backend._start_streams(source, table, plan, parts, stage, create, copy_sql)
     except (StorkError, OSError):  # the transfer meets it again, and says so
         return None
     early = EarlyLoad(backend, source, api, dict(options), table, sample, plan, run, stat,

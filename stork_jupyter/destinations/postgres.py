@@ -406,20 +406,35 @@ class PostgresBackend(Backend):
             conn.close()
         return LoadResult(table, schema, schema.row_count, source.stat().st_size)
 
+    def _build_key_index(self, cur, stage: str) -> None:
+        """The unique index on the ordering column that becomes the primary key. A
+        plain index build takes a lock that lets reads of the table go on (the checks
+        of a raw load run beside it)."""
+        from psycopg import sql
+
+        # the key's sort in memory: at the default 64 MB a few million rows spill to
+        # disk (the build of a 3-million-row key took 2.2 s, 1.4 s with this)
+        cur.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(
+            sql.Literal(PK_SORT_MEMORY)))
+        cur.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+            sql.Identifier(stage + "_pk"), sql.Identifier(self.schema, stage),
+            sql.Identifier(ROW_COLUMN)))
+
     def _finish_stage(self, cur, stage: str, table: str, owner: str | None,
-                      source: Path) -> None:
-        """In the load's transaction: the ordering key, then the staging table becomes
+                      source: Path, indexed: bool = False) -> None:
+        """In the load's transaction: the ordering key (on the index
+        :meth:`_build_key_index` built, if ``indexed``), then the staging table becomes
         ``table`` (see :meth:`_take_name`), tagged with its owner."""
         from psycopg import sql
 
         ident = sql.Identifier
         pk = f"_stork_pk_{hashlib.sha1(table.encode()).hexdigest()[:16]}"
-        # the key's sort in memory: at the default 64 MB a few million rows spill to
-        # disk (the build of a 3-million-row key took 2.2 s, 1.4 s with this)
-        cur.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(
-            sql.Literal(PK_SORT_MEMORY)))
-        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
-            ident(self.schema, stage), ident(stage + "_pk"), ident(ROW_COLUMN)))
+        if not indexed:
+            self._build_key_index(cur, stage)
+        # (the column is NOT NULL already: an identity's, or declared so)
+        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}"
+                            ).format(ident(self.schema, stage), ident(stage + "_pk"),
+                                     ident(stage + "_pk")))
         self._take_name(cur, table, owner, source)
         cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
             ident(self.schema, stage), ident(table)))
@@ -505,7 +520,7 @@ class PostgresBackend(Backend):
 
     def _start_streams(self, source: Path, table: str, plan: RawCopy,
                        parts: list[tuple[int, int]], stage: str, create, copy_sql,
-                       sent: _Counter) -> _Streams:
+                       sent: _Counter | None = None) -> _Streams:
         """Several COPY streams into one staging table, each committed when done, the
         table checked and renamed by :meth:`_end_streams` (a session advisory lock marks
         it as a live load's own, so :meth:`drop_staging` leaves it alone meanwhile)."""
@@ -514,6 +529,7 @@ class PostgresBackend(Backend):
 
         psycopg = _psycopg()
 
+        sent = sent or _Counter(None)  # (a load begun early reports once it is taken)
         run = _Streams(self, source, stage, parts, sent)
         run.admin = self.connect(autocommit=True)
         try:
@@ -570,12 +586,25 @@ class PostgresBackend(Backend):
                               str(e) != _STOPPED), unfit[0])
                 raise Unfit(first_line(first))
             rows = sum(f.result() for f in run.futures)
+            self._check_rows(schema, rows)
             with run.admin.transaction(), run.admin.cursor() as cur:
+                # the checks read the committed table on a stream's connection while
+                # the key's index is built here: two scans at once, not one by one
+                check = _Background(self._check_aside, run.conns[0], run.target, plan,
+                                    rows)
                 try:
-                    self._check_raw(cur, run.target, schema, plan, rows)
+                    self._build_key_index(cur, run.stage)
+                finally:
+                    verdict = check.wait()
+                if isinstance(verdict, psycopg.Error):
+                    raise Unfit(first_line(verdict))
+                if isinstance(verdict, BaseException):
+                    raise verdict
+                try:
+                    self._drop_identity(cur, run.target)
                 except psycopg.Error as e:
                     raise Unfit(first_line(e)) from None
-                self._finish_stage(cur, run.stage, table, owner, source)
+                self._finish_stage(cur, run.stage, table, owner, source, indexed=True)
             run.created = False
             return None
         except Unfit as e:
@@ -601,26 +630,52 @@ class PostgresBackend(Backend):
         """What PostgreSQL got must be what pandas gave: the row count, the NULLs of
         each column with missing values, floats in the range both parse alike; then the
         identity is dropped (the ordering column is a plain bigint, as the other path's)."""
-        from psycopg import sql
+        self._check_rows(schema, rows)
+        self._check_values(cur, target, plan, rows)
+        self._drop_identity(cur, target)
 
+    @staticmethod
+    def _check_rows(schema: TableSchema, rows: int) -> None:
         if rows != schema.row_count:
             raise Unfit(f"COPY read {rows} rows where pandas reads {schema.row_count}")
+
+    @staticmethod
+    def _check_values(cur, target, plan: RawCopy, rows: int) -> None:
+        """The NULLs and the floats of :meth:`_check_raw` (``cur``: a cursor or a
+        connection), in one scan; Unfit when they differ."""
+        from psycopg import sql
+
         ident = sql.Identifier
         items = [sql.SQL("count({})").format(ident(n)) for n in plan.nulls]
         items += [sql.SQL("coalesce(bool_and({c} = 0 OR abs({c}) = 'Infinity' OR "
                           "(abs({c}) >= '1e-7'::float8 AND abs({c}) < '1e22'::float8)), true)"
                           ).format(c=ident(n)) for n in plan.floats]
-        if items:
-            found = cur.execute(sql.SQL("SELECT {} FROM {}").format(
-                sql.SQL(", ").join(items), target)).fetchone()
-            for (name, nulls), count in zip(plan.nulls.items(), found, strict=False):
-                if rows - count != nulls:
-                    raise Unfit(f"column {name!r} has {rows - count} NULLs where pandas "
-                                f"has {nulls} missing values")
-            if not all(found[len(plan.nulls):]):
-                raise Unfit("a float out of the range both parsers read alike")
+        if not items:
+            return
+        found = cur.execute(sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(items), target)).fetchone()
+        for (name, nulls), count in zip(plan.nulls.items(), found, strict=False):
+            if rows - count != nulls:
+                raise Unfit(f"column {name!r} has {rows - count} NULLs where pandas "
+                            f"has {nulls} missing values")
+        if not all(found[len(plan.nulls):]):
+            raise Unfit("a float out of the range both parsers read alike")
+
+    @classmethod
+    def _check_aside(cls, conn, target, plan: RawCopy, rows: int) -> None:
+        """:meth:`_check_values` on another connection, its transaction ended after (it
+        would hold a lock the rename waits for)."""
+        try:
+            cls._check_values(conn, target, plan, rows)
+        finally:
+            conn.rollback()
+
+    @staticmethod
+    def _drop_identity(cur, target) -> None:
+        from psycopg import sql
+
         cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY").format(
-            target, ident(ROW_COLUMN)))
+            target, sql.Identifier(ROW_COLUMN)))
 
     def _take_name(self, cur, table: str, owner: str | None, source: Path) -> None:
         """In the load's transaction: make ``table`` free for its rename, dropping the
@@ -928,6 +983,29 @@ def _ident(*names: str):
     from psycopg import sql
 
     return sql.Identifier(*names)
+
+
+class _Background:
+    """``fn(*args)`` in a thread; :meth:`wait` gives its result, or the exception it
+    raised (as a value)."""
+
+    def __init__(self, fn, *args):
+        import threading
+
+        self.value: Any = None
+        self.thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True,
+                                       name="stork-check")
+        self.thread.start()
+
+    def _run(self, fn, *args) -> None:
+        try:
+            self.value = fn(*args)
+        except BaseException as e:  # handed to the caller
+            self.value = e
+
+    def wait(self):
+        self.thread.join()
+        return self.value
 
 
 class _Streams:
