@@ -24,6 +24,8 @@ from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
 from .rewrite.postgres import ARTEFACT_FORMATS, TABLE_READS, file_shape
 
+#: the chunks of the exact pass when a COPY runs beside it (8 MB alone)
+EARLY_CHUNK_BYTES = 4 * 1024 * 1024
 #: Options an artefact's read can take (they select; parsing ones have nothing to parse).
 _ARTEFACT_READ_OPTIONS = frozenset({"usecols", "nrows", "index_col", "columns"})
 
@@ -152,6 +154,7 @@ class PostgresPlanner:
         """The typed table of a pandas read, or why not (a missing file); a TabularError
         when no table can give what the call gives."""
         from .tabular import TabularError, infer_schema, load_options
+        from .tabular.source import auto_chunksize
 
         sheets = kwargs.get("sheet_name", 0)
         if a.api == "pandas.read_excel" and (sheets is None or isinstance(sheets, list)):
@@ -171,7 +174,10 @@ class PostgresPlanner:
                 return f"source file {a.path} does not exist"
             early = self._begin_early(a, absolute, options)
             try:
-                schema = infer_schema(absolute, a.api, options)
+                # beside the COPY streams, in smaller chunks: the memory of the two
+                # together stays what the pass alone used to take
+                schema = infer_schema(absolute, a.api, options, chunksize=None if (
+                    early is None) else auto_chunksize(absolute, EARLY_CHUNK_BYTES))
             except TabularError:
                 if early is not None:
                     early.discard()

@@ -39,7 +39,7 @@ from ..tabular import TableSchema
 #: ``converted`` (always the pandas chunks): both paths give the same table.
 COPY_ENV = "STORK_PG_COPY"
 #: read and sent per COPY write
-BLOCK = 4 * 1024 * 1024
+BLOCK = 1024 * 1024
 #: a file this big or bigger is sent as several COPY streams
 STREAM_BYTES = 48 * 1024 * 1024
 MAX_STREAMS = 2
