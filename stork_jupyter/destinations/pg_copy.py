@@ -23,7 +23,8 @@ the converted-chunks path; nothing is left behind):
 Big files go as several COPY streams on separate connections, split at record
 boundaries (an even number of quotes before the newline); the rows keep their order
 through the staging table's identity column, whose values each session takes from its
-own cached block, the blocks reserved in file order.
+own cached block, the blocks reserved in file order. Within ``stork migrate`` such a load
+may begin while the plan's exact pass still runs (:mod:`.pg_early`).
 """
 
 from __future__ import annotations
