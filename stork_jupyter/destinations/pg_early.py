@@ -67,7 +67,7 @@ def may_begin(source: Path, api: str, streams: int | None = None) -> bool:
         size = source.stat().st_size
     except OSError:
         return False
-    return size > SAMPLE_BYTES and streams_for(size, streams) > 1
+    return size > 2 * SAMPLE_BYTES
 
 
 @dataclass
@@ -174,8 +174,9 @@ def begin(backend, source: Path, api: str, options: dict[str, Any], table: str,
     try:
         backend.check()
         stat = _stat(source)
-        parts, stage, create, copy_sql = backend._raw_setup(source, sample, table, plan,
-                                                            streams)
+        # (two streams at least: an early load needs their committed staging table)
+        parts, stage, create, copy_sql = backend._raw_setup(
+            source, sample, table, plan, max(2, streams_for(stat[0], streams)))
         if len(parts) < 2:
             return None
         run = backend._start_streams(source, table, plan, parts, stage, create, copy_sql)
