@@ -186,6 +186,20 @@ def test_every_unresolved_path_is_listed(tmp_path, monkeypatch, dest):
     assert {k: v for k, v in tree(project).items() if not k.startswith(".stork/")} == before
 
 
+def test_a_row_with_too_many_fields_and_dates_is_one_clear_refusal(tmp_path, monkeypatch,
+                                                                    pg_dsn, dest):
+    """The pass that finds each date column's format meets the bad row first: the
+    refusal names the file and line, as for any read (it was pandas' traceback)."""
+    url, schema = dest
+    project = _project(tmp_path, monkeypatch,
+                       "t = pd.read_csv('data/t.csv', parse_dates=['d'])",
+                       files={"data/t.csv": "d,x\n2024-01-01,1\n2024-01-02,2,3\n"})
+    line = _migrate_fails(project, url, "cell 3, line 1", "data/t.csv",
+                          "does not parse as CSV (file line 3)", "nothing was changed")
+    assert "Traceback" not in line
+    assert _relations(pg_dsn, schema) == []
+
+
 def test_a_missing_source_file(tmp_path, monkeypatch, pg_dsn, dest):
     url, schema = dest
     project = _project(tmp_path, monkeypatch, "a = pd.read_csv('data/a.csv')",

@@ -168,7 +168,14 @@ def _date_formats(src: Source, chunksize: int) -> dict[Any, str]:
     dayfirst = bool(src.options.get("dayfirst", False))
     found: dict[Any, str] = {}
     pending: set[Any] | None = None
-    for df, _ in src.csv_chunks(chunksize, {"parse_dates": DROP, "date_format": DROP}):
+    chunks = src.csv_chunks(chunksize, {"parse_dates": DROP, "date_format": DROP})
+    while True:
+        try:
+            df, _ = next(chunks)
+        except StopIteration:
+            break
+        except (ValueError, TypeError, OverflowError):
+            break  # the file does not parse: the exact pass says where, as for any read
         if pending is None:
             pending = set()
             for spec in wanted:
