@@ -11,6 +11,7 @@ REST) call the functions here.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,7 @@ from typing import Any
 from .config import find_project_root
 from .destinations import DestinationSpec, open_backend
 from .errors import NextStep, NotFoundError, StorkError
+from .inventory import relative_to_root
 from .names import destination_identity, move_owner, reserved_name
 from .store import (
     FINISHED_STATUSES,
@@ -29,6 +31,7 @@ from .store import (
     Location,
     MetadataStore,
     Project,
+    Record,
     Reservation,
     Transfer,
     existing_store,
@@ -78,6 +81,22 @@ def job_json(job: Job) -> dict[str, Any]:
     data["state"] = job_state(job)
     data["source_notebook"], data["output_notebook"] = job.notebooks()
     return data
+
+
+def job_notebooks(job: Job, records: list[Record], root: Path) -> list[dict] | None:
+    """A project job's report from what it did (not from its preview): each notebook it
+    migrated, the copy it wrote (both relative to the project ``root`` when inside it)
+    and the cells rewritten there (its records); None for a job of one notebook."""
+    entries = (job.options or {}).get("notebooks")
+    if entries is None:
+        return None
+    cells = Counter(r.notebook for r in records)
+    report = []
+    for entry in entries:
+        output = relative_to_root(Path(entry["output"]), root)
+        report.append({"notebook": entry["source_notebook"], "output": output,
+                       "status": "migrated", "cells": cells.get(output, 0)})
+    return report
 
 
 def job_totals(transfers: list[Transfer]) -> dict[str, int]:

@@ -427,9 +427,10 @@ class NotebookAnalyzer:
             kind, path = func.attr.value, self.ev(func.value, scope)
         else:
             ref = self.ev(func, scope)
-            kind = _PROBE_FUNCTIONS.get(catalog.canonical(ref.qualname)) if isinstance(
+            spec = catalog.FUNCTIONS.get(catalog.canonical(ref.qualname)) if isinstance(
                 ref, Ref) else None
-            if kind is None or len(node.args) != 1 or node.args[0].keyword:
+            kind = spec.op if spec is not None else None
+            if kind not in _PROBE_METHODS or len(node.args) != 1 or node.args[0].keyword:
                 return None
             path = self.ev(node.args[0].value, scope)
         raw = as_path_strings(path) if isinstance(path, Known) else None
@@ -1325,9 +1326,8 @@ class NotebookAnalyzer:
         return cell.positions[node]
 
 
-#: existence probes whose answer on disk a loop's branch may follow (see ``_narrowing``)
-_PROBE_FUNCTIONS = {"os.path.isdir": "is_dir", "os.path.isfile": "is_file",
-                    "os.path.exists": "exists"}
+#: existence probes whose answer on disk a loop's branch may follow (see ``_narrowing``):
+#: pathlib's methods of these names, and the catalog's functions of these operations
 _PROBE_METHODS = frozenset({"is_dir", "is_file", "exists"})
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,15 @@ from ..config import CONFIG_FILE, LAYOUTS, destination_kind, find_project_root, 
 from ..destinations import folder_of, resolve_destination
 from ..document import OUTPUTS, DocumentMigration, job_setup_cell, record_edits
 from ..inventory import analyze_and_record, relative_to_root
-from ..jobs import cancel_job, job_json, job_totals, list_jobs, request_pause, undo_job
+from ..jobs import (
+    cancel_job,
+    job_json,
+    job_notebooks,
+    job_totals,
+    list_jobs,
+    request_pause,
+    undo_job,
+)
 from ..notebook import notebook_from_dict
 from ..project import ProjectResult, migrate_project
 from ..resume import resume_job
@@ -107,22 +114,14 @@ class JobsHandler(EntityHandler):
 
 
     def notebooks(self, job, records, roots) -> list[dict] | None:
-        """A project job's report, from what it did (not from its preview): each
-        notebook it migrated, the copy it wrote and the cells rewritten there."""
-        entries = (job.options or {}).get("notebooks")
-        if entries is None:
-            return None
+        """``jobs.job_notebooks``, its paths relative to the server root."""
         root = roots.get(job.project_id)
-        cells = Counter(r.notebook for r in records)
-        report = []
-        for entry in entries:
-            output = Path(entry["output"])
-            rel = relative_to_root(output, root) if root is not None else None
-            report.append({
-                "notebook": self.server_path(roots, job.project_id, entry["source_notebook"]),
-                "output": self.relative(output), "status": "migrated",
-                "cells": cells.get(rel, 0)})
-        return report
+        report = job_notebooks(job, records, root) if root is not None else None
+        if report is None:
+            return None
+        return [{**n, "notebook": self.server_path(roots, job.project_id, n["notebook"]),
+                 "output": self.server_path(roots, job.project_id, n["output"])}
+                for n in report]
 
 
 class RecordsHandler(EntityHandler):
