@@ -115,7 +115,7 @@ def test_concurrent_opening_of_a_new_store(db_path: Path) -> None:
         except BaseException as exc:  # collected and asserted in the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -123,7 +123,7 @@ def test_concurrent_opening_of_a_new_store(db_path: Path) -> None:
 
     assert errors == []
     with MetadataStore(f"sqlite:///{db_path}") as store:
-        assert store.count(Job) == 8
+        assert store.count(Job) == 16
 
 
 def test_open_store_uses_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

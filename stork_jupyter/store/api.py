@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePath
@@ -70,20 +72,48 @@ class _ConflictError(StoreError):
     """A unique or foreign-key constraint refused a write."""
 
 
+_BUSY_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Set on every new SQLite connection: these pragmas are per connection."""
     cursor = dbapi_connection.cursor()
     try:
-        # busy_timeout first, so switching to WAL waits for a lock instead of failing.
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         # WAL: readers (the sidebar, the CLI) never block the writer (a running transfer).
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         # NORMAL is safe with WAL: a crashed process loses nothing; only a power cut can
         # lose the last commits. FULL syncs every commit (each dataset of an analysis).
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL once; every later connection only reads the mode.
+
+    Converting needs the file to itself, and SQLite does not run the busy handler for
+    it: processes opening a new store at once would get "database is locked" at once.
+    So the conversion is retried, within the busy budget, until someone has done it.
+    """
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    delay = 0.005
+    while True:
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() == "wal":
+            return
+        try:
+            mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        else:
+            # A refused switch is not an error: SQLite answers with the mode it kept.
+            if str(mode).lower() in ("wal", "memory") or time.monotonic() > deadline:
+                return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 class MetadataStore:
