@@ -721,3 +721,34 @@ def test_a_very_long_file_name_elides_in_its_middle(lab: Lab, browser_page: Any)
     assert end_box["x"] + end_box["width"] <= box["x"] + box["width"] + 1, (end_box, box)
     assert title.locator(".jp-Stork-pathTail").evaluate("el => el.scrollWidth > el.clientWidth")
     _shot(page, "long-file-name")
+
+
+def test_a_completed_cli_migration_is_undone_from_its_detail(lab: Lab, browser_page: Any):
+    """``stork migrate NB -o OUT`` in a terminal, then Undo on the job's detail in the
+    panel: OUT reads its local files again, and the detail offers no second undo."""
+    from playwright.sync_api import expect
+
+    project = _project(lab.root, {"lake": str(lab.root / "lake")})
+    original = nbformat.read(project / "sales_analysis.ipynb", as_version=4)
+    out = project / "sales_cloud.ipynb"
+    subprocess.run([str(Path(sys.executable).with_name("stork")), "migrate",
+                    "sales_analysis.ipynb", "--to", "lake", "-o", out.name],
+                   cwd=project, check=True, capture_output=True, timeout=180)
+    assert _sources(nbformat.read(out, as_version=4)) != _sources(original)
+
+    page = browser_page
+    panel = _open_notebook(page, lab)
+    panel.locator(".jp-Stork-tab[data-tab=jobs]").click()
+    panel.locator(".jp-Stork-listView:visible .jp-Stork-row", has_text="migrate").first.click()
+    detail = panel.locator(".jp-Stork-detail")
+    expect(detail.locator(".jp-Stork-detailTitle .jp-Stork-badge")).to_have_text("completed")
+    undo = detail.get_by_role("button", name="Undo")
+    expect(undo).to_have_attribute("title", re.compile(r"sales_cloud\.ipynb"))
+    undo.click()
+    expect(page.locator(".Toastify__toast", has_text="undone").first).to_contain_text(
+        "7 cells restored in project/sales_cloud.ipynb")
+    _shot(page, "job-undone")
+    assert _sources(nbformat.read(out, as_version=4)) == _sources(original)
+    assert (lab.root / "lake").exists()  # the copies stay: undo restores cells only
+    expect(detail.get_by_role("button", name="Undo")).to_have_count(0)
+    expect(detail).to_contain_text("7 cells rewritten, then undone.")

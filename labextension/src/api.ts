@@ -109,6 +109,8 @@ export interface ICellEdit {
   cell_index: number | null;
   original_source: string;
   new_source: string;
+  /** A finished job's edit: its records' status (`applied`, or `undone` by an undo). */
+  status?: string;
 }
 
 /** The cell stork adds (imports, connection) above the first rewritten cell. */
@@ -281,7 +283,7 @@ export function panelStep(step: INextStep): string {
     case 'cancel':
       return `Cancel on job ${step.target} in the Jobs list`;
     case 'undo':
-      return `stork undo ${step.target} in a terminal`;
+      return `Undo on the job that wrote ${step.target} in the Jobs list`;
     default:
       return `job ${step.target} in the Jobs list`;
   }

@@ -96,7 +96,7 @@ export function renderRecord(r: IRecord): HTMLElement {
 
 export function renderJob(
   j: IJobDetail,
-  act: (action: 'pause' | 'resume' | 'cancel') => void,
+  act: (action: 'pause' | 'resume' | 'cancel' | 'undo') => void,
   apply: (() => void) | null = null
 ): HTMLElement {
   const state = j.state || j.status;
@@ -137,6 +137,21 @@ export function renderJob(
           )
         )
       : null;
+  // A completed migration that wrote notebooks on disk (the CLI, the magics, a folder
+  // migrated from the panel) is undone here; one the panel applied to an open document
+  // (its copy under .stork/outputs/) is undone in that document (Esc, then Z).
+  const wrote = j.output_notebook && !j.output_notebook.startsWith('.stork/outputs/');
+  const applied = j.edits.some(e => e.status === 'applied');
+  if (j.kind === 'migrate' && j.status === 'completed' && wrote && applied) {
+    actions.append(
+      button(
+        'Undo',
+        `Restore the cells this job rewrote in ${j.output_notebook} (the data it copied stays)`,
+        () => act('undo'),
+        'jp-Stork-danger'
+      )
+    );
+  }
   const t = j.totals;
   return h(
     'div',
@@ -192,7 +207,12 @@ export function renderJob(
       )
     ),
     j.edits.length
-      ? h('p', { class: 'jp-Stork-muted' }, `${plural(j.edits.length, 'cell')} rewritten.`)
+      ? h(
+          'p',
+          { class: 'jp-Stork-muted' },
+          `${plural(j.edits.length, 'cell')} rewritten` +
+            (j.edits.every(e => e.status === 'undone') ? ', then undone.' : '.')
+        )
       : null
   );
 }
@@ -264,12 +284,23 @@ export class DetailView extends Widget {
     return false;
   }
 
-  private async act(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
+  private async act(action: 'pause' | 'resume' | 'cancel' | 'undo'): Promise<void> {
+    const project = this.ctx.project();
     try {
-      await this.ctx.api.jobAction(this.itemId, action, this.ctx.project());
-      Notification.info(`Stork: job #${this.itemId} ${action} requested.`, {
-        autoClose: 3000
-      });
+      if (action === 'undo') {
+        const undone = await this.ctx.api.undoJob(this.itemId, project);
+        const cells = undone.notebooks.reduce((sum, n) => sum + n.cells, 0);
+        Notification.success(
+          `Stork: job #${this.itemId} undone: ${plural(cells, 'cell')} restored in ` +
+            undone.notebooks.map(n => n.notebook).join(', '),
+          { autoClose: 5000 }
+        );
+      } else {
+        await this.ctx.api.jobAction(this.itemId, action, project);
+        Notification.info(`Stork: job #${this.itemId} ${action} requested.`, {
+          autoClose: 3000
+        });
+      }
     } catch (error) {
       Notification.error(`Stork: ${(error as Error).message}`);
     }
