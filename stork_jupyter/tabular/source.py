@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import one_line
 from ..quiet import no_warnings
 from .options import TabularError, UnreadableFile, api_name
-from .schema import pandas_module
+from .schema import pandas_module, pandas_text_dtype
 
 #: the file's bytes per chunk: a chunk's frame takes several times that in memory, and
 #: 8 MiB keeps a load's peak RSS well under 250 MB at no cost in speed (16 MiB: +45 MB)
@@ -299,6 +299,56 @@ class Source:
 DROP = object()  #: an override removing an option
 
 
+def _dates_after_read(src: Source, ov: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the options reading some ``parse_dates`` columns with a format as plain columns,
+    those columns -> format), to convert them after the read.
+
+    With a ``date_format`` (or a ``dtype`` for the column), pandas' reader makes a Python
+    string per value (seconds on a 200 MB file); its own text column is far cheaper, and
+    the converter ``read_csv`` runs gives the same values from it. Only plain cases:
+    columns named in a list, no index, dtype or converter for them.
+    """
+    formats = ov.get("date_format")
+    wanted = ov.get("parse_dates", src.options.get("parse_dates"))
+    dtype = ov.get("dtype", src.options.get("dtype"))
+    if (not isinstance(formats, dict) or not isinstance(wanted, list)
+            or src.options.get("converters") or src.options.get("index_col") not in (None, False)
+            or not (dtype is None or isinstance(dtype, dict))):
+        return ov, {}
+    later = {c: f for c, f in formats.items()
+             if isinstance(c, str) and c in wanted and isinstance(f, str)
+             and c not in (dtype or {})}
+    if not later:
+        return ov, {}
+    rest = [c for c in wanted if c not in later]
+    left = {c: f for c, f in formats.items() if c not in later}
+    return {**ov, "parse_dates": rest or DROP, "date_format": left or DROP}, later
+
+
+def _convert_dates(df: Any, later: dict[str, str], src: Source) -> bool:
+    """Convert ``later``'s columns of ``df`` in place as ``read_csv(parse_dates=...,
+    date_format=...)`` does; False (``df`` left as is) when pandas read one of them as
+    something other than text, whose strings are then gone."""
+    import numpy as np
+    from pandas.io.parsers.base_parser import date_converter
+
+    text = pandas_text_dtype()
+    columns = {}
+    for col in later:
+        values = df[col]
+        if str(values.dtype) == text:
+            columns[col] = values
+        elif values.isna().all():  # only missing values: NaN in a text column as well
+            columns[col] = np.full(len(values), np.nan, dtype=object)
+        else:
+            return False
+    for col, values in columns.items():
+        df[col] = date_converter(values, col, dayfirst=bool(src.options.get("dayfirst", False)),
+                                 cache_dates=src.options.get("cache_dates", True),
+                                 date_format=later[col])
+    return True
+
+
 def positioned_chunks(src: Source, chunksize: int, hints: dict[str, Any],
                        overrides: dict[str, Any] | None = None
                        ) -> Iterator[tuple[Any, int]]:
@@ -308,10 +358,20 @@ def positioned_chunks(src: Source, chunksize: int, hints: dict[str, Any],
             ov = dict(overrides or {})
             if hints.get("date_format") and "date_format" not in ov:
                 ov["date_format"] = hints["date_format"]
-            it = src.csv_chunks(chunksize, ov)
+            plain, later = _dates_after_read(src, ov)
+            it = src.csv_chunks(chunksize, plain)
+            done = 0
             while True:
                 try:
                     df, pos = next(it)
+                    if later and not _convert_dates(df, later, src):
+                        # the rest of the file with the dates parsed by the reader
+                        later = {}
+                        it.close()
+                        it = src.csv_chunks(chunksize, ov)
+                        for _ in range(done + 1):
+                            df, pos = next(it)
+                    done += 1
                 except StopIteration:
                     return
                 except (ValueError, TypeError, OverflowError) as e:
