@@ -93,6 +93,24 @@ def test_date_format_guessed_from_first_value_of_whole_file(tmp_path: Path) -> N
     assert same_frame(original, frame)
 
 
+@pytest.mark.parametrize("body", [
+    "2024-01-01,1\n2024-01-02,2\n1,3\n2,4\n2024-01-05,5\n",  # a chunk read as numbers
+    "2024-01-01,1\n2024-01-02,2\n,3\n,4\n2024-01-05,5\n",  # a chunk of gaps only
+    "20240101,1\n20240102,2\n20240103,3\n",  # dates pandas reads as integers
+    "2024-01-01,1\nTrue,2\nFalse,3\n2024-01-05,5\n",  # a chunk read as booleans
+])
+def test_dates_converted_after_the_read_as_pandas_parses_them(tmp_path: Path,
+                                                               body: str) -> None:
+    # dated columns are read as text and converted after each chunk; a chunk pandas
+    # reads otherwise has the rest of the file parsed by the reader itself
+    path = tmp_path / "d.csv"
+    path.write_text("d,n\n" + body)
+    original = pd.read_csv(path, parse_dates=["d"])
+    frame, schema = streamed(path, "pandas.read_csv", {"parse_dates": ["d"]})
+    assert schema.columns[0].dtype == str(original["d"].dtype)
+    assert same_frame(original, frame), (original, frame)
+
+
 def test_automatic_chunks_hold_about_8_mib_of_the_file(tmp_path: Path) -> None:
     """Memory: a chunk's frame is several times its bytes, so chunks stay small."""
     from stork_jupyter.tabular.source import auto_chunksize
