@@ -94,10 +94,11 @@ def test_date_format_guessed_from_first_value_of_whole_file(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("body", [
-    "2024-01-01,1\n2024-01-02,2\n1,3\n2,4\n2024-01-05,5\n",  # a chunk read as numbers
+    "2024-01-01,1\n2024-01-02,2\n01,3\n02,4\n2024-01-05,5\n",  # a chunk read as numbers
     "2024-01-01,1\n2024-01-02,2\n,3\n,4\n2024-01-05,5\n",  # a chunk of gaps only
     "20240101,1\n20240102,2\n20240103,3\n",  # dates pandas reads as integers
-    "2024-01-01,1\nTrue,2\nFalse,3\n2024-01-05,5\n",  # a chunk read as booleans
+    "20240101,1\n20240102,2\n 20240103,3\n 20240104,4\n",  # text that reads as integers
+    "2024-01-01,1\nTRUE,2\nfalse,3\n2024-01-05,5\n",  # a chunk read as booleans
 ])
 def test_dates_converted_after_the_read_as_pandas_parses_them(tmp_path: Path,
                                                                body: str) -> None:
