@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import sql
-
 from .support import local_copy
 
 
@@ -35,6 +33,8 @@ def py_literal(value: Any) -> str:
 
 def quote_ident(*parts: str) -> str:
     """A quoted (schema-qualified) identifier, as psycopg.sql.Identifier renders it."""
+    from psycopg import sql  # (here: a plan for S3 or a folder never loads psycopg)
+
     return sql.Identifier(*parts).as_string(None)
 
 
