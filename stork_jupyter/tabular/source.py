@@ -330,7 +330,10 @@ def _convert_dates(df: Any, later: dict[str, str], src: Source) -> bool:
     date_format=...)`` does; False (``df`` left as is) when pandas read one of them as
     something other than text, whose strings are then gone."""
     import numpy as np
-    from pandas.io.parsers.base_parser import date_converter
+    try:  # read_csv's own converter (private: a pandas without it reads as before)
+        from pandas.io.parsers.base_parser import date_converter
+    except ImportError:
+        return False
 
     text = pandas_text_dtype()
     columns = {}
