@@ -1,6 +1,7 @@
 """The two passes of ``analyze_cells`` (the second binds a def's parameters to the
 values its calls give) share each cell's parse and positions: a cell is parsed and its
-positions resolved once, and the accesses sit where libcst places the calls."""
+positions resolved once (from CPython's parse: libcst's PositionProvider is not needed
+for these cells), and the accesses sit where libcst places the calls."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import libcst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from stork_jupyter.analysis import analyzer
+from stork_jupyter.analysis import analyzer, positions
 from stork_jupyter.analysis.analyzer import analyze_cells
 
 CELLS = [
@@ -28,26 +29,34 @@ def test_each_cell_is_parsed_and_positioned_once(tmp_path: Path, monkeypatch) ->
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "a.csv").write_text("a,b\n1,2\n")
     parsed: Counter[str] = Counter()
-    positioned: Counter[int] = Counter()
+    positioned: Counter[str] = Counter()
+    provided: Counter[int] = Counter()
     real_parse, real_positions = libcst.parse_module, analyzer._positions
+    real_from_ast = positions.from_ast
 
     def parse(code, *args, **kwargs):
         parsed[code] += 1
         return real_parse(code, *args, **kwargs)
 
-    def positions(cell):
-        positioned[cell.index] += 1
+    def provider(cell):
+        provided[cell.index] += 1
         return real_positions(cell)
 
+    def from_ast(tree, module, code):
+        positioned[code] += 1
+        return real_from_ast(tree, module, code)
+
     monkeypatch.setattr(libcst, "parse_module", parse)
-    monkeypatch.setattr(analyzer, "_positions", positions)
+    monkeypatch.setattr(analyzer, "_positions", provider)
+    monkeypatch.setattr(positions, "from_ast", from_ast)
     result = analyze_cells(_cells(), tmp_path)
 
     # the def's read_csv is resolved through its call in the next cell: two passes ran
     assert [(a.cell_index, a.line, a.col, a.path) for a in result.accesses] == [
         (0, 4, 11, "data/a.csv"), (1, 3, 4, "data/a.csv"), (2, 2, 4, "data/a.csv")]
     assert len(parsed) == 3 and set(parsed.values()) == {1}
-    assert set(positioned.values()) == {1}
+    assert len(positioned) == 3 and set(positioned.values()) == {1}
+    assert not provided
 
 
 def test_positions_are_libcsts_own(tmp_path: Path) -> None:

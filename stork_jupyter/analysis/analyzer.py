@@ -25,7 +25,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from ..notebook import MaskedCell, mask_ipython, read_notebook
 from ..quiet import no_warnings
-from . import catalog, paths
+from . import catalog, paths, positions
 from .access import Analysis, CellProblem, DataAccess
 from .shell import parse_shell
 from .values import (
@@ -97,8 +97,13 @@ class _Cell:
     module: cst.Module
     wrapper: MetadataWrapper
     masked: MaskedCell
+    #: CPython's parse of the same code: where the calls and compound statements are
+    tree: ast.Module | None = None
     #: resolved on first use: most cells need no position, and it is half the time
     positions: Any = None
+    #: the calls' and compound statements' ranges from ``tree`` (``positions.from_ast``;
+    #: empty when the two trees could not be paired)
+    quick: dict | None = None
     #: the masked source's lines, for a node's text from its position
     lines: list[str] | None = None
 
@@ -117,7 +122,7 @@ def _parse_cell(index: int, cell_id: str | None, source: str) -> _Cell | CellPro
     # CPython's parser first: it refuses deeply nested code cleanly (its own limits),
     # where libcst's native parser can overflow the stack and kill the process
     try:
-        ast.parse(masked.code)
+        tree = ast.parse(masked.code)
     except SyntaxError as e:
         return CellProblem(index, cell_id, e.lineno or 1, f"not valid Python: {e.msg}")
     except (RecursionError, MemoryError, ValueError) as e:
@@ -131,7 +136,7 @@ def _parse_cell(index: int, cell_id: str | None, source: str) -> _Cell | CellPro
     except (RecursionError, MemoryError, ValueError) as e:
         return CellProblem(index, cell_id, 1, f"cannot be parsed: {e}")
     return _Cell(index, cell_id, module, MetadataWrapper(module, unsafe_skip_copy=True),
-                 masked)
+                 masked, tree)
 
 
 class NotebookAnalyzer:
@@ -305,7 +310,7 @@ class NotebookAnalyzer:
             value = self.ev(node.value, scope)
             current = self.ev(node.target, scope)
             op = _BINOPS.get(_aug_to_bin(node))
-            new = combine(op, current, value, what=self.code(node)) if op else Unknown(
+            new = combine(op, current, value, what=self.what(node)) if op else Unknown(
                 f"'{self.code(node)}' is only known at run time")
             self.bind(node.target, new, scope)
         elif isinstance(node, cst.Import):
@@ -660,7 +665,7 @@ class NotebookAnalyzer:
             return self.ev_fstring(node, scope)
         if isinstance(node, cst.ConcatenatedString):
             return combine(operator.add, self.ev(node.left, scope), self.ev(node.right, scope),
-                           what=self.code(node))
+                           what=self.what(node))
         if isinstance(node, cst.Name):
             return self.ev_name(node.value, scope)
         if isinstance(node, cst.Attribute):
@@ -672,12 +677,12 @@ class NotebookAnalyzer:
             op = _BINOPS.get(type(node.operator))
             if op is None:
                 return Unknown(f"'{self.code(node)}' is only known at run time")
-            return combine(op, left, right, what=f"'{self.code(node)}'")
+            return combine(op, left, right, what=self.what(node, "'{}'"))
         if isinstance(node, cst.UnaryOperation):
             value = self.ev(node.expression, scope)
             ops = {cst.Minus: operator.neg, cst.Not: operator.not_, cst.Plus: operator.pos}
             op = ops.get(type(node.operator))
-            return combine(op, value, what=self.code(node)) if op else Unknown("an operator")
+            return combine(op, value, what=self.what(node)) if op else Unknown("an operator")
         if isinstance(node, cst.Comparison):
             return self.ev_comparison(node, scope)
         if isinstance(node, cst.List | cst.Tuple | cst.Set):
@@ -749,7 +754,7 @@ class NotebookAnalyzer:
             return base
         if attr in paths.PATH_ATTRIBUTES and isinstance(base, Known | Multi):
             return combine(lambda p: _as_path(getattr(PurePosixPath(p), attr)), base,
-                           what=self.code(node))
+                           what=self.what(node))
         if isinstance(base, Unknown):
             return base
         return Unknown(f"'{self.code(node)}' is only known at run time")
@@ -771,8 +776,8 @@ class NotebookAnalyzer:
                         cst.FormattedString(parts=part.format_spec, start='f"', end='"'), scope)
                 conversion = part.conversion
                 parts.append(combine(lambda v, s, c=conversion: paths.format_value(v, c, s),
-                                     value, spec, what=f"'{self.code(node)}'"))
-        return combine(lambda *xs: "".join(xs), *parts, what=f"'{self.code(node)}'")
+                                     value, spec, what=self.what(node, "'{}'")))
+        return combine(lambda *xs: "".join(xs), *parts, what=self.what(node, "'{}'"))
 
     def ev_comparison(self, node: cst.Comparison, scope: Scope) -> Value:
         left = self.ev(node.left, scope)
@@ -782,8 +787,8 @@ class NotebookAnalyzer:
             op = _COMPARE.get(type(target.operator))
             if op is None:
                 return Unknown("a comparison")
-            step = combine(op, left, right, what=self.code(node))
-            result = combine(lambda a, b: a and b, result, step, what=self.code(node))
+            step = combine(op, left, right, what=self.what(node))
+            result = combine(lambda a, b: a and b, result, step, what=self.what(node))
             left = right
         return result
 
@@ -815,10 +820,10 @@ class NotebookAnalyzer:
         else:
             bounds = [self.ev(b, scope) if b is not None else Known(None)
                       for b in (item.lower, item.upper, item.step)]
-            key = combine(lambda *b: slice(*b), *bounds, what=self.code(node))
+            key = combine(lambda *b: slice(*b), *bounds, what=self.what(node))
         if isinstance(base, Ref):
             return Unknown(f"'{self.code(node)}' is only known at run time")
-        return combine(operator.getitem, base, key, what=f"'{self.code(node)}'")
+        return combine(operator.getitem, base, key, what=self.what(node, "'{}'"))
 
     def ev_comprehension(self, node: cst.CSTNode, elt: cst.BaseExpression,
                          scope: Scope) -> Value:
@@ -968,7 +973,7 @@ class NotebookAnalyzer:
         pure = paths.PURE_FUNCTIONS.get(qual)
         if pure is not None and not any(a.keyword or a.star for a, _ in args):
             values = [v for _, v in args]
-            result = combine(pure, *values, what=f"'{self.code(node)}'")
+            result = combine(pure, *values, what=self.what(node, "'{}'"))
             source = next((v for v in values if isinstance(v, Known) and v.origin), None)
             if isinstance(result, Known) and source is not None:  # sorted(glob(...)) stays a glob
                 return Known(result.value, source.origin, source.origin_at)
@@ -1011,7 +1016,7 @@ class NotebookAnalyzer:
             def dict_call(d: dict, *vals: Any) -> Any:
                 result = getattr(d, attr)(*vals)
                 return tuple(result) if attr != "get" else result
-            return combine(dict_call, receiver, *positional, what=f"'{self.code(node)}'")
+            return combine(dict_call, receiver, *positional, what=self.what(node, "'{}'"))
         if literal and (attr in paths.PATH_METHODS or attr in paths.STR_METHODS or attr == "format"):
             kwargs = {a.keyword.value: v for a, v in args if a.keyword}
             positional = [v for a, v in args if not a.keyword and not a.star]
@@ -1024,7 +1029,7 @@ class NotebookAnalyzer:
                     return paths.safe_format(obj, *pos, **kws)
                 return _as_path(getattr(obj, attr)(*pos, **kws))
             return combine(call, receiver, *positional, *kwargs.values(),
-                           what=f"'{self.code(node)}'")
+                           what=self.what(node, "'{}'"))
         spec = catalog.METHODS.get(attr)
         if spec is not None:
             return self.call_api(node, spec, args)
@@ -1049,7 +1054,7 @@ class NotebookAnalyzer:
         def expand(p: str) -> tuple[Any, ...]:
             found = paths.expand_glob(p, self.nb_dir, recursive, hidden=as_paths)
             return tuple(PurePosixPath(f) for f in found) if as_paths else found
-        result = combine(expand, value, what=f"the glob '{self.code(node)}'")
+        result = combine(expand, value, what=self.what(node, "the glob '{}'"))
         if isinstance(result, Known):
             start = self.pos(node).start
             at = (self._cell.index, start.line, start.column) if self._cell else None
@@ -1089,7 +1094,7 @@ class NotebookAnalyzer:
                 raise ValueError("not a folder")
             names = sorted(os.listdir(where))
             return tuple(PurePosixPath(d) / n for n in names) if as_paths else tuple(names)
-        what = f"the listing '{self.code(node)}'"
+        what = self.what(node, "the listing '{}'")
         result = combine(entries, folder, what=what)
         if isinstance(result, Known):
             start = self.pos(node).start
@@ -1304,23 +1309,19 @@ class NotebookAnalyzer:
             self._quiet -= 1
 
     def code(self, node: cst.CSTNode) -> str:
-        cell = self._cell
-        if cell is None:
-            return "?"
-        where = cell.positions.get(node) if cell.positions is not None else None
-        # a slice of the source once the cell's positions are known (generating the
-        # code again took a sixth of the analysis); parentheses lie outside the range
-        if where is not None and not getattr(node, "lpar", None):
-            if cell.lines is None:
-                cell.lines = cell.masked.code.splitlines(keepends=True)
-            text = _source_slice(cell.lines, where)
-        else:
-            text = cell.module.code_for_node(node)
-        return text if len(text) <= 200 else text[:197] + "..."
+        return _code_text(self._cell, node)
+
+    def what(self, node: cst.CSTNode, template: str = "{}") -> _CodeText:
+        """``node``'s code in ``template``, made only if a message needs it: most values
+        combine without one, and generating the code took a sixth of the analysis."""
+        return _CodeText(self._cell, node, template)
 
     def pos(self, node: cst.CSTNode) -> CodeRange:
         cell = self._cell
         assert cell is not None
+        where = _quick(cell).get(node)
+        if where is not None:
+            return where
         if cell.positions is None:
             cell.positions = _positions(cell)
         return cell.positions[node]
@@ -1359,6 +1360,46 @@ def _source_slice(lines: list[str], where: CodeRange) -> str:
     if l1 == l2:
         return lines[l1 - 1][c1:c2]
     return "".join([lines[l1 - 1][c1:], *lines[l1:l2 - 1], lines[l2 - 1][:c2]])
+
+
+def _code_text(cell: _Cell | None, node: cst.CSTNode) -> str:
+    """``node``'s code, shortened for messages: a slice of the cell's source where the
+    node's position is known (cheaper than generating it again; parentheses lie outside
+    the range)."""
+    if cell is None:
+        return "?"
+    if isinstance(node, cst.Name | cst.SimpleString) and not node.lpar:
+        return node.value if len(node.value) <= 200 else node.value[:197] + "..."
+    where = _quick(cell).get(node) if isinstance(node, cst.Call) else None
+    if where is None and cell.positions is not None:
+        where = cell.positions.get(node)
+    if where is not None and not getattr(node, "lpar", None):
+        if cell.lines is None:
+            cell.lines = cell.masked.code.splitlines(keepends=True)
+        text = _source_slice(cell.lines, where)
+    else:
+        text = cell.module.code_for_node(node)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+@dataclass(frozen=True)
+class _CodeText:
+    """A node's code in a message template, generated when first shown (``str``)."""
+    cell: _Cell | None
+    node: cst.CSTNode
+    template: str
+
+    def __str__(self) -> str:
+        return self.template.format(_code_text(self.cell, self.node))
+
+
+def _quick(cell: _Cell) -> dict:
+    """The cell's call and compound-statement ranges from CPython's parse, once."""
+    if cell.quick is None:
+        found = positions.from_ast(cell.tree, cell.module, cell.masked.code) \
+            if cell.tree is not None else None
+        cell.quick = found if found is not None else {}
+    return cell.quick
 
 
 def _positions(cell: _Cell) -> Any:

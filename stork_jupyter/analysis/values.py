@@ -89,8 +89,10 @@ SETUP_FILE_PARAMETER = "stork_file"
 Value = Known | Multi | Unknown | Ref | Func | Handle | Buffer | Migrated
 
 
-def combine(fn: Callable[..., Any], *values: Value, what: str = "expression") -> Value:
-    """Apply ``fn`` to known values; spread over ``Multi``; stop at the first unknown."""
+def combine(fn: Callable[..., Any], *values: Value, what: object = "expression") -> Value:
+    """Apply ``fn`` to known values; spread over ``Multi``; stop at the first unknown.
+    ``what`` names the expression in messages: a text, or an object whose ``str`` is
+    one, made only when a message needs it."""
     if any(isinstance(v, Migrated) for v in values):
         return Migrated()
     for v in values:
