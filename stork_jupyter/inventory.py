@@ -34,25 +34,32 @@ def record_analysis(store: MetadataStore, root: Path, notebook: Path,
     folder destination) is that dataset, not a new one."""
     project = store.ensure_project(root)
     nb_dir = notebook.resolve().parent
-    datasets: dict[str, Dataset] = {}
+    sources: dict[str, tuple[Path, str | None]] = {}
     for access in analysis.accesses:
-        if not access.resolved or access.remote or not access.exists:
-            continue
-        source = nb_dir / access.path
-        key = relative_to_root(source, root)
-        if key in datasets:
-            continue
-        copy_of = store.dataset_at(location_urls(source))
-        if copy_of is not None:
-            datasets[key] = copy_of
+        if access.resolved and not access.remote and access.exists:
+            source = nb_dir / access.path
+            sources.setdefault(relative_to_root(source, root), (source, access.format))
+    # two queries for every file at once: one per file took most of a first analysis
+    copies = store.datasets_at({key: location_urls(source)
+                                for key, (source, _) in sources.items()})
+    known = {d.source_path: d for d in store.list_any(
+        Dataset, "source_path", sources, project_id=project.id)}
+    datasets: dict[str, Dataset] = {}
+    for key, (source, fmt) in sources.items():
+        if key in copies:
+            datasets[key] = copies[key]
             continue
         stat = source.stat()
-        known = store.dataset_by_path(project.id, key)
+        before = known.get(key)
         # re-hash only when the file changed size: hashing is the slow part of analysis
-        sha = known.sha256 if known and known.size == stat.st_size and known.sha256 else (
+        sha = before.sha256 if before and before.size == stat.st_size and before.sha256 else (
             sha256_file(source))
+        if before is not None and (before.format, before.size, before.sha256) == (
+                fmt, stat.st_size, sha):
+            datasets[key] = before  # nothing to write
+            continue
         datasets[key] = store.upsert_dataset(
-            project.id, key, format=access.format, size=stat.st_size, sha256=sha)
+            project.id, key, format=fmt, size=stat.st_size, sha256=sha)
     store.save(Job(
         project_id=project.id, kind="analyze", notebook=relative_to_root(notebook, root),
         status="completed", progress=1.0, started_at=now_iso(), finished_at=now_iso(),

@@ -63,6 +63,8 @@ T = TypeVar("T", bound=Entity)
 ORDERS = ("newest", "oldest")
 #: Escapes ``%``, ``_`` and itself in a search, so the user's text matches literally.
 _LIKE_ESCAPE = "\\"
+#: values in one IN (...) of list_any
+_IN_CHUNK = 500
 _INSERT_CHUNK = 1000
 # Any constant: serialises schema creation between processes opening one PostgreSQL store.
 _PG_SCHEMA_LOCK = 0x5707_4B01
@@ -640,6 +642,32 @@ class MetadataStore:
             return self.get(Dataset, found[0].dataset_id)
         except NotFoundError:
             return None
+
+    def datasets_at(self, url_groups: dict[str, Iterable[str]]) -> dict[str, Dataset]:
+        """``dataset_at`` for many files in two queries: each key of ``url_groups`` whose
+        URLs hold a location, mapped to that location's dataset (the newest location
+        where several do)."""
+        groups = {key: {redact_url(u) for u in urls} for key, urls in url_groups.items()}
+        every = sorted(set().union(*groups.values())) if groups else []
+        if not every:
+            return {}
+        located = self.list_any(Location, "url", every)  # newest first
+        ids = {key: next((loc.dataset_id for loc in located if loc.url in urls), None)
+               for key, urls in groups.items()}
+        found = {d.id: d for d in self.list_any(
+            Dataset, "id", {i for i in ids.values() if i is not None})}
+        return {key: found[i] for key, i in ids.items() if i in found}
+
+    def list_any(self, cls: type[T], column: str, values: Iterable[Any], **filters: Any
+                 ) -> builtins.list[T]:
+        """Every object whose ``column`` is one of ``values``, newest first; queried in
+        chunks, as a database bounds the parameters of one statement."""
+        values = sorted(set(values))
+        found: builtins.list[T] = []
+        for start in range(0, len(values), _IN_CHUNK):
+            found += self.list(cls, limit=None, **filters,
+                               **{column: values[start:start + _IN_CHUNK]})
+        return sorted(found, key=lambda o: o.id, reverse=True)
 
     def locations(self, dataset_id: int) -> builtins.list[Location]:
         """Every location of a dataset, newest first."""
