@@ -6,7 +6,8 @@ analysis, stork's extra time as a multiple of libcst's parse). Speed rows are me
 ``--runs`` alternating runs (stork, reference, stork, reference...) of whole commands in
 their own processes. Nothing here is a test: it asserts nothing.
 
-    python -m benchmarks [--runs 3] [--quick] [--only analysis,s3,folder,pg] [--json F]
+    python -m benchmarks [--runs 3] [--quick] [--only analysis,s3,folder,pg]
+                         [--big-mb 1024,5120] [--json F]
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def _call(fn, **kwargs):
     return fn(**{k: v for k, v in kwargs.items() if k in params})
 
 
-def collect(sections: set[str], runs: int, quick: bool) -> list[dict]:
+def collect(sections: set[str], runs: int, quick: bool, big: list[int] | None = None
+            ) -> list[dict]:
+    big = None if quick else (big or [1024])
     rows: list[dict] = []
     if "analysis" in sections:
         from benchmarks import bench_analyze
@@ -45,7 +48,7 @@ def collect(sections: set[str], runs: int, quick: bool) -> list[dict]:
 
             rows += _call(bench_pg_load.rows, mb=20 if quick else 200, runs=runs, pg=DEFAULT_PG,
                           to_sql_limit=60 if quick else 240,
-                          rss_mb=None if quick else 1024, work=None)
+                          rss_mb=big, work=None)
         else:  # an older bench_pg_load without rows(): its own table is printed above
             bench_pg_load.main(["--mb", "20" if quick else "200"])
         _progress(rows)
@@ -53,7 +56,7 @@ def collect(sections: set[str], runs: int, quick: bool) -> list[dict]:
         from benchmarks import bench_transfer
 
         rows += bench_transfer.rows(mb=50 if quick else 500, runs=runs,
-                                    big_mb=None if quick else 1024,
+                                    big_mb=big,
                                     only=sections & {"s3", "folder"})
         _progress(rows)
     return rows
@@ -81,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="small files, no 1 GB rows (a check that everything runs)")
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help=f"comma-separated sections out of {','.join(SECTIONS)}")
+    ap.add_argument("--big-mb", default="1024",
+                    help="sizes (MiB, comma-separated) of the one-run peak-RSS rows "
+                         "(default 1024; e.g. 1024,5120)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args(argv)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown sections: {', '.join(sorted(unknown))}")
     started = time.monotonic()
-    rows = collect(sections, args.runs, args.quick)
+    big = [int(x) for x in args.big_mb.split(",") if x.strip()]
+    rows = collect(sections, args.runs, args.quick, big)
     print(f"\nmedians of {args.runs} alternating runs; whole commands, each in its own "
           f"process; {time.monotonic() - started:.0f} s in all\n")
     print(table(rows))

@@ -229,11 +229,11 @@ if __name__ == "__main__":
 
 
 def rows(mb: float = 200, runs: int = 3, pg: str = DEFAULT_PG, to_sql_limit: float = 240,
-         rss_mb: float | None = 1024) -> list[dict]:
+         rss_mb: float | list[float] | None = 1024) -> list[dict]:
     """The ``make bench`` rows: the whole ``stork migrate`` of a notebook reading the CSV
     against ``psql \\copy`` into a prepared table (medians of ``runs`` alternating runs),
     ``pandas.to_sql`` (one run, or extrapolated from a 20 MB slice), and peak RSS at
-    ``mb`` and ``rss_mb``."""
+    ``mb`` and at each size of ``rss_mb`` (one run each)."""
     import psycopg
     from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -309,11 +309,13 @@ def rows(mb: float = 200, runs: int = 3, pg: str = DEFAULT_PG, to_sql_limit: flo
                     "reference": f"read_csv + to_sql: {to_sql:.1f} s ({note})",
                     "ratio": round(to_sql / pair.stork_s, 2), "goal": ">= 1.0x"})
         rss = [pair.stork_rss]
-        if rss_mb:
-            big_nb, _ = project(rss_mb)
-            rss.append(stork(big_nb, 99).peak_rss_mb)
+        bigger = [rss_mb] if isinstance(rss_mb, int | float) else list(rss_mb or [])
+        for i, big in enumerate(bigger):
+            big_nb, big_csv = project(big)
+            rss.append(stork(big_nb, 90 + i).peak_rss_mb)
+            shutil.rmtree(big_csv.parent.parent, ignore_errors=True)  # room for the next
         out.append({"work": "peak RSS, CSV -> PostgreSQL at " + " / ".join(
-                        f"{m:.0f} MB" for m in ([mb, rss_mb] if rss_mb else [mb])),
+                        f"{m:.0f} MB" for m in [mb, *bigger]),
                     "stork": " / ".join(f"{v:.0f} MB" for v in rss),
                     "reference": f"psql: {pair.reference_rss:.0f} MB", "ratio": None,
                     "goal": "<= 250 MB at any size"})

@@ -144,10 +144,11 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-def rows(mb: int = 500, runs: int = 3, big_mb: int | None = 1024,
+def rows(mb: int = 500, runs: int = 3, big_mb: int | list[int] | None = 1024,
          work: Path | None = None, only: set[str] | None = None) -> list[dict]:
     """The ``make bench`` rows: S3 and folder speed at ``mb`` (medians of ``runs``
-    alternating runs), and peak RSS at ``mb`` and ``big_mb`` (one run: memory is flat)."""
+    alternating runs), and peak RSS at ``mb`` and at each size of ``big_mb`` (one run
+    each: memory is flat)."""
     own = work is None
     work = work or Path(tempfile.mkdtemp(prefix="stork-bench-transfer-"))
     out: list[dict] = []
@@ -169,12 +170,13 @@ def rows(mb: int = 500, runs: int = 3, big_mb: int | None = 1024,
                         "goal": ">= 1.0x"})
         pairs = {k: p for k, p in (("S3", s3), ("folder", folder)) if p}
         rss = {k: [p.stork_rss] for k, p in pairs.items()}
-        if big_mb:
+        bigger = [big_mb] if isinstance(big_mb, int) else list(big_mb or [])
+        for size in bigger:
             shutil.rmtree(work / "project", ignore_errors=True)  # room for the big file
             big = {"S3": bench_s3, "folder": bench_folder}
             for k in pairs:
-                rss[k].append(big[k](work, big_mb, 1).stork_rss)
-        sizes = " / ".join(f"{n} MB" for n in ([mb, big_mb] if big_mb else [mb]))
+                rss[k].append(big[k](work, size, 1).stork_rss)
+        sizes = " / ".join(f"{n} MB" for n in [mb, *bigger])
         for kind, pair in pairs.items():
             ref = "boto3" if kind == "S3" else "cp"
             out.append({"work": f"peak RSS, file -> {kind} at {sizes}",
