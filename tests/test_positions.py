@@ -106,3 +106,24 @@ def test_a_cell_the_pairing_refuses_is_placed_by_libcst(tmp_path: Path) -> None:
               "df = pd.read_csv(f'data/{name}.csv')"}]
     result = analyzer.analyze_cells(cells, tmp_path)
     assert [(a.line, a.col, a.path) for a in result.accesses] == [(4, 5, "data/a.csv")]
+
+
+def _preorder(module: libcst.Module, kids) -> list[libcst.CSTNode]:
+    code = (libcst.BaseExpression, libcst.BaseStatement, libcst.BaseSmallStatement)
+    out, stack = [], [module]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, code):
+            out.append(node)
+        stack.extend(reversed(kids(node)))
+    return out
+
+
+@pytest.mark.parametrize("code", SNIPPETS)
+def test_children_are_libcsts_own_in_its_order(code: str) -> None:
+    """The analysis evaluates a node's children through ``positions.children`` (fields
+    read directly): the same expressions and statements, in the order libcst gives."""
+    module = libcst.parse_module(code)
+    ours = _preorder(module, positions.children)
+    theirs = _preorder(module, lambda n: list(n.children))
+    assert [id(n) for n in ours] == [id(n) for n in theirs]

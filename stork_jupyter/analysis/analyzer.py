@@ -657,6 +657,15 @@ class NotebookAnalyzer:
     # --- expressions -----------------------------------------------------------------
 
     def ev(self, node: cst.CSTNode, scope: Scope) -> Value:
+        # the commonest nodes first, by exact type: libcst's node classes are ABCs, whose
+        # isinstance checks cost more than the rest of a simple evaluation
+        kind = type(node)
+        if kind is cst.Name:
+            return self.ev_name(node.value, scope)
+        if kind is cst.Call:
+            return self.ev_call(node, scope)
+        if kind is cst.Attribute:
+            return self.ev_attribute(node, scope)
         if isinstance(node, cst.SimpleString):
             return Known(_string_value(node.value))
         if isinstance(node, cst.Integer | cst.Float | cst.Imaginary):
@@ -721,7 +730,7 @@ class NotebookAnalyzer:
 
     def visit_children(self, node: cst.CSTNode, scope: Scope) -> None:
         """Evaluate every expression below ``node`` once, for the accesses inside it."""
-        for child in node.children:
+        for child in positions.children(node):
             if isinstance(child, cst.BaseExpression):
                 self.ev(child, scope)
             elif isinstance(child, cst.BaseCompoundStatement | cst.SimpleStatementLine):
