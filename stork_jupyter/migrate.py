@@ -67,6 +67,7 @@ def plan_cells(cells: list, label: Path, nb_dir: Path, to: str, *, layout: str |
     root = find_project_root(nb_dir)
     spec = resolve_destination(to, load_config(root), layout)
     backend = open_backend(spec)
+    backend.warm_up()  # (its client builds while the cells are analysed and files hashed)
     analysis = analyze_cells(cells, nb_dir, str(label), seed=seed)
     names = NameBook.load(backend, resolve_store_url(store, root))
     plan = build_plan(analysis, label, root, spec, backend, allow_outside_root, names=names)

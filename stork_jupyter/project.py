@@ -274,6 +274,7 @@ def _migrate_once(paths, to, *, output_dir, in_place, dry_run, partial, allow_ou
                          "of their own); migrate each project on its own")
     spec = resolve_destination(to, load_config(root), layout)
     backend = open_backend(spec)
+    backend.warm_up()  # (its client builds while the notebooks are planned)
     names = NameBook.load(backend, resolve_store_url(store, root))
     outcomes = [_plan_one(nb, root, spec, backend, names, partial=partial,
                           allow_outside_root=allow_outside_root) for nb in notebooks]

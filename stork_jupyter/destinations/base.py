@@ -112,6 +112,11 @@ class Backend(Protocol):
         """Fail now, before anything moves, when the destination cannot be written."""
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Begin in the background what the first call to the destination needs (a
+        client), while the plan hashes the files; errors wait for that first call. The
+        default: nothing to begin."""
+
     def target(self, key: str) -> str:
         """The path or URL the migrated notebook uses for ``key``."""
         raise NotImplementedError

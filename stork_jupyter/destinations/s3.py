@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..background import Soon
 from ..checksum import CHUNK
 from ..errors import MissingDependencyError
 from .base import (
@@ -97,11 +98,21 @@ class S3Backend(Backend):
         self.bucket, self.prefix = split_s3_url(url)
         self.url = f"s3://{self.bucket}" + (f"/{self.prefix}" if self.prefix else "")
         self._client = None
+        self._client_soon: Soon | None = None
+
+    def warm_up(self) -> None:
+        """Build the client in the background (boto3's imports and service model, about
+        a third of a second of Python), so that it overlaps the plan's sha256 of the
+        files, which does not hold the interpreter. Its errors are raised by the first
+        use of :attr:`client`, as when it is built there."""
+        if self._client is None and self._client_soon is None:
+            self._client_soon = Soon(make_client, name="stork-s3-client")
 
     @property
     def client(self):
         if self._client is None:
-            self._client = make_client()
+            soon, self._client_soon = self._client_soon, None
+            self._client = soon.result() if soon is not None else make_client()
         return self._client
 
     @staticmethod
