@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from .analysis import Analysis, DataAccess, catalog
 from .analysis.paths import expand_glob
 from .cells import where as cell_where
-from .checksum import sha256_file, sha256_once
+from .checksum import sha256_once
 from .destinations import Backend, DestinationSpec
 from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
@@ -117,7 +117,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             continue
         if a.format == "listing":
             _plan_listing(a, plan, backend, spec, nb_dir, base_key, key_for, written, moved,
-                          globs)
+                          globs, digests)
             continue
         if backend.holds_tables:
             pg.taken_reason = taken_reason(a) if names else ""
@@ -236,8 +236,8 @@ def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: s
 
 def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
                   spec: DestinationSpec, nb_dir: Path, base_key: str, key_for,
-                  written: set[str], moved: set[str], globs: set[tuple[int, int, int]]
-                  ) -> None:
+                  written: set[str], moved: set[str], globs: set[tuple[int, int, int]],
+                  digests: dict[Path, str]) -> None:
     """A glob or folder listing no call reads from (``len(glob("data/*.csv"))``): the
     files it lists move, and it lists them at the destination, under their own names."""
     where = (a.cell_index, a.cell_id, a.line, a.code)
@@ -267,8 +267,9 @@ def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
             return
         moved.add(rel)
         file = nb_dir / rel
+        # (the digest its name was chosen with: one pass over the file)
         plan.moves.append(DatasetMove(rel, key, backend.target(key), None,
-                                      file.stat().st_size, sha256_file(file)))
+                                      file.stat().st_size, sha256_once(file.resolve(), digests)))
     # (PostgreSQL lists the files table by key; the others list the destination by URL)
     where_to = (lambda key: key) if backend.holds_tables else backend.target
     if a.op == "listdir":

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
-from .checksum import sha256_file, sha256_once
+from .checksum import sha256_once
 from .names import dataset_owner
 from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
@@ -119,12 +119,12 @@ class PostgresPlanner:
                         rel_key = posixpath.normpath(f"{key}/{posixpath.relpath(rel, a.path)}")
                         self.plan.moves.append(DatasetMove(
                             rel, rel_key, self.backend.target(rel_key), None, f.stat().st_size,
-                            sha256_file(f)))
+                            self._sha(f)))
             elif absolute.is_file():
                 moved.add(a.path)
                 self.plan.moves.append(DatasetMove(a.path, key, self.backend.target(key),
                                                    a.format, absolute.stat().st_size,
-                                                   sha256_file(absolute), note=as_bytes))
+                                                   self._sha(absolute), note=as_bytes))
             elif not a.optional:
                 return f"source file {a.path} does not exist"
         if a.expanded_at is not None and loop_base is None:

@@ -39,24 +39,47 @@ def test_moves_carry_size_checksum_and_target(tmp_path):
 def test_a_source_is_hashed_once_per_plan(tmp_path, monkeypatch):
     """Naming its key and recording its move both need a source's sha256: one read of
     the file (a big file's hash is most of a plan's time)."""
-    import stork_jupyter.checksum as checksum_module
-    import stork_jupyter.plan as plan_module
-
     nb = small_project(tmp_path, "import pandas as pd",
                        "a = pd.read_csv('data/a.csv')\nb = pd.read_csv('./data/a.csv')")
-    hashed: list[Path] = []
-    real = plan_module.sha256_file
-
-    def counting(path):
-        hashed.append(Path(path))
-        return real(path)
-
-    monkeypatch.setattr(plan_module, "sha256_file", counting)
-    monkeypatch.setattr(checksum_module, "sha256_file", counting)
+    hashed = _count_hashes(monkeypatch)
     plan = _plan(nb, str(tmp_path / "dest"))
     data = (tmp_path / "data" / "a.csv").read_bytes()
     assert [m.sha256 for m in plan.moves] == [hashlib.sha256(data).hexdigest()]
     assert hashed == [(tmp_path / "data" / "a.csv").resolve()]
+
+
+def test_a_listed_file_is_hashed_once_per_plan(tmp_path, monkeypatch):
+    """A file a glob lists (no call reads it) is named and moved with one read too."""
+    write_files(tmp_path, {"data/parts/a.csv": "x\n1\n", "data/parts/b.csv": "x\n2\n"})
+    nb = write_nb(tmp_path / "nb.ipynb", "import glob",
+                  "n = len(glob.glob('data/parts/*.csv'))")
+    hashed = _count_hashes(monkeypatch)
+    plan = _plan(nb, str(tmp_path / "dest"))
+    parts = tmp_path / "data" / "parts"
+    assert sorted(m.source for m in plan.moves) == ["data/parts/a.csv", "data/parts/b.csv"]
+    assert {m.sha256 for m in plan.moves} == {
+        hashlib.sha256((parts / n).read_bytes()).hexdigest() for n in ("a.csv", "b.csv")}
+    assert sorted(hashed) == [(parts / "a.csv").resolve(), (parts / "b.csv").resolve()]
+
+
+def _count_hashes(monkeypatch) -> list[Path]:
+    """The files a plan reads for their sha256, in order (one entry per pass), wherever
+    the planning modules call the hash from."""
+    import stork_jupyter.checksum as checksum_module
+    import stork_jupyter.plan as plan_module
+    import stork_jupyter.plan_postgres as plan_postgres_module
+
+    hashed: list[Path] = []
+    real = checksum_module.sha256_file
+
+    def counting(path, *args):
+        hashed.append(Path(path))
+        return real(path, *args)
+
+    for module in (checksum_module, plan_module, plan_postgres_module):
+        if hasattr(module, "sha256_file"):
+            monkeypatch.setattr(module, "sha256_file", counting)
+    return hashed
 
 
 def test_a_file_read_twice_moves_once(tmp_path):
