@@ -15,7 +15,6 @@ from .checksum import sha256_once
 from .destinations import Backend, DestinationSpec
 from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
-from .plan_postgres import PostgresPlanner
 from .plan_types import (  # noqa: F401 - the plan's types, re-exported for the callers
     AccessEdit,
     Blocker,
@@ -73,6 +72,8 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     pg = None
     digests: dict[Path, str] = {}
     if backend.holds_tables:
+        from .plan_postgres import PostgresPlanner  # (only for tables: not on a file plan)
+
         pg = PostgresPlanner(backend, plan, nb_dir, names=names, digests=digests)
         pg.note_accesses(analysis.accesses)
         plan.settings = {"engine_url": backend.sqlalchemy_url(), "schema": backend.schema}

@@ -28,11 +28,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StorkError
-from ..tabular import TableSchema, TabularError, infer_schema
-from .pg_copy import RawCopy, raw_copy, streams_for
+
+if TYPE_CHECKING:  # (imported where a load may begin: an S3 or folder plan never needs them)
+    from ..tabular import TableSchema
+    from .pg_copy import RawCopy
 
 #: the head of the file the schema is first guessed from
 SAMPLE_BYTES = 4 * 1024 * 1024
@@ -93,6 +95,8 @@ class EarlyLoad:
 
     def confirm(self, schema: TableSchema) -> bool:
         """Go on if the exact ``schema`` gives the COPY that was started, else drop it."""
+        from .pg_copy import raw_copy
+
         plan, _ = raw_copy(self.source, self.api, self.options, schema)
         if plan is None or _copy_shape(schema, plan) != _copy_shape(self.sample, self.plan):
             self.discard()
@@ -145,6 +149,8 @@ def head(source: Path, nbytes: int | None = None) -> bytes | None:
 
 def sample_schema(source: Path, api: str, options: dict[str, Any]) -> TableSchema | None:
     """The schema pandas gives the file's head (None when it cannot be read alone)."""
+    from ..tabular import TabularError, infer_schema
+
     part = head(source)
     if part is None:
         return None
@@ -161,6 +167,8 @@ def begin(backend, source: Path, api: str, options: dict[str, Any], table: str,
           streams: int | None = None) -> EarlyLoad | None:
     """Start the raw COPY of ``source`` for ``table`` on the schema of its head, or None
     (not in a :func:`scope`, a small file, not a raw CSV, the server refused...)."""
+    from .pg_copy import raw_copy, streams_for
+
     source = Path(source)
     started = _scope.get()
     if started is None or not may_begin(source, api, streams):
