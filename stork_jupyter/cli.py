@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -11,21 +12,33 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .cells import cell_label
-from .errors import StorkError, command_line
-from .inventory import analyze_and_record
-from .report import (
-    JOB_COLUMNS,
-    analysis_text,
-    human_size,
-    job_detail_text,
-    job_row,
-    migration_text,
-    problem_lines,
-    text_table,
-)
-from .store import JOB_KINDS, JOB_STATES, Dataset, Job, Record, Transfer, open_store
+# The engine loads a few hundred thousand objects that live as long as the command
+# (libcst, SQLAlchemy, nbformat): the cyclic collector's passes over them, while they
+# load and each time they age a generation, free nothing and cost about a tenth of a
+# second of every command. They load without it and are then set aside (gc.freeze:
+# never scanned again; reference counting still frees what is dropped).
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from . import __version__
+    from .cells import cell_label
+    from .errors import StorkError, command_line
+    from .inventory import analyze_and_record
+    from .report import (
+        JOB_COLUMNS,
+        analysis_text,
+        human_size,
+        job_detail_text,
+        job_row,
+        migration_text,
+        problem_lines,
+        text_table,
+    )
+    from .store import JOB_KINDS, JOB_STATES, Dataset, Job, Record, Transfer, open_store
+finally:
+    gc.freeze()
+    if _collecting:
+        gc.enable()
 
 store_option = click.option(
     "--store", metavar="URL", default=None,
