@@ -172,6 +172,45 @@ def test_s3_put_stores_the_sha256_and_skips_a_second_put(s3_endpoint, tmp_path):
     assert len(versions["Versions"]) == 1
 
 
+def test_s3_client_built_in_the_background_is_built_once_and_used(s3_endpoint, tmp_path,
+                                                                   monkeypatch):
+    built = []
+    real = s3_module.make_client
+
+    def counting():
+        built.append(1)
+        return real()
+
+    monkeypatch.setattr(s3_module, "make_client", counting)
+    backend = S3Backend(f"{s3_endpoint.url}/lake")
+    backend.warm_up()
+    backend.warm_up()  # (already under way: not a second client)
+    backend.check()
+    data = b"x\n1\n"
+    put = backend.put(_source(tmp_path, data), "a.csv", _sha(data))
+    assert (put.bytes, put.skipped, len(built)) == (len(data), False, 1)
+
+
+def test_s3_client_that_cannot_be_built_fails_alike_in_the_background(tmp_path,
+                                                                      monkeypatch):
+    """Built in the background, a client's failure is raised by its first use, with the
+    message it has when the client is built there."""
+    config = tmp_path / "aws-config"
+    config.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    errors = []
+    for early in (False, True):
+        backend = S3Backend("s3://bucket/lake")
+        if early:
+            backend.warm_up()
+        with pytest.raises(DestinationError) as raised:
+            backend.check()
+        errors.append(str(raised.value))
+    assert errors[0] == errors[1]
+    assert errors[0].startswith("cannot set up an S3 client") and "no-such-profile" in errors[0]
+
+
 def test_s3_object_of_other_data_is_not_overwritten(s3_endpoint, tmp_path):
     client = s3_endpoint.client()
     client.put_object(Bucket=s3_endpoint.bucket, Key="a.csv", Body=b"someone else's")
