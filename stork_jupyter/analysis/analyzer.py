@@ -675,12 +675,6 @@ class NotebookAnalyzer:
         if isinstance(node, cst.ConcatenatedString):
             return combine(operator.add, self.ev(node.left, scope), self.ev(node.right, scope),
                            what=self.what(node))
-        if isinstance(node, cst.Name):
-            return self.ev_name(node.value, scope)
-        if isinstance(node, cst.Attribute):
-            return self.ev_attribute(node, scope)
-        if isinstance(node, cst.Call):
-            return self.ev_call(node, scope)
         if isinstance(node, cst.BinaryOperation):
             left, right = self.ev(node.left, scope), self.ev(node.right, scope)
             op = _BINOPS.get(type(node.operator))
@@ -1378,16 +1372,17 @@ def _code_text(cell: _Cell | None, node: cst.CSTNode) -> str:
     if cell is None:
         return "?"
     if isinstance(node, cst.Name | cst.SimpleString) and not node.lpar:
-        return node.value if len(node.value) <= 200 else node.value[:197] + "..."
-    where = _quick(cell).get(node) if isinstance(node, cst.Call) else None
-    if where is None and cell.positions is not None:
-        where = cell.positions.get(node)
-    if where is not None and not getattr(node, "lpar", None):
-        if cell.lines is None:
-            cell.lines = cell.masked.code.splitlines(keepends=True)
-        text = _source_slice(cell.lines, where)
+        text = node.value
     else:
-        text = cell.module.code_for_node(node)
+        where = _quick(cell).get(node) if isinstance(node, cst.Call) else None
+        if where is None and cell.positions is not None:
+            where = cell.positions.get(node)
+        if where is not None and not getattr(node, "lpar", None):
+            if cell.lines is None:
+                cell.lines = cell.masked.code.splitlines(keepends=True)
+            text = _source_slice(cell.lines, where)
+        else:
+            text = cell.module.code_for_node(node)
     return text if len(text) <= 200 else text[:197] + "..."
 
 

@@ -4,9 +4,9 @@ whole cell's code again to place every node, which took a third of the analysis;
 analysis only ever asks where a call or a compound statement is.
 
 The two trees are paired in source order: the calls of the libcst tree in pre-order
-against CPython's calls sorted by start, the longer
-first (``f(x)(y)`` starts where ``f(x)`` does). Each pair is checked (callee name,
-argument count); any doubt answers ``None`` and the caller falls back to PositionProvider.
+against CPython's calls sorted by start, the longer first (``f(x)(y)`` starts where
+``f(x)`` does). Each pair is checked (callee name, argument count); any doubt answers
+``None`` and the caller falls back to PositionProvider.
 """
 
 from __future__ import annotations

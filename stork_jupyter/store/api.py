@@ -635,13 +635,7 @@ class MetadataStore:
 
     def dataset_at(self, urls: Iterable[str]) -> Dataset | None:
         """The dataset one of ``urls`` is a location of (a migrated copy), if any."""
-        found = self.list(Location, url=sorted({redact_url(u) for u in urls}), limit=1)
-        if not found:
-            return None
-        try:
-            return self.get(Dataset, found[0].dataset_id)
-        except NotFoundError:
-            return None
+        return self.datasets_at({"": urls}).get("")
 
     def datasets_at(self, url_groups: dict[str, Iterable[str]]) -> dict[str, Dataset]:
         """``dataset_at`` for many files in two queries: each key of ``url_groups`` whose
