@@ -31,7 +31,7 @@ from .notebook import (
     write_notebook,
     write_text_atomic,
 )
-from .plan import Blocker, build_plan
+from .plan import Blocker, build_plan, hash_sources
 from .recovery import keep_original, sha256_bytes
 from .rewriting import MigrationRefused, rewrite_digest, rewrite_notebook, unified_diff
 from .transfer import (
@@ -69,8 +69,13 @@ def plan_cells(cells: list, label: Path, nb_dir: Path, to: str, *, layout: str |
     backend = open_backend(spec)
     backend.warm_up()  # (its client builds while the cells are analysed and files hashed)
     analysis = analyze_cells(cells, nb_dir, str(label), seed=seed)
-    names = NameBook.load(backend, resolve_store_url(store, root))
-    plan = build_plan(analysis, label, root, spec, backend, allow_outside_root, names=names)
+    digests = hash_sources(analysis, nb_dir)  # (hashed while the store is read)
+    try:
+        names = NameBook.load(backend, resolve_store_url(store, root))
+        plan = build_plan(analysis, label, root, spec, backend, allow_outside_root,
+                          names=names, digests=digests)
+    finally:
+        digests.close()
     for p in analysis.problems:
         plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
                                      f"the cell could not be analysed: {p.message}"))

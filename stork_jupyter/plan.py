@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from .analysis import Analysis, DataAccess, catalog
 from .analysis.paths import expand_glob
 from .cells import where as cell_where
-from .checksum import sha256_once
+from .checksum import Digests
 from .destinations import Backend, DestinationSpec
 from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
@@ -52,9 +52,23 @@ def _under(base_key: str, rel: str) -> str:
     return posixpath.normpath(posixpath.join(base_key, rel) if base_key else rel)
 
 
+def hash_sources(analysis: Analysis, nb_dir: Path) -> Digests:
+    """The digests of the local files the analysis reads, begun now in a thread of their
+    own (the plan waits for one only where it needs it; close them when it is made)."""
+    files = []
+    for a in analysis.accesses:
+        if a.resolved and a.path and not a.remote and a.mode == "read" and (
+                a.api not in _NEVER_MIGRATED):
+            path = (nb_dir / a.path).resolve()
+            if path.is_file():
+                files.append(path)
+    return Digests().start(files)
+
+
 def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: DestinationSpec,
                backend: Backend, allow_outside_root: bool = False,
-               names: NameBook | None = None, project: bool = False) -> MigrationPlan:
+               names: NameBook | None = None, project: bool = False,
+               digests: Digests | None = None) -> MigrationPlan:
     """The plan; ``names`` (what the store and the destination hold) makes every name it
     takes free for its dataset: a name held by other data gets the next suffix.
     ``project``: keys mirror the project (``prefix/<path relative to the root>``), as a
@@ -70,7 +84,8 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     globs: set[tuple[int, int, int]] = set()
     dest_prefix = backend.target("")
     pg = None
-    digests: dict[Path, str] = {}
+    if digests is None:
+        digests = Digests()
     if backend.holds_tables:
         from .plan_postgres import PostgresPlanner  # (only for tables: not on a file plan)
 
@@ -166,7 +181,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
                         file = nb_dir / rel
                         plan.moves.append(DatasetMove(
                             rel, key_for(rel), backend.target(key_for(rel)), None,
-                            file.stat().st_size, sha256_once(file.resolve(), digests)))
+                            file.stat().st_size, digests.of(file.resolve())))
             elif not absolute.is_file():
                 if not a.optional:  # (``os.path.exists`` of a file not there: fine)
                     plan.blockers.append(Blocker(*where, f"source file {a.path} does not exist"))
@@ -174,7 +189,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
             else:
                 moved.add(a.path)
                 plan.moves.append(DatasetMove(a.path, key, backend.target(key), a.format,
-                                              absolute.stat().st_size, sha256_once(absolute, digests)))
+                                              absolute.stat().st_size, digests.of(absolute)))
         if listing == "listdir":  # the listing itself lists the destination's folder
             add_listing_edit(plan, a, globs, backend.target(_listing_key(a, base_key)))
         base = None
@@ -208,7 +223,7 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
 
 
 def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: set[str],
-               names: NameBook | None, plan: MigrationPlan, digests: dict[Path, str],
+               names: NameBook | None, plan: MigrationPlan, digests: Digests,
                fold: bool = False) -> str | None:
     """The first key for ``a.path`` that is free for its dataset: the layout's key, then
     ``stem-2.ext``... (a loop's or a glob's file keeps the layout's key, or None)."""
@@ -217,7 +232,8 @@ def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: s
         return key
     absolute = (nb_dir / a.path).resolve()
     if a.mode == "read" and absolute.is_file():
-        owner, sha = dataset_owner(absolute), sha256_once(absolute, digests)
+        # (wanted only where the name is held: the plan need not wait for the hash)
+        owner, sha = dataset_owner(absolute), digests.later(absolute)
     else:  # a file the notebook writes: owned by the local path it wrote
         owner, sha = dataset_owner(absolute, write=True), None
     natural = _key(a.path, base_key, layout, set(), fold)
@@ -238,7 +254,7 @@ def _claim_key(a: DataAccess, nb_dir: Path, base_key: str, layout: str, taken: s
 def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
                   spec: DestinationSpec, nb_dir: Path, base_key: str, key_for,
                   written: set[str], moved: set[str], globs: set[tuple[int, int, int]],
-                  digests: dict[Path, str]) -> None:
+                  digests: Digests) -> None:
     """A glob or folder listing no call reads from (``len(glob("data/*.csv"))``): the
     files it lists move, and it lists them at the destination, under their own names."""
     where = (a.cell_index, a.cell_id, a.line, a.code)
@@ -270,7 +286,7 @@ def _plan_listing(a: DataAccess, plan: MigrationPlan, backend: Backend,
         file = nb_dir / rel
         # (the digest its name was chosen with: one pass over the file)
         plan.moves.append(DatasetMove(rel, key, backend.target(key), None,
-                                      file.stat().st_size, sha256_once(file.resolve(), digests)))
+                                      file.stat().st_size, digests.of(file.resolve())))
     # (PostgreSQL lists the files table by key; the others list the destination by URL)
     where_to = (lambda key: key) if backend.holds_tables else backend.target
     if a.op == "listdir":
@@ -289,7 +305,9 @@ def _keep_used_owners(plan: MigrationPlan, backend: Backend) -> None:
     used |= {reserved_name(backend, k) for k in plan.writes}
     used |= {reserved_name(backend, table=e.table) for e in plan.edits
              if e.action == "table_write" and e.table}
-    plan.owners = {k: v for k, v in plan.owners.items() if k in used}
+    # (a digest asked for later, by then computed: the plan keeps plain values)
+    plan.owners = {k: {**v, "sha256": v["sha256"]() if callable(v["sha256"]) else v["sha256"]}
+                   for k, v in plan.owners.items() if k in used}
 
 
 def _plan_postgres_access(a: DataAccess, pg, key: str, base_key: str, written: set[str],

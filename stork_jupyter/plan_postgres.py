@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
-from .checksum import sha256_once
+from .checksum import Digests
 from .names import dataset_owner
 from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
@@ -41,7 +42,7 @@ class PostgresPlanner:
     artefacts: dict[str, tuple[str, str]] = field(default_factory=dict)  #: path -> (table, like)
     taken: set[str] = field(default_factory=set)
     names: object = None  #: names.NameBook, or None: names avoid only existing relations
-    digests: dict = field(default_factory=dict)  #: sha256 of each source, computed once
+    digests: Digests = field(default_factory=Digests)  #: each source's sha256, once
     taken_reason: str = ""  #: why the current access's files key is not free
     #: files a pandas writer writes that the notebook also reaches otherwise (``open``,
     #: ``os.path.exists``, ``!cat``, a loop): kept as bytes in the files table, not a table
@@ -188,7 +189,7 @@ class PostgresPlanner:
                 early.confirm(schema)  # (else dropped: the transfer loads it as usual)
             else:
                 table = self._name(a.path, dataset_owner(absolute, options),
-                                   self._sha(absolute))
+                                   self.digests.later(absolute.resolve()))
             self.tables[signature] = table
             self.plan.moves.append(DatasetMove(
                 a.path, table, self.backend.table_target(table), a.format,
@@ -234,7 +235,9 @@ class PostgresPlanner:
 
         if not pg_early.may_begin(absolute, a.api):
             return None
-        table = self._name(a.path, dataset_owner(absolute, options), self._sha(absolute))
+        # (the name needs the digest only where it is held: the COPY need not wait)
+        table = self._name(a.path, dataset_owner(absolute, options),
+                           self.digests.later(absolute.resolve()))
         early = pg_early.begin(self.backend, absolute, a.api, options, table)
         if early is None:
             self._forget(table)  # (the same name is chosen again after the inference)
@@ -246,9 +249,10 @@ class PostgresPlanner:
         self.plan.owners.pop(f"table:{table}", None)
 
     def _sha(self, path: Path) -> str:
-        return sha256_once(path.resolve(), self.digests)
+        return self.digests.of(path.resolve())
 
-    def _name(self, path: str, owner: str, sha256: str | None) -> str:
+    def _name(self, path: str, owner: str, sha256: str | Callable[[], str] | None
+              ) -> str:
         """A table name for ``path``'s dataset: ``sales``, else ``sales_2``..., the first
         that no other table of this plan, no other dataset (in the store) and no other
         relation of the schema (unless it is this dataset's table) has."""

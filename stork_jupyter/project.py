@@ -40,7 +40,7 @@ from .notebook import (
     write_notebook,
     write_text_atomic,
 )
-from .plan import Blocker, MigrationPlan, build_plan, plan_from_store, plan_to_store
+from .plan import Blocker, MigrationPlan, build_plan, hash_sources, plan_from_store, plan_to_store
 from .recovery import file_sha256, keep_original, sha256_bytes
 from .report import move_line
 from .rewriting import (
@@ -214,8 +214,12 @@ def _plan_one(path: Path, root: Path, spec, backend, names: NameBook, *, partial
               allow_outside_root: bool) -> NotebookOutcome:
     nb = read_notebook(path)
     analysis = analyze_cells(nb.cells, path.resolve().parent, str(path))
-    plan = build_plan(analysis, path, root, spec, backend, allow_outside_root, names=names,
-                      project=True)
+    digests = hash_sources(analysis, path.resolve().parent)
+    try:
+        plan = build_plan(analysis, path, root, spec, backend, allow_outside_root,
+                          names=names, project=True, digests=digests)
+    finally:
+        digests.close()
     for p in analysis.problems:
         plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
                                      f"the cell could not be analysed: {p.message}"))

@@ -523,11 +523,11 @@ def _planned_schema(move, source: Path):
     """The schema the plan inferred for these bytes, so the load reads the file once
     more instead of twice. A file that changed since it was planned is refused, as the
     other destinations refuse it: its rewrite was planned on the old content."""
-    from .checksum import sha256_file
+    from .checksum import sha256_file, unchanged
     from .destinations.base import SourceChanged
     from .tabular import TableSchema
 
-    if sha256_file(source) != move.sha256:
+    if not unchanged(source, move.sha256) and sha256_file(source) != move.sha256:
         raise SourceChanged(f"{source} changed since it was planned; migrate it again")
     if not move.schema or "hints" not in move.schema:
         return None

@@ -4,12 +4,15 @@ a real moto server (sha256 metadata, skip when present, multipart, ETag checks).
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
+from stork_jupyter import checksum
 from stork_jupyter.config import Config
 from stork_jupyter.destinations import (
     DestinationError,
@@ -126,6 +129,26 @@ def test_local_source_changed_since_planned_is_refused(tmp_path):
     with pytest.raises(DestinationError, match="changed while it was being copied"):
         backend.put(src, "a.txt", _sha(b"what was planned"))
     assert list((tmp_path / "dest").iterdir()) == []  # neither the file nor a temporary
+
+
+def test_local_copy_of_a_file_hashed_by_the_plan_checks_its_stat(tmp_path, monkeypatch):
+    """The copy of a file this process hashed is not hashed again (the copy is still read
+    back); a write since, size and modification time kept, shows in the change time."""
+    monkeypatch.setattr(checksum, "RACY_NS", 0)  # (the test's own file counts as old)
+    src = _source(tmp_path, b"planned bytes\n" * 1000)
+    planned = checksum.sha256_file(src)
+    backend = LocalBackend(str(tmp_path / "dest"))
+    backend.put(src, "a.bin", planned)
+    assert (tmp_path / "dest" / "a.bin").read_bytes() == src.read_bytes()
+
+    time.sleep(0.05)  # past the file system's clock tick
+    st = src.stat()
+    with open(src, "r+b") as f:
+        f.write(b"P")
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(DestinationError, match="changed while it was being copied"):
+        backend.put(src, "b.bin", planned)
+    assert sorted(p.name for p in (tmp_path / "dest").iterdir()) == ["a.bin"]
 
 
 def test_local_check_under_a_regular_file_fails(tmp_path):
@@ -245,6 +268,35 @@ def test_s3_large_file_goes_multipart(s3_endpoint, tmp_path):
     assert obj["Metadata"]["sha256"] == _sha(data)
     assert "Uploads" not in client.list_multipart_uploads(Bucket=s3_endpoint.bucket)
     assert backend.put(src, "big.bin", _sha(data)).skipped
+
+
+def test_s3_large_file_hashed_by_the_plan_is_checked_by_its_stat(s3_endpoint, tmp_path,
+                                                                monkeypatch):
+    """A file this process hashed (the plan) goes up without a second hash; a write in
+    between, even one that keeps the size and puts the modification time back, shows
+    in the change time and aborts the upload, leaving nothing."""
+    monkeypatch.setattr(checksum, "RACY_NS", 0)  # (the test's own file counts as old)
+    size = s3_module.MULTIPART_THRESHOLD + 1
+    data = random.Random(6).randbytes(size)
+    src = _source(tmp_path, data, "big.bin")
+    planned = checksum.sha256_file(src)
+    backend = S3Backend(s3_endpoint.url)
+    assert checksum.unchanged(src, planned)  # (so the parts are not hashed again)
+    assert backend.put(src, "kept.bin", planned).parts > 1
+    client = s3_endpoint.client()
+    assert client.get_object(Bucket=s3_endpoint.bucket, Key="kept.bin")["Body"].read() == data
+
+    time.sleep(0.05)  # past the file system's clock tick
+    st = src.stat()
+    with open(src, "r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\0" if data[size // 2] else b"\1")
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(DestinationError, match="changed since it was planned"):
+        backend.put(src, "changed.bin", planned)
+    assert "Uploads" not in client.list_multipart_uploads(Bucket=s3_endpoint.bucket)
+    assert [o["Key"] for o in client.list_objects_v2(Bucket=s3_endpoint.bucket)["Contents"]] == [
+        "kept.bin"]
 
 
 def test_s3_large_file_changed_since_planned_leaves_nothing(s3_endpoint, tmp_path):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import posixpath
 import secrets
 from pathlib import Path
 
-from ..checksum import CHUNK, sha256_file
+from ..checksum import CHUNK, SourceDigest, sha256_file
 from ..urls import file_url_path
 from .base import (
     Backend,
@@ -105,7 +104,8 @@ class LocalBackend(Backend):
                 raise DestinationError(f"cannot write to {dest.parent}: {e.strerror}") from None
             try:
                 with out:
-                    done, digest = self._verified_prefix(src, out, size)
+                    digest = SourceDigest(source, sha256)
+                    done = self._verified_prefix(src, out, size, digest)
                     if existed:  # an earlier run's part: continued after its verified bytes
                         ctx.record(resumed_at=done)
                     ctx.resumed(done)
@@ -122,7 +122,7 @@ class LocalBackend(Backend):
                 # give the copy the source's permissions, as cp does, or nobody else could
                 # read a shared folder's data
                 os.chmod(part, source.stat().st_mode & 0o777)
-                if digest.hexdigest() != sha256:
+                if not digest.matches():
                     raise SourceChanged(f"{source} changed while it was being copied")
                 if sha256_file(part) != sha256:  # read back what landed on disk
                     raise DestinationError(f"the copy of {source} at {dest} does not verify")
@@ -165,12 +165,11 @@ class LocalBackend(Backend):
         return True
 
     @staticmethod
-    def _verified_prefix(src, out, size: int):
-        """``(n, digest)``: how many bytes of ``out`` (an earlier run's part) equal the
-        source's first bytes, and the sha256 of those bytes so far; both files are left
-        positioned at ``n``. A part that differs anywhere counts for nothing."""
+    def _verified_prefix(src, out, size: int, digest: SourceDigest) -> int:
+        """How many bytes of ``out`` (an earlier run's part) equal the source's first
+        bytes (``digest`` has taken them); both files are left positioned there. A part
+        that differs anywhere counts for nothing."""
         have = min(os.fstat(out.fileno()).st_size, size)
-        digest = hashlib.sha256()
         done = 0
         while done < have:
             n = min(CHUNK, have - done)
@@ -178,10 +177,11 @@ class LocalBackend(Backend):
             if block != copied or len(block) != n:  # not the same data: start over
                 src.seek(0)
                 out.seek(0)
-                return 0, hashlib.sha256()
+                digest.restart()
+                return 0
             digest.update(block)
             done += n
-        return done, digest
+        return done
 
     def abandon(self, key: str, state: dict, *, job_id: int | None = None,
                 since: str | None = None) -> list[str]:

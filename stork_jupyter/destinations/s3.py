@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..background import Soon
-from ..checksum import CHUNK
+from ..checksum import CHUNK, SourceDigest
 from ..errors import MissingDependencyError
 from .base import (
     Backend,
@@ -411,12 +411,13 @@ class S3Backend(Backend):
                     have: dict[int, dict] | None = None,
                     ctx: TransferContext | None = None, with_crc: bool = True
                     ) -> list[_Part]:
-        """Read ``source`` once, in order, hashing (sha256) exactly the bytes sent; parts
+        """Read ``source`` once, in order, checking (sha256) exactly the bytes sent (see
+        ``checksum.SourceDigest``: not hashed again if this process hashed it unchanged); parts
         go out in parallel, at most ``PART_WORKERS`` in flight and one more read (the
         next part is read as soon as any one is done, not the oldest). A part in
         ``have`` (what S3 already holds) whose size and ETag match the MD5 of the
         source's bytes is not sent again."""
-        digest = hashlib.sha256()
+        digest = SourceDigest(source, sha256)
         parts: list[_Part] = []
         have = have or {}
         with ThreadPoolExecutor(PART_WORKERS) as pool, open(source, "rb") as f:
@@ -448,7 +449,7 @@ class S3Backend(Backend):
                 for p in flying:  # send no more parts of a failed upload
                     p.cancel()
                 raise
-        if digest.hexdigest() != sha256:
+        if not digest.matches():
             raise SourceChanged(f"{source} changed since it was planned")
         return sorted(parts, key=lambda p: p.number)
 
