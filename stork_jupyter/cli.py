@@ -10,7 +10,12 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-import click
+from .prefetch import from_command_line
+
+# ``stork migrate``: the big files its notebook names are hashed while the rest loads
+from_command_line(sys.argv)
+
+import click  # noqa: E402
 
 # The engine loads a few hundred thousand objects that live as long as the command
 # (libcst, SQLAlchemy, nbformat): the cyclic collector's passes over them, while they

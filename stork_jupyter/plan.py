@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from .analysis import Analysis, DataAccess, catalog
 from .analysis.paths import expand_glob
 from .cells import where as cell_where
-from .checksum import Digests
+from .checksum import Digests, plan_digests
 from .destinations import Backend, DestinationSpec
 from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
@@ -62,7 +62,7 @@ def hash_sources(analysis: Analysis, nb_dir: Path) -> Digests:
             path = (nb_dir / a.path).resolve()
             if path.is_file():
                 files.append(path)
-    return Digests().start(files)
+    return plan_digests(files)
 
 
 def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: DestinationSpec,
