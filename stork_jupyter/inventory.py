@@ -35,8 +35,11 @@ def record_analysis(store: MetadataStore, root: Path, notebook: Path,
     project = store.ensure_project(root)
     nb_dir = notebook.resolve().parent
     sources: dict[str, tuple[Path, str | None]] = {}
+    seen: set[str] = set()  # (a path read in many cells is resolved once)
     for access in analysis.accesses:
-        if access.resolved and not access.remote and access.exists:
+        if access.resolved and not access.remote and access.exists and (
+                access.path not in seen):
+            seen.add(access.path)
             source = nb_dir / access.path
             sources.setdefault(relative_to_root(source, root), (source, access.format))
     # two queries for every file at once: one per file took most of a first analysis

@@ -13,17 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .destinations.base import DestinationError
+from .destinations.base import DestinationError, Digest, digest_value
 
 OWNER_LENGTH = 32  #: hex digits of an owner digest
-
-
-def _value(sha256: str | Callable[[], str] | None) -> str | None:
-    return sha256() if callable(sha256) else sha256
 
 
 def dataset_owner(source: Path | str, options: dict[str, Any] | None = None, *,
@@ -91,13 +86,13 @@ class NameBook:
                 Reservation, destination=book.destination, limit=None)}
         return book
 
-    def free(self, name: str, owner: str, sha256: str | Callable[[], str] | None, *,
+    def free(self, name: str, owner: str, sha256: Digest, *,
              key: str | None = None, table: str | None = None) -> bool:
         """``sha256``: the content's digest, or a function giving it (called only where
         something holds the name: a plan need not wait for a big file's hash)."""
         held = self.held.get(name)
         if held is not None:
-            return held.owner == owner and held.sha256 == _value(sha256)
+            return held.owner == owner and held.sha256 == digest_value(sha256)
         return self._free_there(owner, sha256, key, table)
 
     def holder(self, name: str) -> str:
@@ -108,15 +103,13 @@ class NameBook:
         job = f" (job {held.job_id})" if held.job_id else ""
         return f"{held.source_path or 'another dataset'}{job}"
 
-    def _free_there(self, owner: str, sha256: str | None, key: str | None,
+    def _free_there(self, owner: str, sha256: Digest, key: str | None,
                     table: str | None) -> bool:
         if table is not None:
             if self._tables is None:
                 self._tables = self.backend.table_owners()
             return table not in self._tables or self._tables[table] == owner
         try:
-            # nothing there is free for any content; what is there, only for the same
-            return self.backend.free_for(key, None) or (
-                sha256 is not None and self.backend.free_for(key, _value(sha256)))
+            return self.backend.free_for(key, sha256)
         except DestinationError:  # unreachable now (planning offline): the store decides,
             return True  # and the transfer checks again before it writes

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analysis import DataAccess
 from .checksum import Digests
+from .destinations.base import Digest
 from .names import dataset_owner
 from .plan_files import folder_files, op_details
 from .plan_types import AccessEdit, DatasetMove, MigrationPlan
@@ -251,8 +251,7 @@ class PostgresPlanner:
     def _sha(self, path: Path) -> str:
         return self.digests.of(path.resolve())
 
-    def _name(self, path: str, owner: str, sha256: str | Callable[[], str] | None
-              ) -> str:
+    def _name(self, path: str, owner: str, sha256: Digest) -> str:
         """A table name for ``path``'s dataset: ``sales``, else ``sales_2``..., the first
         that no other table of this plan, no other dataset (in the store) and no other
         relation of the schema (unless it is this dataset's table) has."""

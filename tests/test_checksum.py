@@ -97,3 +97,24 @@ def test_a_source_digest_of_an_unknown_file_hashes_what_is_read(tmp_path):
     wrong = SourceDigest(f, _sha(b"abc"))
     wrong.update(b"abd")
     assert not wrong.matches()
+
+
+def test_a_name_asks_for_the_digest_only_where_something_is_there(tmp_path):
+    """A plan need not wait for a big file's hash to choose a free name."""
+    from stork_jupyter.destinations import LocalBackend
+    from stork_jupyter.names import NameBook
+
+    dest = tmp_path / "dest"
+    (dest / "data").mkdir(parents=True)
+    (dest / "data" / "held.csv").write_text("a\n1\n")
+    asked = []
+
+    def digest(content: bytes):
+        return lambda: asked.append(content) or _sha(content)
+
+    book = NameBook(LocalBackend(str(dest)))
+    assert book.free("data/new.csv", "owner", digest(b"x"), key="data/new.csv")
+    assert asked == []
+    assert book.free("data/held.csv", "owner", digest(b"a\n1\n"), key="data/held.csv")
+    assert not book.free("data/held.csv", "owner", digest(b"other"), key="data/held.csv")
+    assert asked == [b"a\n1\n", b"other"]

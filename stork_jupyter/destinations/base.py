@@ -14,6 +14,14 @@ from ..errors import StorkError
 Progress = Callable[[int], None]
 
 
+#: a content's sha256, a function giving it (asked for only where it is needed), or None
+Digest = str | Callable[[], str] | None
+
+
+def digest_value(sha256: Digest) -> str | None:
+    """The sha256 a :data:`Digest` stands for."""
+    return sha256() if callable(sha256) else sha256
+
 class DestinationError(StorkError):
     """The destination refused or cannot be reached; the message says which and why."""
 
@@ -177,9 +185,10 @@ class Backend(Protocol):
         """``key`` (or ``table``) as reservations spell it, unique within :meth:`identity`."""
         return key if table is None else f"table:{table}"
 
-    def free_for(self, key: str, sha256: str | None) -> bool:
+    def free_for(self, key: str, sha256: Digest) -> bool:
         """Whether ``key`` may receive the content ``sha256``: nothing is there, or that
-        very content (``sha256`` None, a name the notebook writes: only nothing)."""
+        very content (``sha256`` None, a name the notebook writes: only nothing; a
+        function giving it is called only where something is there)."""
         return not self.exists(key)
 
     def table_owners(self) -> dict[str, str | None]:

@@ -14,10 +14,12 @@ from .base import (
     Backend,
     DestinationError,
     DestinationTaken,
+    Digest,
     Progress,
     PutResult,
     SourceChanged,
     TransferContext,
+    digest_value,
 )
 
 #: errors of os.link on a filesystem (or mount) that has no hard links
@@ -201,11 +203,12 @@ class LocalBackend(Backend):
         path = self.path(key)
         return path.is_file() and (sha256 is None or sha256_file(path) == sha256)
 
-    def free_for(self, key: str, sha256: str | None) -> bool:
+    def free_for(self, key: str, sha256: Digest) -> bool:
         path = self.path(key)
         if not path.exists() and not path.is_symlink():
             return True
-        return sha256 is not None and path.is_file() and sha256_file(path) == sha256
+        return sha256 is not None and path.is_file() and (
+            sha256_file(path) == digest_value(sha256))
 
     def fetch(self, key: str, dest: Path, expected_sha256: str | None,
               progress: Progress | None = None) -> None:

@@ -44,7 +44,7 @@ from ..tabular import (
 )
 from ..urls import redact_url, scrub, split_password
 from . import pg_early
-from .base import Backend, DestinationError, Progress, PutResult
+from .base import Backend, DestinationError, Digest, Progress, PutResult, digest_value
 from .pg_copy import BLOCK, RawCopy, Scan, Unfit, raw_copy, segments, streams_for
 
 DEFAULT_SCHEMA = "stork"
@@ -907,9 +907,9 @@ class PostgresBackend(Backend):
         # tables and rows of the files table are names of their own
         return f"table:{table}" if table is not None else f"file:{key}"
 
-    def free_for(self, key: str, sha256: str | None) -> bool:
+    def free_for(self, key: str, sha256: Digest) -> bool:
         found = self.file_sha256(key)
-        return found is None or (sha256 is not None and found == sha256)
+        return found is None or (sha256 is not None and found == digest_value(sha256))
 
     def file_sha256(self, key: str) -> str | None:
         """The sha256 of the files-table row ``key`` (None when there is none)."""

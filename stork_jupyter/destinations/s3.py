@@ -31,10 +31,12 @@ from .base import (
     Backend,
     DestinationError,
     DestinationTaken,
+    Digest,
     Progress,
     PutResult,
     SourceChanged,
     TransferContext,
+    digest_value,
 )
 
 PART_SIZE = 8 * 1024 * 1024
@@ -490,15 +492,15 @@ class S3Backend(Backend):
         return head is not None and (sha256 is None or head.get("Metadata", {}).get(
             "sha256") == sha256)
 
-    def free_for(self, key: str, sha256: str | None) -> bool:
+    def free_for(self, key: str, sha256: Digest) -> bool:
         from botocore.exceptions import BotoCoreError
 
         try:
             head = self._existing(key)
         except BotoCoreError as e:  # no credentials, no endpoint...
             raise DestinationError(f"cannot reach S3: {e}") from None
-        return head is None or (sha256 is not None
-                                and head.get("Metadata", {}).get("sha256") == sha256)
+        return head is None or (sha256 is not None and head.get("Metadata", {}).get(
+            "sha256") == digest_value(sha256))
 
     def fetch(self, key: str, dest: Path, expected_sha256: str | None,
               progress: Progress | None = None) -> None:
