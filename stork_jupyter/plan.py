@@ -13,6 +13,7 @@ from .analysis.paths import expand_glob
 from .cells import where as cell_where
 from .checksum import Digests, plan_digests
 from .destinations import Backend, DestinationSpec
+from .destinations.base import digest_value
 from .names import NameBook, dataset_owner, reserved_name, suffixed
 from .plan_files import folder_files, op_details
 from .plan_types import (  # noqa: F401 - the plan's types, re-exported for the callers
@@ -72,7 +73,8 @@ def build_plan(analysis: Analysis, notebook: Path, root: Path, spec: Destination
     """The plan; ``names`` (what the store and the destination hold) makes every name it
     takes free for its dataset: a name held by other data gets the next suffix.
     ``project``: keys mirror the project (``prefix/<path relative to the root>``), as a
-    migration of several notebooks at once lays them out."""
+    migration of several notebooks at once lays them out. ``digests``: the sources'
+    (:func:`hash_sources`), else computed as they are needed."""
     nb_dir = notebook.resolve().parent
     root = root.resolve()
     base_key = project_base(notebook, root) if project else mirror_base(notebook, root)
@@ -306,7 +308,7 @@ def _keep_used_owners(plan: MigrationPlan, backend: Backend) -> None:
     used |= {reserved_name(backend, table=e.table) for e in plan.edits
              if e.action == "table_write" and e.table}
     # (a digest asked for later, by then computed: the plan keeps plain values)
-    plan.owners = {k: {**v, "sha256": v["sha256"]() if callable(v["sha256"]) else v["sha256"]}
+    plan.owners = {k: {**v, "sha256": digest_value(v["sha256"])}
                    for k, v in plan.owners.items() if k in used}
 
 
