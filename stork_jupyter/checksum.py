@@ -55,12 +55,16 @@ def sha256_file(path: Path, chunk: int = CHUNK,
     was read (``stop``: set to give up between blocks)."""
     started = time.time_ns()
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    # one buffer read into again and again: no block of its size allocated and freed
+    # per read (which moves the allocator's thresholds and keeps memory about)
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as f:
         before = _stat_key(f.fileno())
-        while block := f.read(chunk):
+        while n := f.readinto(buffer):
             if stop is not None and stop.is_set():
                 raise _Stopped
-            h.update(block)
+            h.update(view[:n])
         same = _stat_key(f.fileno()) == before
     digest = h.hexdigest()
     if same and max(before[1], before[2]) < started - RACY_NS:
