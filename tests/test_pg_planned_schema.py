@@ -43,6 +43,19 @@ def _count_inferences(monkeypatch) -> list[str]:
     return calls
 
 
+def _refused_leaving_nothing(project: Path, pg_dsn: str, tmp_path: Path) -> None:
+    """The migration refuses the changed file: no notebook written, no table made."""
+    schema = f"planned_{secrets.token_hex(4)}"
+    with pytest.raises(StorkError, match="changed since it was planned"):
+        migrate(project / "nb.ipynb", f"{pg_dsn}?schema={schema}",
+                output=project / "out.ipynb", store=f"sqlite:///{tmp_path / 's.db'}")
+    assert not (project / "out.ipynb").exists()
+    with psycopg.connect(pg_dsn) as conn:
+        tables = conn.execute("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_schema = %s", (schema,)).fetchone()[0]
+    assert tables == 0
+
+
 def test_the_load_reuses_the_planned_schema(tmp_path, pg_dsn, monkeypatch):
     project = _project(tmp_path)
     calls = _count_inferences(monkeypatch)
@@ -67,15 +80,8 @@ def test_a_file_changed_after_planning_is_refused(tmp_path, pg_dsn, monkeypatch)
         return result
 
     monkeypatch.setattr(planner.PostgresPlanner, "_table_read", then_change)
-    schema = f"planned_{secrets.token_hex(4)}"
-    with pytest.raises(StorkError, match="changed since it was planned"):
-        migrate(project / "nb.ipynb", f"{pg_dsn}?schema={schema}",
-                output=project / "out.ipynb", store=f"sqlite:///{tmp_path / 's.db'}")
-    assert len(calls) == 1 and not (project / "out.ipynb").exists()
-    with psycopg.connect(pg_dsn) as conn:
-        tables = conn.execute("SELECT count(*) FROM information_schema.tables "
-                              "WHERE table_schema = %s", (schema,)).fetchone()[0]
-    assert tables == 0
+    _refused_leaving_nothing(project, pg_dsn, tmp_path)
+    assert len(calls) == 1
 
 
 def test_a_file_the_plan_hashed_and_changed_in_place_is_refused(tmp_path, pg_dsn,
@@ -105,15 +111,7 @@ def test_a_file_the_plan_hashed_and_changed_in_place_is_refused(tmp_path, pg_dsn
         return result
 
     monkeypatch.setattr(planner.PostgresPlanner, "_table_read", then_change)
-    schema = f"planned_{secrets.token_hex(4)}"
-    with pytest.raises(StorkError, match="changed since it was planned"):
-        migrate(project / "nb.ipynb", f"{pg_dsn}?schema={schema}",
-                output=project / "out.ipynb", store=f"sqlite:///{tmp_path / 's.db'}")
-    assert not (project / "out.ipynb").exists()
-    with psycopg.connect(pg_dsn) as conn:
-        tables = conn.execute("SELECT count(*) FROM information_schema.tables "
-                              "WHERE table_schema = %s", (schema,)).fetchone()[0]
-    assert tables == 0
+    _refused_leaving_nothing(project, pg_dsn, tmp_path)
 
 
 def test_a_file_the_plan_hashed_unchanged_loads_without_a_second_hash(tmp_path, pg_dsn,
