@@ -105,8 +105,8 @@ class SourceDigest:
 
     def __init__(self, path: Path, sha256: str):
         self.path, self.sha256 = path, sha256
-        self._trusted = unchanged(path, sha256)
-        self._hash = None if self._trusted else hashlib.sha256()
+        #: None: the file is trusted as unchanged, its stat checked again at the end
+        self._hash = None if unchanged(path, sha256) else hashlib.sha256()
 
     def restart(self) -> None:
         """The bytes are read again from the start."""
@@ -127,7 +127,8 @@ class Digests:
     """The sha256 of each source of one plan, each computed once however many names and
     moves need it. :meth:`start` queues files for a thread of its own, which hashes them
     in order (hashing holds no interpreter lock: the plan goes on meanwhile); :meth:`of`
-    waits for the file that thread is hashing, and hashes one it has not begun itself."""
+    waits for the file that thread is hashing, and hashes one it has not begun itself.
+    Used as a context manager, it is closed on the way out."""
 
     def __init__(self, switch: float | None = None) -> None:
         #: the switch interval while hashing (None: the interpreter's own)
@@ -154,14 +155,14 @@ class Digests:
         return self
 
     def _run(self) -> None:
+        if self._switch is None:
+            return self._hash_queued()
         before = sys.getswitchinterval()
-        if self._switch is not None:
-            sys.setswitchinterval(self._switch)
+        sys.setswitchinterval(self._switch)
         try:
             self._hash_queued()
         finally:
-            if self._switch is not None:
-                sys.setswitchinterval(before)
+            sys.setswitchinterval(before)
 
     def _hash_queued(self) -> None:
         while True:
@@ -204,6 +205,12 @@ class Digests:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+    def __enter__(self) -> Digests:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 #: digests a command began before its imports (:func:`begin_early`), for its plan

@@ -69,13 +69,10 @@ def plan_cells(cells: list, label: Path, nb_dir: Path, to: str, *, layout: str |
     backend = open_backend(spec)
     backend.warm_up()  # (its client builds while the cells are analysed and files hashed)
     analysis = analyze_cells(cells, nb_dir, str(label), seed=seed)
-    digests = hash_sources(analysis, nb_dir)  # (hashed while the store is read)
-    try:
+    with hash_sources(analysis, nb_dir) as digests:  # (hashed while the store is read)
         names = NameBook.load(backend, resolve_store_url(store, root))
         plan = build_plan(analysis, label, root, spec, backend, allow_outside_root,
                           names=names, digests=digests)
-    finally:
-        digests.close()
     for p in analysis.problems:
         plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
                                      f"the cell could not be analysed: {p.message}"))

@@ -55,7 +55,8 @@ def _under(base_key: str, rel: str) -> str:
 
 def hash_sources(analysis: Analysis, nb_dir: Path) -> Digests:
     """The digests of the local files the analysis reads, begun now in a thread of their
-    own (the plan waits for one only where it needs it; close them when it is made)."""
+    own (the plan waits for one only where it needs it; a context manager that stops
+    the rest once the plan is made)."""
     files = []
     for a in analysis.accesses:
         if a.resolved and a.path and not a.remote and a.mode == "read" and (

@@ -214,12 +214,9 @@ def _plan_one(path: Path, root: Path, spec, backend, names: NameBook, *, partial
               allow_outside_root: bool) -> NotebookOutcome:
     nb = read_notebook(path)
     analysis = analyze_cells(nb.cells, path.resolve().parent, str(path))
-    digests = hash_sources(analysis, path.resolve().parent)
-    try:
+    with hash_sources(analysis, path.resolve().parent) as digests:
         plan = build_plan(analysis, path, root, spec, backend, allow_outside_root,
                           names=names, project=True, digests=digests)
-    finally:
-        digests.close()
     for p in analysis.problems:
         plan.blockers.append(Blocker(p.cell_index, p.cell_id, p.line, "(cell)",
                                      f"the cell could not be analysed: {p.message}"))

@@ -22,6 +22,7 @@ def digest_value(sha256: Digest) -> str | None:
     """The sha256 a :data:`Digest` stands for."""
     return sha256() if callable(sha256) else sha256
 
+
 class DestinationError(StorkError):
     """The destination refused or cannot be reached; the message says which and why."""
 
