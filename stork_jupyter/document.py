@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .cells import cell_number
 from .config import find_project_root
 from .errors import NotebookError, StorkError
 from .job_run import MigrationResult
 from .migrate import migrate, plan_notebook
-from .notebook import read_notebook, write_notebook
+from .notebook import nbformat, read_notebook, write_notebook
 from .rewrite.setup_cell import SETUP_KEY
 from .rewriting import CellChange, MigrationRefused, rewrite_notebook, unified_diff
 from .store import Job, Record, open_store

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .cells import cell_label
 from .errors import ExecutionError, MissingDependencyError, NotebookError
+from .notebook import nbformat
 
 __all__ = ["execute_notebook", "cell_outputs", "compare_outputs", "kernel_argv"]
 

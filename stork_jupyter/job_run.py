@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from .destinations import (
     DestinationTaken,
     PutResult,
@@ -20,6 +18,7 @@ from .destinations import (
 from .errors import NextStep, StorkError
 from .inventory import relative_to_root
 from .names import destination_identity
+from .notebook import nbformat
 from .plan import Blocker, MigrationPlan, plan_to_store
 from .recovery import crash_point
 from .rewriting import CellChange

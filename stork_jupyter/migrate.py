@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import nbformat
-
 from .analysis import analyze_cells
 from .config import find_project_root, load_config, resolve_store_url
 from .destinations import (
@@ -26,6 +24,7 @@ from .job_run import MigrationResult, NamesTaken, check_output, execute_plan, wr
 from .jobs import cancel_job
 from .names import NameBook
 from .notebook import (
+    nbformat,
     notebook_text,
     read_notebook,
     write_notebook,

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .analysis import analyze_cells
 from .cells import with_cell_number
 from .config import find_project_root, load_config, resolve_store_url
@@ -34,6 +32,7 @@ from .job_run import NamesTaken, check_output, execute_plan, write_output
 from .migrate import PLAN_ATTEMPTS
 from .names import NameBook, reserved_name
 from .notebook import (
+    nbformat,
     notebook_text,
     read_notebook,
     write_bytes_atomic,

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from .cells import CellNumbered, cell_label
 from .errors import NextStep, StorkError
 from .notebook import (
+    nbformat,
     parse_notebook,
     read_notebook,
 )

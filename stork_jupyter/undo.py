@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import nbformat
-
 from .config import find_project_root
 from .destinations import (
     DestinationSpec,
@@ -17,6 +15,7 @@ from .destinations import (
 from .errors import StorkError
 from .inventory import relative_to_root
 from .notebook import (
+    nbformat,
     parse_notebook,
     read_notebook,
     write_bytes_atomic,
