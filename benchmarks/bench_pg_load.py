@@ -268,7 +268,17 @@ def rows(mb: float = 200, runs: int = 3, pg: str = DEFAULT_PG, to_sql_limit: flo
             "df.shape")]), nb)
         return nb, csv_path
 
+    def settled() -> None:
+        # a checkpoint between runs: the WAL of one run (about twice the file) must not
+        # set off a checkpoint in the middle of the next one, whichever tool it is
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+        except psycopg.Error:  # not a superuser: the runs go as they come
+            pass
+
     def stork(nb: Path, i: int):
+        settled()
         return run(stork_cmd("migrate", str(nb), "--to", f"{url}?schema=s{i}", "-o",
                              str(nb.parent / f"out{i}.ipynb"), "--store",
                              str(nb.parent / f"store{i}.db"), "--no-progress"),
@@ -277,6 +287,7 @@ def rows(mb: float = 200, runs: int = 3, pg: str = DEFAULT_PG, to_sql_limit: flo
     def psql(csv_path: Path, i: int):
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f"CREATE TABLE psql_{i} ({cols})")
+        settled()
         return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo, "-c",
                     f"\\copy psql_{i} FROM '{csv_path}' WITH (FORMAT csv, HEADER true)"])
 

@@ -76,10 +76,38 @@ def test_not_a_notebook(tmp_path, content, message):
     {"nbformat": 3, "nbformat_minor": 0, "cells": []},
 ])
 def test_malformed_structure_is_one_line(data):
-    with pytest.raises(NotebookError) as info:
-        notebook_from_dict(data, "bad.ipynb")
-    text = str(info.value)
-    assert text.startswith("bad.ipynb: ") and "\n" not in text
+    for read in (notebook_from_dict, lambda d, name: parse_notebook(json.dumps(d), name)):
+        with pytest.raises(NotebookError) as info:
+            read(data, "bad.ipynb")
+        text = str(info.value)
+        assert text.startswith("bad.ipynb: ") and "\n" not in text
+
+
+def test_text_and_model_give_the_same_notebook():
+    """A saved file is read from its text, an editor's model from its dict: the same
+    notebook either way (upgrades, joined sources, outputs, missing ids)."""
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+          "worksheets": [{"metadata": {}, "cells": [
+              {"cell_type": "code", "input": ["y = 2\n", "y"], "language": "python",
+               "outputs": [], "metadata": {}}]}]}
+    rich = json.loads(_nb_json())
+    rich["cells"][1]["source"] = ["a = 1\n", "b = 2"]
+    rich["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                    "text": ["1\n", "2\n"]}]
+    no_ids = json.loads(_nb_json())
+    for cell in no_ids["cells"]:
+        del cell["id"]
+    def without_new_ids(nb, data):  # ids an upgrade adds are random on each read
+        if not any("id" in c for c in data.get("cells", [])):
+            for cell in nb.cells:
+                cell.pop("id", None)
+        return nb
+
+    for data in (v3, rich, no_ids):
+        text = json.dumps(data, indent=1)
+        assert without_new_ids(parse_notebook(text, "t.ipynb"), data) == without_new_ids(
+            notebook_from_dict(json.loads(text), "t.ipynb"), data)
+    assert parse_notebook(json.dumps(rich), "t").cells[1].outputs[0].text == "1\n2\n"
 
 
 def test_missing_folder_and_unreadable(tmp_path):
