@@ -1,7 +1,8 @@
 """The PostgreSQL rewrite (issue 4): what each access becomes, as before/after strings.
 
-- reads become ``read_sql_query`` of a SELECT with the call's selecting options in SQL
-  (``usecols`` -> the columns, ``nrows`` -> LIMIT) or in the call (``index_col``);
+- reads become a SELECT with the call's selecting options in SQL (``usecols`` -> the
+  columns, ``nrows`` -> LIMIT) or in the call (``index_col``): ``stork_read_table`` (COPY's
+  text through ``read_csv``) for a table of plain columns, else ``read_sql_query``;
 - identifiers are always quoted, so a column named ``my "odd" col`` is a column;
 - writes become ``stork_to_table`` and a later read of the file ``stork_from_table``;
 - other files go through the files table (``stork_open``/``stork_read``/``stork_write``);
@@ -82,14 +83,16 @@ READS = [
     ('df = pd.read_csv("data/a.csv", usecols=["a", "b"], nrows=5, index_col="a")  # keep',
      'df = pd.read_sql_query(\'SELECT "a", "b" FROM "{s}"."a" ORDER BY "_stork_row" LIMIT 5\', '
      'STORK_PG, dtype={{"b": "str"}}, index_col="a")  # keep'),
-    # every column, in file order; the odd name is one quoted identifier
+    # every column, in file order; the odd name is one quoted identifier; plain columns
+    # come as COPY's text through read_csv (the setup cell's stork_read_table)
     ("df = pd.read_csv('data/a.csv')",
-     'df = pd.read_sql_query(\'SELECT "a", "b", "my ""odd"" col", "d" FROM "{s}"."a" '
-     'ORDER BY "_stork_row"\', STORK_PG, dtype={{"b": "str"}})'),
+     'df = stork_read_table(\'SELECT "a", "b", "my ""odd"" col", "d" FROM "{s}"."a" '
+     'ORDER BY "_stork_row"\', {{"a": "int64", "b": "str", \'my "odd" col\': "float64", '
+     '"d": "bool"}})'),
     # positions select too, in the file's order whatever the order asked
     ("df = pd.read_csv('data/a.csv', usecols=[3, 0])",
-     'df = pd.read_sql_query(\'SELECT "a", "d" FROM "{s}"."a" ORDER BY "_stork_row"\', '
-     'STORK_PG)'),
+     'df = stork_read_table(\'SELECT "a", "d" FROM "{s}"."a" ORDER BY "_stork_row"\', '
+     '{{"a": "int64", "d": "bool"}})'),
     # no rows: read_csv gives object columns (but for a dtype= asked)
     ("df = pd.read_csv('data/a.csv', nrows=0, dtype={'a': 'Int64'})",
      'df = pd.read_sql_query(\'SELECT "a", "b", "my ""odd"" col", "d" FROM "{s}"."a" '
@@ -101,16 +104,20 @@ READS = [
      'STORK_PG, dtype={{"b": "str"}}, index_col="d")'),
     # a column selected by its odd name
     (f"df = pd.read_csv('data/a.csv', usecols=['{ODD}'])",
-     'df = pd.read_sql_query(\'SELECT "my ""odd"" col" FROM "{s}"."a" ORDER BY "_stork_row"\', '
-     'STORK_PG)'),
+     'df = stork_read_table(\'SELECT "my ""odd"" col" FROM "{s}"."a" ORDER BY "_stork_row"\', '
+     '{{\'my "odd" col\': "float64"}})'),
     # dtype= is applied when loading, and asked back from read_sql_query
     ("df = pd.read_csv('data/a.csv', dtype={'a': 'Int64'}, index_col='a')",
      'df = pd.read_sql_query(\'SELECT "a", "b", "my ""odd"" col", "d" FROM "{s}"."a" '
      'ORDER BY "_stork_row"\', STORK_PG, dtype={{"a": "Int64", "b": "str"}}, index_col="a")'),
     # a chained call keeps its chain
     ("n = pd.read_csv('data/a.csv', usecols=['a']).head(1)",
-     'n = pd.read_sql_query(\'SELECT "a" FROM "{s}"."a" ORDER BY "_stork_row"\', '
-     'STORK_PG).head(1)'),
+     'n = stork_read_table(\'SELECT "a" FROM "{s}"."a" ORDER BY "_stork_row"\', '
+     '{{"a": "int64"}}).head(1)'),
+    # missing values given by the call: text may hold "NA" or "", so read_sql_query
+    ("df = pd.read_csv('data/a.csv', keep_default_na=False, usecols=['b'])",
+     'df = pd.read_sql_query(\'SELECT "b" FROM "{s}"."a" ORDER BY "_stork_row"\', '
+     'STORK_PG)'),
 ]
 
 
@@ -121,10 +128,10 @@ def test_read_shapes(tmp_path, pg_url, before, after):
 
 def test_an_aliased_read_uses_the_pandas_the_setup_cell_imports(tmp_path, pg_url):
     result, sources = _dry(tmp_path, pg_url, "from pandas import read_csv as rc",
-                           "df = rc('data/a.csv', usecols=['a'])")
+                           "df = rc('data/a.csv', usecols=['a'], index_col='a')")
     s = _schema(pg_url)
     assert sources[1] == (f'df = pandas.read_sql_query(\'SELECT "a" FROM "{s}"."a" '
-                          'ORDER BY "_stork_row"\', STORK_PG)')
+                          'ORDER BY "_stork_row"\', STORK_PG, index_col="a")')
     [setup] = [result.notebook.cells[i] for i in setup_cells(result.notebook)]
     assert "\nimport pandas\n" in setup.source
 
@@ -136,11 +143,11 @@ def test_parse_dates_reads_back_as_datetimes(tmp_path, pg_url):
                            "d = pd.read_csv('data/d.csv', parse_dates=['day'])\n"
                            "g = pd.read_csv('data/gap.csv', parse_dates=['day'])", files=files)
     s = _schema(pg_url)
-    # a timestamp column comes back as datetime64[us]; with a gap, read_sql_query is told
-    assert sources[1] == (f'd = pd.read_sql_query(\'SELECT "day", "v" FROM "{s}"."d" '
-                          'ORDER BY "_stork_row"\', STORK_PG)\n'
-                          f'g = pd.read_sql_query(\'SELECT "day", "v" FROM "{s}"."gap" '
-                          'ORDER BY "_stork_row"\', STORK_PG, dtype={"day": "datetime64[us]"})')
+    # a timestamp column comes back as datetime64[us], with a gap too
+    assert sources[1] == (f'd = stork_read_table(\'SELECT "day", "v" FROM "{s}"."d" '
+                          'ORDER BY "_stork_row"\', {"day": "datetime64[us]", "v": "int64"})\n'
+                          f'g = stork_read_table(\'SELECT "day", "v" FROM "{s}"."gap" '
+                          'ORDER BY "_stork_row"\', {"day": "datetime64[us]", "v": "int64"})')
     assert [m.schema["fields"][0]["pg_type"] for m in result.plan.moves] == ["timestamp"] * 2
 
 
@@ -287,9 +294,10 @@ def test_rewrite_cell_alone_keeps_everything_else():
     source = "import pandas as pd\n# the orders\ndf = pd.read_csv('k.csv', nrows=1)  # k\n\n"
     out = rewrite_cell(source, [edit], "postgresql", "lake")
     assert out.source == ("import pandas as pd\n# the orders\n"
-                          "df = pd.read_sql_query('SELECT \"a\", \"b\" FROM \"lake\".\"k\" "
-                          "ORDER BY \"_stork_row\" LIMIT 1', STORK_PG)  # k\n\n")
-    assert out.needs == {"engine"}
+                          "df = stork_read_table('SELECT \"a\", \"b\" FROM \"lake\".\"k\" "
+                          "ORDER BY \"_stork_row\" LIMIT 1', {\"a\": \"int64\", \"b\": \"str\"})"
+                          "  # k\n\n")
+    assert out.needs == {"engine", "stork_read_table"}
 
 
 # --------------------------------------------------------------------------- SQL
@@ -365,7 +373,8 @@ def test_setup_cell_has_no_password_and_only_what_is_used(tmp_path, pg_url):
             f'"postgresql+psycopg://postgres@127.0.0.1:5432/{dbname}")') in text
     assert f"STORK_SCHEMA = {_schema(pg_url)!r}" in text
     assert "stork_jupyter" not in text
-    assert "def stork_" not in text  # a table read needs only the engine
+    # a table read needs the engine and the one helper that reads it
+    assert re.findall(r"^def (stork_\w+)\(", text, re.M) == ["stork_read_table"]
     compile(text, "setup", "exec")
 
 

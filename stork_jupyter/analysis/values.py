@@ -82,7 +82,8 @@ class Migrated:
 
 #: The setup-cell helpers whose results are :class:`Migrated` (see ``rewrite/``).
 SETUP_HELPERS = frozenset({"stork_read", "stork_open", "stork_glob", "stork_from_table",
-                           "stork_excel_writer", "stork_chunks", "stork_local"})
+                           "stork_excel_writer", "stork_chunks", "stork_local",
+                           "stork_read_table"})
 #: The parameter ``stork_write(url, lambda stork_file: ...)`` hands to the writer.
 SETUP_FILE_PARAMETER = "stork_file"
 

@@ -159,9 +159,11 @@ def file_shape(api: str, writes: bool = False) -> str | None:
 
 def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: dict,
                   kwargs: dict[str, Any], api: str | None = None) -> str:
-    """``pd.read_sql_query(SELECT ..., STORK_PG, ...)`` giving what the read call
-    ``api(path, **kwargs)`` gave."""
-    from ..tabular import TableSchema, read_back
+    """The expression giving what the read call ``api(path, **kwargs)`` gave: a table of
+    plain columns (``tabular.copy_types``) as ``stork_read_table(SELECT ..., types)``
+    (COPY's CSV text read by ``read_csv``), any other as ``pd.read_sql_query(SELECT ...,
+    STORK_PG, ...)``."""
+    from ..tabular import TableSchema, copy_types, read_back
 
     chunksize = kwargs.get("chunksize")
     kwargs = {k: v for k, v in kwargs.items() if k != "chunksize"}
@@ -183,6 +185,11 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
             user, dict) else user or "object") for c in selected}
         rb.astype.clear()
     query = select_query(schema_name, table, names, wanted, rb.casts)
+    types = copy_types(schema, selected, api, kwargs) if chunksize is None else None
+    if types is not None and index_col(kwargs, selected) is None and not (
+            rb.astype or rb.fillna or rb.categories or rb.casts):
+        # plain columns: COPY's text through read_csv (setup cell), the same frame
+        return f"stork_read_table({query!r}, {py_literal(types)}){rb.post_code(pandas_name)}"
     args = [repr(query), "STORK_PG"]
     for key, value in rb.kwargs.items():
         args.append(f"{key}={py_literal(value)}")

@@ -126,6 +126,59 @@ class StorkChunks:
 def stork_chunks(chunks, make=lambda frame: frame):
     return StorkChunks(iter(chunks), make)
 '''
+_READ_TABLE = '''
+class StorkCopyOut(io.RawIOBase):
+    """The CSV text of a COPY ... TO STDOUT (a message per row), as a file read while
+    it arrives."""
+
+    def __init__(self, copy):
+        self.copy, self.rest = copy, bytearray()
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while len(self.rest) < len(buffer):
+            row = self.copy.read()
+            if not row:
+                break
+            self.rest += row
+        n = min(len(buffer), len(self.rest))
+        buffer[:n] = self.rest[:n]
+        del self.rest[:n]
+        return n
+
+
+def stork_read_table(query, types):
+    """What pandas.read_sql_query(query, STORK_PG, dtype=types) gives for these plain
+    columns, several times faster: the rows come as COPY's CSV text, read by read_csv."""
+    raw = STORK_PG.raw_connection()
+    try:
+        conn = raw.driver_connection
+        if type(conn).__module__.split(".")[0] != "psycopg":  # another driver
+            return pandas.read_sql_query(query, STORK_PG, dtype=types)
+        dates = [c for c, t in types.items() if t.startswith("datetime64")]
+        read = functools.partial(
+            pandas.read_csv, encoding="utf-8",
+            dtype={c: t for c, t in types.items() if c not in dates}, parse_dates=dates,
+            date_format="ISO8601", true_values=["t"], false_values=["f"],
+            skip_blank_lines=False)  # (a NULL in a one-column table is an empty line)
+        # the shortest exact text of each float, parsed exactly: pandas 3.1 always does
+        # (and deprecates the option), earlier ones only when asked
+        version = tuple(int(p) if p.isdigit() else 0 for p in pandas.__version__.split(".")[:2])
+        if version < (3, 1):
+            read = functools.partial(read, float_precision="round_trip")
+        with conn.cursor() as cursor:
+            # floats as their shortest exact text, timestamps in ISO, UTF-8 bytes
+            cursor.execute("SET LOCAL extra_float_digits = 3")
+            cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+            cursor.execute("SET LOCAL client_encoding = 'UTF8'")
+            with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER true)") as copy:
+                frame = read(io.BufferedReader(StorkCopyOut(copy), 1 << 20))
+        return frame.astype(types)
+    finally:
+        raw.close()
+'''
 _GLOB = '''
 def stork_glob_regex(pattern, hidden=False):
     """A regex of glob.glob's rules (recursive=True): '*' and '?' stay within a folder,
@@ -298,11 +351,13 @@ _HELPERS: dict[str, tuple[str, set[str]]] = {
     "stork_local": (STORK_LOCAL, {"stork_fetch", *LOCAL_IMPORTS}),
     "stork_glob": (_GLOB, {"re"}),
     "stork_chunks": (_CHUNKS, {"pandas"}),
+    "stork_read_table": (_READ_TABLE, {"functools", "pandas"}),
     "stork_to_table": (_TO_TABLE, {"json", "pandas"}),
     "stork_from_table": (_FROM_TABLE, {"json", "pandas"}),
     "StorkPath": (_PATH, {"stork_open", "stork_put"}),
 }
-_IMPORTS = ("atexit", "hashlib", "io", "json", "os", "pathlib", "re", "shutil", "tempfile")
+_IMPORTS = ("atexit", "functools", "hashlib", "io", "json", "os", "pathlib", "re", "shutil",
+            "tempfile")
 
 
 def postgres_setup_source(engine_url: str, schema: str, needs: set[str]) -> str:

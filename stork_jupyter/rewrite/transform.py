@@ -225,8 +225,9 @@ class _EditCalls(cst.CSTTransformer):
                                             api=edit.api)
             except pg.NotTranslatable as e:
                 raise RewriteError(f"{edit.code}: {e}") from None
-            if code.startswith("stork_chunks("):
-                self.needs.add("stork_chunks")
+            for helper in ("stork_chunks", "stork_read_table"):
+                if code.startswith(f"{helper}("):
+                    self.needs.add(helper)
             return cst.parse_expression(code)
         if edit.action == "table_artefact_read":
             self.needs.add("stork_from_table")

@@ -29,7 +29,8 @@ The modules, each with one job:
   located read failures;
 - :mod:`.inference`: pass one, ``infer_schema``;
 - :mod:`.frames`: pass two, ``iter_frames`` (chunks coerced to the schema);
-- :mod:`.readback`: ``ReadBack`` / ``read_back``, the fix-ups of ``read_sql_query``.
+- :mod:`.readback`: ``ReadBack`` / ``read_back``, the fix-ups of ``read_sql_query``;
+  ``copy_types``, when a table reads back faster as COPY text through ``read_csv``.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ from .options import (
     api_name,
     load_options,
 )
-from .readback import ReadBack, read_back, read_back_kwargs
+from .readback import ReadBack, copy_types, read_back, read_back_kwargs
 from .schema import MAX_IDENT, PG_TYPES, ROW_COLUMN, Column, TableSchema, sql_names
 
 __all__ = ["Column", "LOAD_OPTIONS", "MAX_IDENT", "PG_TYPES", "ROW_COLUMN", "ReadBack",
            "SELECT_OPTIONS", "TableSchema", "TabularError", "UnreadableFile", "api_name",
            "infer_schema",
-           "iter_frames", "load_options", "read_back", "read_back_kwargs", "sql_names"]
+           "copy_types", "iter_frames", "load_options", "read_back", "read_back_kwargs",
+           "sql_names"]
