@@ -230,8 +230,8 @@ if __name__ == "__main__":
 
 
 #: Runs a notebook's code cells in order in one process, as a kernel would; prints the
-#: seconds of the cell that reads the data (``read_csv`` or ``read_sql_query``) and the
-#: process's peak RSS.
+#: seconds of the cell that reads the data (the one after stork's setup cell, when there
+#: is one) and the process's peak RSS.
 NOTEBOOK_CHILD = """
 import json, resource, sys, time
 nb = json.load(open(sys.argv[1], encoding="utf-8"))
@@ -242,7 +242,7 @@ for cell in nb["cells"]:
     source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     start = time.perf_counter()
     exec(compile(source, "<cell>", "exec"), scope)
-    if "read_csv(" in source or "read_sql_query(" in source:
+    if "stork" not in cell.get("metadata", {}):
         took = time.perf_counter() - start
 print(json.dumps({"seconds": took,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
