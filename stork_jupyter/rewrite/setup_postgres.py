@@ -175,7 +175,7 @@ def stork_read_table(query, types):
             cursor.execute("SET LOCAL client_encoding = 'UTF8'")
             with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER true)") as copy:
                 frame = read(io.BufferedReader(StorkCopyOut(copy), 1 << 20))
-        return frame.astype(types)
+        return frame.astype({c: types[c] for c in dates})  # (their unit, as the read gave)
     finally:
         raw.close()
 '''
