@@ -186,9 +186,7 @@ def read_sql_code(pandas_name: str, schema_name: str, table: str, table_schema: 
         rb.astype.clear()
     query = select_query(schema_name, table, names, wanted, rb.casts)
     types = copy_types(schema, selected, api, kwargs) if chunksize is None else None
-    if types is not None and index_col(kwargs, selected) is None and not (
-            rb.astype or rb.fillna or rb.categories or rb.casts):
-        # plain columns: COPY's text through read_csv (setup cell), the same frame
+    if types is not None:  # plain columns: COPY's text through read_csv (setup cell)
         return f"stork_read_table({query!r}, {py_literal(types)}){rb.post_code(pandas_name)}"
     args = [repr(query), "STORK_PG"]
     for key, value in rb.kwargs.items():

@@ -117,7 +117,6 @@ def read_back_kwargs(schema: TableSchema, columns: list[str] | None = None) -> d
     return read_back(schema, columns).kwargs
 
 
-
 #: (PostgreSQL type, pandas dtype) of the columns whose ``COPY`` text ``read_csv`` parses
 #: into exactly the stored values: ints, floats (shortest exact text, parsed exactly),
 #: booleans without gaps (``t``/``f``), naive timestamps (ISO text); text is added by
@@ -133,15 +132,17 @@ def copy_types(schema: TableSchema, columns: list[str], api: str | None,
                options: dict[str, Any]) -> dict[str, str] | None:
     """The dtype of each of ``columns`` (``sql_name``s) when the table, loaded from
     ``api(path, **options)``, reads back exactly through ``COPY`` and ``read_csv``; None
-    when it must take ``read_sql_query`` (an index, categories, casts, gaps in booleans,
-    time zones, an empty read, or text that may hold a missing-value word).
+    when it must take ``read_sql_query`` (an index, stored or asked by ``index_col``;
+    categories, casts, gaps in booleans, time zones, an empty read, or text that may hold
+    a missing-value word).
 
     Text is safe only after a read with pandas' own missing values: such a read made
     NaN of every empty field and every word like ``NA``, so no stored value is one, and
     the NULLs (empty in COPY's CSV) come back as the NaN they were."""
     if api not in ("pandas.read_csv", "pandas.read_table") or _NA_OPTIONS & set(options):
         return None
-    if schema.index or not schema.row_count or options.get("nrows") == 0:
+    if schema.index or options.get("index_col") not in (None, False) or (
+            not schema.row_count or options.get("nrows") == 0):
         return None
     text = pandas_text_dtype()
     types: dict[str, str] = {}
