@@ -40,6 +40,7 @@ EDGES = {
                              {"usecols": ["c", "a"], "nrows": 2}),
     "renamed header": ("1,x\n2,y\n", {"header": None}),
     "index column": ("k,v\na,1\nb,2\n", {"index_col": "k"}),
+    "index column by position": ("k,v\na,1\nb,2\n", {"index_col": 0}),  # (0 == False)
 }
 CASES = {**CSV_CASES, **EDGES}
 

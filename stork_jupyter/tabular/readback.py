@@ -141,8 +141,9 @@ def copy_types(schema: TableSchema, columns: list[str], api: str | None,
     the NULLs (empty in COPY's CSV) come back as the NaN they were."""
     if api not in ("pandas.read_csv", "pandas.read_table") or _NA_OPTIONS & set(options):
         return None
-    if schema.index or options.get("index_col") not in (None, False) or (
-            not schema.row_count or options.get("nrows") == 0):
+    asked_index = options.get("index_col")
+    if schema.index or (asked_index is not None and asked_index is not False) or (
+            not schema.row_count or options.get("nrows") == 0):  # (index_col=0 is an index)
         return None
     text = pandas_text_dtype()
     types: dict[str, str] = {}
